@@ -1,0 +1,1 @@
+//! btp-sim: being built.
