@@ -1,1 +1,36 @@
-//! calm-core
+//! calm-core: the pure model of calmctl.
+//!
+//! Data flows through calmctl like this:
+//!
+//! ```text
+//! calm.yaml ──calm-config──▶ Desired ─┐
+//!                                     ├─▶ plan(desired, live) ─▶ Plan ─▶ apply (calm-engine)
+//! BTP APIs ──calm-btp──▶ Live* ───────┘
+//! ```
+//!
+//! This crate holds the nouns of that flow and nothing that does IO: no files, no network, no
+//! terminal. That keeps the diff a plain function that tests can call with plain values.
+
+pub mod desired;
+pub mod hash;
+
+pub use desired::{
+    Account, CfLogin, DEFAULT_RETIRE_AFTER_SECS, Delivery, Desired, Entitlement, Instance, Key,
+    Runtime, SecretRef, Tenant,
+};
+
+/// The Cloud ALM API service offering's technical name.
+pub const SERVICE_OFFERING: &str = "SAPCloudALMAPIs";
+/// The plan used unless a config says otherwise.
+pub const DEFAULT_PLAN: &str = "standard";
+
+/// A byte range in a source file: where a user wrote a name.
+///
+/// `Span::default()` (offset 0, length 0) stands for "no source", for values made in code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct Span {
+    /// Byte offset of the first byte.
+    pub offset: usize,
+    /// Length in bytes.
+    pub len: usize,
+}

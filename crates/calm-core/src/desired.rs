@@ -1,0 +1,193 @@
+//! The desired state: what `calm.yaml` asks for, with every default already applied.
+//!
+//! `calm-config` builds these values; nothing here reads files or talks to the network. Every name a
+//! user wrote keeps the [`Span`] it came from, so that later stages (plan, apply) can point back at
+//! the line that asked for an object.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::Span;
+
+/// Everything one `calm.yaml` asks for.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Desired {
+    /// Connections to global accounts, by name.
+    pub accounts: Vec<Account>,
+    /// Tenants in the order the file lists them.
+    pub tenants: Vec<Tenant>,
+    /// Where credentials of new or rotated keys are delivered.
+    pub delivery: Delivery,
+    /// Parameter paths whose values are masked in plan output (for example `xs-security.authorities`).
+    pub redact: Vec<String>,
+}
+
+/// A global account and how to reach it. Holds references to secrets, never secrets.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Account {
+    /// The name other entries use to refer to this account.
+    pub name: String,
+    /// Where the name was written.
+    #[serde(skip)]
+    pub span: Span,
+    /// Subdomain of the global account.
+    pub subdomain: String,
+    /// Region of the global account's Cloud Management (`cis`) instance, e.g. `eu10`.
+    pub region: String,
+    /// The Cloud Management service key (plan `central`), as a JSON document.
+    pub cis_key: Option<SecretRef>,
+    /// User for the `cis` password grant and, unless `cloudfoundry` says otherwise, for Cloud Foundry.
+    pub username: Option<SecretRef>,
+    /// Password for `username`.
+    pub password: Option<SecretRef>,
+    /// How to log in to the Cloud Foundry API of this account's orgs.
+    pub cloudfoundry: Option<CfLogin>,
+}
+
+/// A Cloud Foundry (UAA) login.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CfLogin {
+    /// User name for the password grant.
+    pub username: Option<SecretRef>,
+    /// Password for the password grant.
+    pub password: Option<SecretRef>,
+    /// An OIDC token for the jwt-bearer grant, used instead of a password (CI systems).
+    pub assertion: Option<SecretRef>,
+    /// Origin key of a custom identity provider, sent as `login_hint`.
+    pub origin: Option<String>,
+}
+
+/// Where a secret can be found. calm.yaml never holds a secret itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretRef {
+    /// The value of an environment variable.
+    Env(String),
+    /// The content of a file (`~` is expanded by the caller that reads it).
+    File(PathBuf),
+}
+
+/// Which BTP path connects a tenant to Cloud ALM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Runtime {
+    /// A Cloud Foundry space, a service instance and a service key.
+    Cloudfoundry,
+    /// A Service Manager instance and binding, without Cloud Foundry (what SAP now recommends).
+    ServiceManager,
+}
+
+impl Runtime {
+    /// The name used in calm.yaml.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Runtime::Cloudfoundry => "cloudfoundry",
+            Runtime::ServiceManager => "service-manager",
+        }
+    }
+}
+
+/// One subaccount to connect to Cloud ALM, fully resolved.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Tenant {
+    /// Unique name, used in plans and output paths.
+    pub name: String,
+    /// Where the name was written.
+    #[serde(skip)]
+    pub span: Span,
+    /// The subaccount, as written: a subdomain or a GUID.
+    pub subaccount: String,
+    /// Name of the account (global account connection) this tenant belongs to.
+    pub account: String,
+    /// Region of the subaccount, e.g. `eu10`.
+    pub region: String,
+    /// Which path connects it.
+    pub runtime: Runtime,
+    /// Cloud Foundry org name (cloudfoundry runtime only).
+    pub org: Option<String>,
+    /// The Cloud ALM entitlement the subaccount must hold.
+    pub entitlement: Entitlement,
+    /// Never delete this tenant's objects; written on the live objects too.
+    pub protect: bool,
+    /// Free-form labels, used by `--select`.
+    pub labels: BTreeMap<String, String>,
+    /// Service instances (each with its keys or bindings).
+    pub instances: Vec<Instance>,
+}
+
+impl Tenant {
+    /// The distinct spaces this tenant's instances live in, in first-seen order.
+    pub fn spaces(&self) -> Vec<&str> {
+        let mut spaces: Vec<&str> = Vec::new();
+        for space in self.instances.iter().filter_map(|i| i.space.as_deref()) {
+            if !spaces.contains(&space) {
+                spaces.push(space);
+            }
+        }
+        spaces
+    }
+}
+
+/// The entitlement of `SAPCloudALMAPIs` / `standard` for one subaccount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Entitlement {
+    /// A numeric quota.
+    Amount(u32),
+    /// An on/off plan.
+    Enable(bool),
+}
+
+/// A service instance of `SAPCloudALMAPIs`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Instance {
+    /// Instance name (also the `xsappname`).
+    pub name: String,
+    /// Where the name was written.
+    #[serde(skip)]
+    pub span: Span,
+    /// Cloud Foundry space (cloudfoundry runtime only).
+    pub space: Option<String>,
+    /// Service plan, `standard` unless said otherwise.
+    pub plan: String,
+    /// The parameters sent to the broker, with `xs-security` filled in.
+    pub parameters: serde_json::Value,
+    /// Keys (cloudfoundry) or bindings (service-manager) of this instance.
+    pub keys: Vec<Key>,
+}
+
+impl Instance {
+    /// SHA-256 of the canonical JSON of the parameters, kept on the live object for drift detection.
+    pub fn parameters_hash(&self) -> String {
+        crate::hash::parameters_hash(&self.parameters)
+    }
+}
+
+/// A service key or binding.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Key {
+    /// Key or binding name.
+    pub name: String,
+    /// Where the name was written.
+    #[serde(skip)]
+    pub span: Span,
+    /// Rotate the key once it is older than this many seconds.
+    pub rotate_after_secs: Option<u64>,
+    /// Delete a retired key this many seconds after it was retired.
+    pub retire_after_secs: u64,
+}
+
+/// Where credentials go.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// `<dir>/<tenant>/<key>.json`, mode 0600 in 0700 folders.
+    Dir(PathBuf),
+    /// A command that receives the credentials JSON on stdin.
+    Exec(Vec<String>),
+}
+
+/// Default grace period for a retired key: 7 days.
+pub const DEFAULT_RETIRE_AFTER_SECS: u64 = 7 * 24 * 3600;
