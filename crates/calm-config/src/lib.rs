@@ -1,1 +1,213 @@
-//! calm-config
+//! calm-config: reads `calm.yaml` into calmctl's desired model.
+//!
+//! ```text
+//! bytes ─▶ UTF-8 check ─▶ node::Node (serde-saphyr, spans) ─▶ decode ─▶ schema::CalmFile
+//!       ─▶ rules + expand (defaults, references, duplicates) ─▶ calm_core::Desired
+//! ```
+//!
+//! Every step adds to one list of [`Problem`]s instead of stopping at the first, so a user sees
+//! everything that is wrong in one run. A problem is data (code, message, labelled spans, help);
+//! only the CLI renders it. The file format itself is described once, in [`schema`], which also
+//! yields the JSON Schema editors use.
+
+mod decode;
+mod diagnostic;
+mod expand;
+mod node;
+mod rules;
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use calm_core::{Desired, Span};
+use miette::NamedSource;
+
+pub use diagnostic::{Problem, Severity, line_column};
+pub use rules::{KNOWN_AUTHORITIES, XSMASTERAPPNAME, looks_generated};
+
+/// Files larger than this are refused before parsing: a calm.yaml for 10,000 tenants is about
+/// 1 MB, so 64 MiB leaves ample room while keeping a stray huge file from exhausting memory.
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// A config that passed validation.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The fully resolved desired state.
+    pub desired: Desired,
+    /// Warnings (never errors) found on the way.
+    pub warnings: Vec<Problem>,
+    /// SHA-256 of the file's bytes, recorded in saved plans.
+    pub sha256: String,
+}
+
+/// Why a config could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The file is larger than [`MAX_FILE_BYTES`].
+    #[error("{} is {size} bytes, more than the {MAX_FILE_BYTES} calmctl reads", path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        size: u64,
+    },
+    /// The file has errors. `problems` holds all of them, warnings included, in file order.
+    #[error("{} has {} error(s)", name, problems.iter().filter(|p| p.severity == Severity::Error).count())]
+    Invalid {
+        /// The file name as given.
+        name: String,
+        /// Every problem found.
+        problems: Vec<Problem>,
+    },
+}
+
+/// Reads and validates a config file.
+pub fn load_file(path: &Path) -> Result<Loaded, ConfigError> {
+    let read_error = |source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let size = std::fs::metadata(path).map_err(read_error)?.len();
+    if size > MAX_FILE_BYTES {
+        return Err(ConfigError::TooLarge {
+            path: path.to_owned(),
+            size,
+        });
+    }
+    let bytes = std::fs::read(path).map_err(read_error)?;
+    load_bytes(&path.display().to_string(), &bytes)
+}
+
+/// Validates config bytes; `name` is used in diagnostics.
+pub fn load_bytes(name: &str, bytes: &[u8]) -> Result<Loaded, ConfigError> {
+    let sha256 = calm_core::hash::sha256_hex(bytes);
+    let text: Arc<str> = match std::str::from_utf8(bytes) {
+        Ok(text) => Arc::from(text),
+        Err(e) => {
+            let lossy: Arc<str> = Arc::from(String::from_utf8_lossy(bytes).as_ref());
+            let mut problems = diagnostic::Problems::new(source(name, lossy));
+            problems
+                .error("calm::encoding", "the file is not valid UTF-8")
+                .label(Span { offset: e.valid_up_to(), len: 1 }, "invalid byte here")
+                .help("save calm.yaml as UTF-8")
+                .push();
+            return Err(invalid(name, problems));
+        }
+    };
+    let mut problems = diagnostic::Problems::new(source(name, Arc::clone(&text)));
+    let root = match parse(&text) {
+        Ok(root) => root,
+        Err((message, span)) => {
+            problems
+                .error("calm::syntax", message)
+                .label(span, "here")
+                .help("fix the YAML syntax; `calmctl schema` prints the expected format")
+                .push();
+            return Err(invalid(name, problems));
+        }
+    };
+    let file = decode::file(&mut problems, &root);
+    let desired = expand::desired(&mut problems, &file);
+    let reported: Vec<Span> = problems
+        .list
+        .iter()
+        .filter(|p| p.code == "calm::literal_secret")
+        .filter_map(|p| p.labels.first().map(|(s, _)| *s))
+        .collect();
+    rules::literal_secrets(&mut problems, &root, &reported);
+    if problems.has_errors() {
+        return Err(invalid(name, problems));
+    }
+    Ok(Loaded {
+        desired,
+        warnings: sorted(problems.list),
+        sha256,
+    })
+}
+
+fn source(name: &str, text: Arc<str>) -> Arc<NamedSource<Arc<str>>> {
+    Arc::new(NamedSource::new(name, text).with_language("yaml"))
+}
+
+fn invalid(name: &str, problems: diagnostic::Problems) -> ConfigError {
+    ConfigError::Invalid {
+        name: name.to_owned(),
+        problems: sorted(problems.list),
+    }
+}
+
+/// File order, so that output reads top to bottom and is deterministic.
+fn sorted(mut list: Vec<Problem>) -> Vec<Problem> {
+    list.sort_by_key(|p| p.labels.first().map_or(0, |(s, _)| s.offset));
+    list
+}
+
+fn parse(text: &str) -> Result<node::Node, (String, Span)> {
+    serde_saphyr::from_str_with_options::<node::Node>(text, parse_options()).map_err(|e| {
+        let location = e.location();
+        let span = location.map_or(Span::default(), |l| {
+            let s = l.span();
+            match s.byte_offset() {
+                Some(offset) => Span {
+                    offset: usize::try_from(offset).unwrap_or(0),
+                    len: s.byte_len().and_then(|l| usize::try_from(l).ok()).unwrap_or(1).max(1),
+                },
+                None => offset_of(text, l.line(), l.column()),
+            }
+        });
+        (syntax_message(&e), span)
+    })
+}
+
+/// YAML 1.2 booleans only (`yes` stays a string), duplicate keys rejected (the default), and
+/// limits sized for 10,000-tenant files that still stop alias bombs ("billion laughs") early:
+/// calm.yaml has little use for aliases, so replaying more than 100,000 events is an attack.
+fn parse_options() -> serde_saphyr::Options {
+    let mut options = serde_saphyr::Options::default();
+    options.strict_booleans = true;
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_nodes = 2_000_000;
+    budget.max_events = 4_000_000;
+    options.budget = Some(budget);
+    options.alias_limits.max_total_replayed_events = 100_000;
+    options
+}
+
+/// The parser's message, reworded where it names parser internals, without its own location
+/// suffix (the diagnostic shows the location).
+fn syntax_message(error: &serde_saphyr::Error) -> String {
+    let text = error.without_snippet().to_string();
+    let first = text.lines().next().unwrap_or("invalid YAML").trim();
+    let first = first.find(" at line ").map_or(first, |i| &first[..i]);
+    if let Some(rest) = first.strip_prefix("duplicate mapping key: ") {
+        let key = rest.split(", set DuplicateKeyPolicy").next().unwrap_or(rest);
+        return format!("duplicate key `{key}`: each key may appear only once in a mapping");
+    }
+    if first.starts_with("budget breached") || first.contains("alias replay") {
+        return format!(
+            "the document is too large or expands too much through YAML aliases ({first})"
+        );
+    }
+    first.to_owned()
+}
+
+fn offset_of(text: &str, line: u64, column: u64) -> Span {
+    let mut offset = 0;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if (i as u64) + 1 == line {
+            let col: usize = l.chars().take(column.saturating_sub(1) as usize).map(char::len_utf8).sum();
+            return Span { offset: offset + col, len: 1 };
+        }
+        offset += l.len();
+    }
+    Span { offset: text.len(), len: 0 }
+}

@@ -3,6 +3,11 @@
 
 use sha2::{Digest, Sha256};
 
+/// SHA-256 (hex) of some bytes, e.g. a config file recorded in a saved plan.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
 /// SHA-256 (hex) of the canonical JSON of `value`: object keys sorted, no insignificant white space.
 pub fn parameters_hash(value: &serde_json::Value) -> String {
     let mut canonical = String::new();

@@ -1,0 +1,17 @@
+//! One function per subcommand, each a thin layer over a library operation.
+
+mod completions;
+mod schema;
+mod validate;
+
+use crate::cli::{Cli, Command};
+use crate::{Context, Status};
+
+/// Runs the chosen subcommand.
+pub(crate) fn run(cli: &Cli, ctx: &Context) -> Status {
+    match &cli.command {
+        Command::Validate(args) => validate::validate(args, ctx),
+        Command::Schema => schema::schema(),
+        Command::Completions(args) => completions::completions(args),
+    }
+}
