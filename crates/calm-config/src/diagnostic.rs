@@ -123,9 +123,9 @@ impl miette::Diagnostic for Problem {
 pub(crate) struct Problems {
     source: Arc<NamedSource<Arc<str>>>,
     pub(crate) list: Vec<Problem>,
-    /// (code, primary span) of every problem so far. A rule broken in `defaults` is found once per
+    /// (code, primary span, message) of every problem so far. A rule broken in `defaults` is found once per
     /// tenant that inherits it, but reported once.
-    seen: std::collections::HashSet<(&'static str, usize, usize)>,
+    seen: std::collections::HashSet<(&'static str, usize, usize, String)>,
 }
 
 impl Problems {
@@ -201,7 +201,8 @@ impl Builder<'_> {
 
     pub(crate) fn push(self) {
         let span = self.problem.labels.first().map(|(s, _)| *s).unwrap_or_default();
-        if self.sink.seen.insert((self.problem.code, span.offset, span.len)) {
+        let key = (self.problem.code, span.offset, span.len, self.problem.message.clone());
+        if self.sink.seen.insert(key) {
             self.sink.list.push(self.problem);
         }
     }

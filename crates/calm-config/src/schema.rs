@@ -257,5 +257,90 @@ pub struct DeliverySpec {
 pub fn json_schema() -> serde_json::Value {
     let generator = schemars::generate::SchemaSettings::draft07().into_generator();
     let schema = generator.into_root_schema_for::<CalmFile>();
-    serde_json::to_value(schema).unwrap_or_default()
+    let mut schema = serde_json::to_value(schema).unwrap_or_default();
+    // Optional fields are Rust `Option`s, which schemars describes as "or null"; calm.yaml
+    // rejects an explicit null, so the schema must too.
+    drop_null(&mut schema);
+    schema["required"] = serde_json::json!(["version", "tenants"]);
+    for (definition, choices) in [
+        ("SecretRefSpec", ["env", "file"]),
+        ("EntitlementSpec", ["amount", "enable"]),
+        ("DeliverySpec", ["dir", "exec"]),
+    ] {
+        schema["definitions"][definition]["oneOf"] = serde_json::json!([
+            { "required": [choices[0]] },
+            { "required": [choices[1]] }
+        ]);
+    }
+    schema
+}
+
+fn drop_null(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Array(types)) = map.get_mut("type") {
+                types.retain(|t| t != "null");
+                if types.len() == 1 {
+                    let only = types.remove(0);
+                    map.insert("type".into(), only);
+                }
+            }
+            if let Some(Value::Array(any)) = map.get("anyOf")
+                && any.len() == 2
+                && any[1] == serde_json::json!({"type": "null"})
+            {
+                let inner = any[0].clone();
+                map.remove("anyOf");
+                if let Value::Object(inner) = inner {
+                    map.extend(inner);
+                }
+            }
+            map.values_mut().for_each(drop_null);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_null),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::decode;
+
+    /// The decoder and the schema must accept exactly the same fields; otherwise an editor would
+    /// suggest a field that `validate` rejects, or the reverse.
+    #[test]
+    fn decoder_fields_match_the_schema() {
+        let schema = super::json_schema();
+        let cases: &[(&str, &[&str])] = &[
+            ("", decode::FILE_FIELDS),
+            ("AccountSpec", decode::ACCOUNT_FIELDS),
+            ("SecretRefSpec", decode::SECRET_REF_FIELDS),
+            ("CfLoginSpec", decode::CF_LOGIN_FIELDS),
+            ("TenantDefaults", decode::DEFAULTS_FIELDS),
+            ("TenantSpec", decode::TENANT_FIELDS),
+            ("InstanceSpec", decode::INSTANCE_FIELDS),
+            ("KeySpec", decode::KEY_FIELDS),
+            ("EntitlementSpec", decode::ENTITLEMENT_FIELDS),
+            ("DeliverySpec", decode::DELIVERY_FIELDS),
+        ];
+        for (definition, fields) in cases {
+            let object = if definition.is_empty() {
+                &schema
+            } else {
+                &schema["definitions"][definition]
+            };
+            let mut declared: Vec<&str> = object["properties"]
+                .as_object()
+                .unwrap_or_else(|| panic!("{definition} has properties"))
+                .keys()
+                .map(String::as_str)
+                .collect();
+            let mut decoded = fields.to_vec();
+            declared.sort_unstable();
+            decoded.sort_unstable();
+            assert_eq!(declared, decoded, "fields of {definition:?}");
+            assert_eq!(object["additionalProperties"], false, "{definition:?} is closed");
+        }
+    }
 }

@@ -40,6 +40,7 @@ pub(crate) fn file(problems: &mut Problems, root: &Node) -> CalmFile {
     if root.value == Value::Null {
         problems
             .error("calm::empty", "the file is empty")
+            .label(root.span, "no settings in the file")
             .help("start with `version: 1` and a `tenants:` list; `calmctl schema` prints the format")
             .push();
         return out;
