@@ -1,1 +1,76 @@
-//! calm-btp: being built.
+//! calm-btp: typed, well-behaved clients for the APIs calmctl talks to.
+//!
+//! # Structure
+//!
+//! ```text
+//! Btp (http)  one per process: reqwest (rustls, no redirects), per-host AIMD limiters,
+//!   │         shared token sources, settings (ClientConfig) and the Observer
+//!   ├── auth              tokens from UAA/XSUAA: password, client_credentials, refresh_token,
+//!   │                     jwt-bearer; cis keys
+//!   ├── cf                Cloud Foundry v3: root, organizations, spaces, service plans,
+//!   │                     service instances, service credential bindings (keys), jobs
+//!   ├── accounts          Accounts service: subaccounts, serviceManagementBinding
+//!   ├── entitlements      Entitlements service: assignments, subaccountServicePlans, jobs
+//!   └── service_manager   Service Manager: offerings, plans, instances, bindings, operations
+//! ```
+//!
+//! Each API module has its own private wire types (`wire.rs` or a private section) and returns
+//! plain public structs (e.g. [`cf::ServiceInstance`]); wire quirks (epoch-ms dates, CLI-server
+//! string labels, `{"error":{…}}` wrappers) stay inside the module. Errors are [`Error`]: typed,
+//! with the API, method, redacted path, HTTP status, what the API said and its request id.
+//!
+//! # Load and failure policy
+//!
+//! Written once, in `http`, and applied to every request:
+//! - **Pacing.** One AIMD limiter per API host paces requests; it slows down on 429 and creeps
+//!   back up on success, so many concurrent tasks settle near a server's limit.
+//! - **429.** The wait comes from `Retry-After` (seconds or HTTP-date) or `X-Ratelimit-Reset`
+//!   (epoch seconds or milliseconds), else jittered backoff. The host's limiter pauses every task
+//!   for that long, the observer is told ("rate limited on …, retrying in 4 s"), and the request
+//!   is repeated, for every method: a rate-limited request was not processed.
+//! - **401.** The shared token is dropped and renewed once (single-flight), then the request is
+//!   repeated once. Tokens are also renewed before they expire.
+//! - **502/503/504 and broken connections.** GET, PUT, DELETE and PATCH are idempotent and are
+//!   repeated with jittered exponential backoff. A connect failure is repeated for every method.
+//!   A create (POST) that fails ambiguously is never blindly repeated: the client first looks the
+//!   object up by name; if it exists, the first attempt took effect and it is returned, otherwise
+//!   the create is sent again. A name conflict on a repeated create is resolved the same way.
+//! - **Timeouts.** Per request ([`ClientConfig::request_timeout`]), per asynchronous operation
+//!   ([`ClientConfig::operation_timeout`]) and per call including retries
+//!   ([`RetryPolicy::max_elapsed`]).
+//! - **Cancellation.** Every call is a plain future; dropping it stops it. Shared state (limiter,
+//!   token cache) is only changed in short synchronous sections or under an async mutex that a
+//!   dropped future releases, so nothing is left half-updated.
+//!
+//! # Security
+//!
+//! Passwords, client secrets, tokens and credentials are [`secrecy::SecretString`]; their `Debug`
+//! prints `[REDACTED]`. Tracing logs method, redacted path and status only. Error messages keep at
+//! most the first 512 bytes of an unexpected body, with secret-looking values removed. Plain
+//! `http://` is refused except to loopback; redirects are never followed, and links from responses
+//! (`pagination.next.href`, `Location`) are followed only to the API's own host.
+
+pub mod accounts;
+pub mod auth;
+pub mod cf;
+mod config;
+pub mod entitlements;
+mod error;
+mod http;
+mod observer;
+pub mod operation;
+pub mod service_manager;
+
+#[doc(hidden)]
+pub mod decode;
+
+pub use config::{API_URL_ENV, ClientConfig};
+pub use error::{Api, ApiError, CfErrorEntry, Error, ErrorBody, RequestContext, TransportFailure};
+pub use http::Btp;
+pub use http::limiter::LimiterConfig;
+pub use http::retry::RetryPolicy;
+pub use observer::{Event, NoopObserver, Observer, RetryReason};
+pub use secrecy::{ExposeSecret, SecretString};
+
+/// Labels and annotations as the APIs hold them: sorted for stable output.
+pub type Labels = std::collections::BTreeMap<String, String>;

@@ -1,0 +1,199 @@
+//! One AIMD rate limiter per API host, shared by every task of a process.
+//!
+//! Requests are paced at `rate` per second. Each success raises the rate a little (additive
+//! increase, about `increase_per_second` per second of successes); a 429 cuts it (multiplicative
+//! decrease) and pauses the host until the server's `Retry-After`. This is TCP's congestion
+//! control applied to request rates: many tasks settle just under a server limit instead of
+//! hammering it and failing (peers.md pain point 1).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// Settings of the per-host limiters.
+#[derive(Debug, Clone)]
+pub struct LimiterConfig {
+    /// Requests per second allowed to a host before anything is known about it.
+    pub initial_rate: f64,
+    /// The rate never falls below this.
+    pub min_rate: f64,
+    /// The rate never rises above this.
+    pub max_rate: f64,
+    /// How much the rate grows per second of successful requests.
+    pub increase_per_second: f64,
+    /// The factor the rate is multiplied by on a 429.
+    pub decrease_factor: f64,
+}
+
+impl Default for LimiterConfig {
+    fn default() -> Self {
+        LimiterConfig {
+            initial_rate: 10.0,
+            min_rate: 0.2,
+            max_rate: 100.0,
+            increase_per_second: 2.0,
+            decrease_factor: 0.7,
+        }
+    }
+}
+
+/// A burst of 429s from requests that were already in flight is one signal, not many: the rate is
+/// cut at most once per this interval.
+const DECREASE_INTERVAL: Duration = Duration::from_secs(1);
+
+#[derive(Debug)]
+struct State {
+    rate: f64,
+    next_slot: Instant,
+    paused_until: Option<Instant>,
+    last_decrease: Option<Instant>,
+}
+
+/// The limiter of one host.
+#[derive(Debug)]
+pub(crate) struct HostLimiter {
+    config: LimiterConfig,
+    state: Mutex<State>,
+}
+
+impl HostLimiter {
+    fn new(config: LimiterConfig) -> Self {
+        let rate = config.initial_rate.clamp(config.min_rate, config.max_rate);
+        HostLimiter {
+            config,
+            state: Mutex::new(State {
+                rate,
+                next_slot: Instant::now(),
+                paused_until: None,
+                last_decrease: None,
+            }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // The state is plain numbers, valid after any panic, so a poisoned lock is still usable.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits for this request's slot. Dropping the future gives the slot up (it is not reused,
+    /// which only makes the limiter slightly more cautious).
+    pub(crate) async fn acquire(&self) {
+        let slot = {
+            let mut state = self.lock();
+            let now = Instant::now();
+            let mut start = state.next_slot.max(now);
+            if let Some(paused) = state.paused_until {
+                start = start.max(paused);
+            }
+            state.next_slot = start + Duration::from_secs_f64(1.0 / state.rate);
+            start
+        };
+        tokio::time::sleep_until(slot).await;
+    }
+
+    /// A request succeeded: raise the rate a little.
+    pub(crate) fn on_success(&self) {
+        let mut state = self.lock();
+        let rate = state.rate;
+        state.rate = (rate + self.config.increase_per_second / rate).min(self.config.max_rate);
+    }
+
+    /// The host answered 429: cut the rate and pause it for `wait`. Returns the new rate.
+    pub(crate) fn on_rate_limited(&self, wait: Duration) -> f64 {
+        let mut state = self.lock();
+        let now = Instant::now();
+        let recently = state
+            .last_decrease
+            .is_some_and(|at| now.duration_since(at) < DECREASE_INTERVAL);
+        if !recently {
+            state.rate = (state.rate * self.config.decrease_factor).max(self.config.min_rate);
+            state.last_decrease = Some(now);
+        }
+        let until = now + wait;
+        state.paused_until = Some(state.paused_until.map_or(until, |p| p.max(until)));
+        state.next_slot = state.next_slot.max(until);
+        state.rate
+    }
+
+    /// The current rate in requests per second.
+    #[cfg(test)]
+    pub(crate) fn rate(&self) -> f64 {
+        self.lock().rate
+    }
+}
+
+/// The limiters of all hosts.
+#[derive(Debug, Default)]
+pub(crate) struct Limiters {
+    config: LimiterConfig,
+    hosts: Mutex<HashMap<String, Arc<HostLimiter>>>,
+}
+
+impl Limiters {
+    pub(crate) fn new(config: LimiterConfig) -> Self {
+        Limiters {
+            config,
+            hosts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The limiter for `host` (host and port), created on first use.
+    pub(crate) fn for_host(&self, host: &str) -> Arc<HostLimiter> {
+        let mut hosts = self.hosts.lock().unwrap_or_else(PoisonError::into_inner);
+        hosts
+            .entry(host.to_owned())
+            .or_insert_with(|| Arc::new(HostLimiter::new(self.config.clone())))
+            .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn paces_requests_at_the_rate() {
+        let limiter = HostLimiter::new(LimiterConfig {
+            initial_rate: 10.0,
+            ..Default::default()
+        });
+        let start = Instant::now();
+        for _ in 0..11 {
+            limiter.acquire().await;
+        }
+        let elapsed = start.elapsed();
+        assert!(elapsed >= Duration::from_millis(990), "{elapsed:?}");
+        assert!(elapsed <= Duration::from_millis(1100), "{elapsed:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rate_limit_cuts_once_per_burst_and_pauses() {
+        let limiter = HostLimiter::new(LimiterConfig::default());
+        let first = limiter.on_rate_limited(Duration::from_secs(2));
+        let second = limiter.on_rate_limited(Duration::from_secs(2));
+        assert!((first - 7.0).abs() < 1e-9, "{first}");
+        assert!((second - first).abs() < 1e-9, "a burst cut the rate twice");
+        let start = Instant::now();
+        limiter.acquire().await;
+        assert!(start.elapsed() >= Duration::from_secs(2));
+    }
+
+    #[test]
+    fn successes_raise_the_rate_up_to_the_maximum() {
+        let limiter = HostLimiter::new(LimiterConfig {
+            max_rate: 12.0,
+            ..Default::default()
+        });
+        for _ in 0..10 {
+            limiter.on_success();
+        }
+        let rate = limiter.rate();
+        assert!(rate > 11.0 && rate <= 12.0, "{rate}");
+        for _ in 0..1000 {
+            limiter.on_success();
+        }
+        assert!((limiter.rate() - 12.0).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,500 @@
+//! SAP Service Manager: the "other environment" path (instance + binding without CF).
+//!
+//! Lists are filtered with `fieldQuery`/`labelQuery` and paged with `token` (btp-api.md §4.2).
+//! Offering and plan lookups are cached per client, because SM allows only 100 such calls a
+//! minute (btp-api.md §4.5). Creates, updates and deletes run with `async=true` and their operation
+//! (the relative `Location`) is polled.
+
+mod types;
+mod wire;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+pub(crate) use types::CredentialsWire;
+pub use types::{
+    LabelChange, NewServiceBinding, NewServiceInstance, Offering, Operation, Plan, ServiceBinding,
+    ServiceInstance, ServiceInstanceUpdate, ServiceManagerCredentials, SmLabels, quote,
+};
+
+use crate::auth::TokenSource;
+use crate::error::{Api, Error};
+use crate::http::endpoint::Endpoint;
+use crate::http::send::{Created, create_or_find};
+use crate::http::{Auth, Btp, Request, Response};
+use crate::operation::OperationState;
+
+/// A client for one subaccount's Service Manager.
+#[derive(Clone, Debug)]
+pub struct ServiceManagerClient {
+    btp: Btp,
+    endpoint: Endpoint,
+    token: Arc<TokenSource>,
+    offerings: Arc<Mutex<HashMap<String, Offering>>>,
+    plans: Arc<Mutex<HashMap<(String, String), Plan>>>,
+}
+
+impl Btp {
+    /// A Service Manager client for `credentials` (client-credentials grant at its `url`).
+    pub fn service_manager(
+        &self,
+        credentials: &ServiceManagerCredentials,
+    ) -> Result<ServiceManagerClient, Error> {
+        let endpoint = Endpoint::new(&credentials.sm_url, self.route())?;
+        let token = TokenSource::shared(self, &credentials.token_url, credentials.grant())?;
+        Ok(ServiceManagerClient {
+            btp: self.clone(),
+            endpoint,
+            token,
+            offerings: Arc::default(),
+            plans: Arc::default(),
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct InstanceCreate<'a> {
+    name: &'a str,
+    service_plan_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parameters: Option<&'a Value>,
+    labels: &'a SmLabels,
+}
+
+#[derive(Serialize)]
+struct BindingCreate<'a> {
+    name: &'a str,
+    service_instance_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parameters: Option<&'a Value>,
+    labels: &'a SmLabels,
+}
+
+#[derive(Serialize)]
+struct InstanceUpdate<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parameters: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service_plan_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    labels: Vec<LabelOp<'a>>,
+}
+
+#[derive(Serialize)]
+struct LabelOp<'a> {
+    op: &'static str,
+    key: &'a str,
+    values: &'a [String],
+}
+
+impl ServiceManagerClient {
+    fn request(&self, method: Method, path: &str) -> Request {
+        let url = self.endpoint.url(path);
+        Request::new(
+            Api::ServiceManager,
+            method,
+            url,
+            Auth::Bearer(self.token.clone()),
+        )
+    }
+
+    /// Reads every page of `GET path` with the given queries.
+    async fn list<W, T>(
+        &self,
+        path: &str,
+        field_query: Option<&str>,
+        label_query: Option<&str>,
+    ) -> Result<Vec<T>, Error>
+    where
+        W: DeserializeOwned,
+        T: From<W>,
+    {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut request = self.request(Method::GET, path);
+            {
+                let mut pairs = request.url.query_pairs_mut();
+                if let Some(query) = field_query {
+                    pairs.append_pair("fieldQuery", query);
+                }
+                if let Some(query) = label_query {
+                    pairs.append_pair("labelQuery", query);
+                }
+                if let Some(token) = &token {
+                    pairs.append_pair("token", token);
+                }
+            }
+            let page: wire::Page<W> = self.btp.execute(&request).await?.json()?;
+            out.extend(page.items.into_iter().map(T::from));
+            match page.token.filter(|t| !t.is_empty()) {
+                // A server repeating its token would loop forever.
+                Some(next) if token.as_deref() != Some(next.as_str()) => token = Some(next),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// The offering whose catalog name is `catalog_name` (e.g. `SAPCloudALMAPIs`); cached.
+    pub async fn find_offering(&self, catalog_name: &str) -> Result<Option<Offering>, Error> {
+        if let Some(hit) = lock(&self.offerings).get(catalog_name) {
+            return Ok(Some(hit.clone()));
+        }
+        let query = format!("catalog_name eq {}", quote(catalog_name));
+        let found: Vec<Offering> = self
+            .list::<wire::Offering, _>("/v1/service_offerings", Some(&query), None)
+            .await?;
+        let offering = found.into_iter().next();
+        if let Some(offering) = &offering {
+            lock(&self.offerings).insert(catalog_name.to_owned(), offering.clone());
+        }
+        Ok(offering)
+    }
+
+    /// The plan `plan` (catalog name) of offering `offering` (catalog name); cached.
+    pub async fn find_plan(&self, offering: &str, plan: &str) -> Result<Option<Plan>, Error> {
+        let key = (offering.to_owned(), plan.to_owned());
+        if let Some(hit) = lock(&self.plans).get(&key) {
+            return Ok(Some(hit.clone()));
+        }
+        let Some(found_offering) = self.find_offering(offering).await? else {
+            return Ok(None);
+        };
+        let query = format!(
+            "catalog_name eq {} and service_offering_id eq {}",
+            quote(plan),
+            quote(&found_offering.id)
+        );
+        let plans: Vec<Plan> = self
+            .list::<wire::Plan, _>("/v1/service_plans", Some(&query), None)
+            .await?;
+        let found = plans.into_iter().next();
+        if let Some(found) = &found {
+            lock(&self.plans).insert(key, found.clone());
+        }
+        Ok(found)
+    }
+
+    /// Lists instances, e.g. `label_query = "calmctl.sap/managed-by eq 'calmctl'"`.
+    pub async fn list_service_instances(
+        &self,
+        field_query: Option<&str>,
+        label_query: Option<&str>,
+    ) -> Result<Vec<ServiceInstance>, Error> {
+        self.list::<wire::Instance, _>("/v1/service_instances", field_query, label_query)
+            .await
+    }
+
+    /// Reads one instance.
+    pub async fn get_service_instance(&self, id: &str) -> Result<ServiceInstance, Error> {
+        let request = self.request(Method::GET, &format!("/v1/service_instances/{id}"));
+        let instance: wire::Instance = self.btp.execute(&request).await?.json()?;
+        Ok(instance.into())
+    }
+
+    /// The instance named `name`, if any.
+    pub async fn find_service_instance(
+        &self,
+        name: &str,
+    ) -> Result<Option<ServiceInstance>, Error> {
+        let query = format!("name eq {}", quote(name));
+        Ok(self
+            .list_service_instances(Some(&query), None)
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// Creates an instance and waits for it. An ambiguous failure is followed by a lookup by name
+    /// before the create is repeated, so it is never created twice.
+    pub async fn create_service_instance(
+        &self,
+        new: &NewServiceInstance,
+    ) -> Result<ServiceInstance, Error> {
+        let body = InstanceCreate {
+            name: &new.name,
+            service_plan_id: &new.service_plan_id,
+            parameters: new.parameters.as_ref(),
+            labels: &new.labels,
+        };
+        let request = self
+            .request(Method::POST, "/v1/service_instances?async=true")
+            .json(&body);
+        let outcome = create_or_find(
+            &self.btp,
+            Api::ServiceManager,
+            || async { self.btp.execute(&request).await },
+            || self.find_service_instance(&new.name),
+        )
+        .await?;
+        let id = match outcome {
+            Created::Found(instance) => instance.id,
+            Created::Created(response) => self.settle(response, "/v1/service_instances/").await?,
+        };
+        self.wait_for_service_instance(&id).await
+    }
+
+    /// Follows a create/update answer: waits for the operation of a 202 and returns the object id.
+    async fn settle(&self, response: Response, prefix: &str) -> Result<String, Error> {
+        if response.status == StatusCode::ACCEPTED
+            && let Some(location) = response.location()
+        {
+            let location = location.to_owned();
+            let operation = self.wait_for_operation(&location).await?;
+            // The id is the path segment after the collection (sap-btp-service-operator
+            // `ExtractInstanceID`), or the operation's resource_id.
+            let from_path = location
+                .split_once(prefix)
+                .and_then(|(_, rest)| rest.split('/').next())
+                .map(str::to_owned);
+            if let Some(id) = from_path.or(operation.resource_id) {
+                return Ok(id);
+            }
+        }
+        #[derive(serde::Deserialize)]
+        struct WithId {
+            id: String,
+        }
+        Ok(response.json::<WithId>()?.id)
+    }
+
+    /// Polls the operation at `location` (a path like
+    /// `/v1/service_instances/<id>/operations/<op>`) until it succeeds or fails.
+    pub async fn wait_for_operation(&self, location: &str) -> Result<Operation, Error> {
+        let url = self.endpoint.resolve(location)?;
+        let what = format!("operation {}", url.path());
+        let operation = self
+            .btp
+            .poll(Api::ServiceManager, &what, || {
+                let url = url.clone();
+                async move {
+                    let request = Request::new(
+                        Api::ServiceManager,
+                        Method::GET,
+                        url,
+                        Auth::Bearer(self.token.clone()),
+                    );
+                    let operation: Operation = self
+                        .btp
+                        .execute(&request)
+                        .await?
+                        .json::<wire::Operation>()?
+                        .into();
+                    Ok(if operation.state.is_pending() {
+                        Err(format!("{} {}", operation.kind, operation.state))
+                    } else {
+                        Ok(operation)
+                    })
+                }
+            })
+            .await?;
+        if operation.state == OperationState::Failed {
+            return Err(Error::OperationFailed {
+                api: Api::ServiceManager,
+                resource: "operation",
+                resource_id: operation
+                    .resource_id
+                    .clone()
+                    .unwrap_or_else(|| operation.id.clone()),
+                operation: operation.kind.to_string(),
+                description: operation
+                    .description
+                    .clone()
+                    .or_else(|| operation.errors.clone())
+                    .unwrap_or_default(),
+            });
+        }
+        Ok(operation)
+    }
+
+    /// Polls an instance until its last operation is no longer in progress; a failed one becomes
+    /// [`Error::OperationFailed`] with the broker's message.
+    pub async fn wait_for_service_instance(&self, id: &str) -> Result<ServiceInstance, Error> {
+        let what = format!("service instance {id}");
+        let instance = self
+            .btp
+            .poll(Api::ServiceManager, &what, || async {
+                let instance = self.get_service_instance(id).await?;
+                Ok(match &instance.last_operation {
+                    Some(op) if op.state.is_pending() => Err(format!("{} {}", op.kind, op.state)),
+                    _ => Ok(instance),
+                })
+            })
+            .await?;
+        if let Some(op) = &instance.last_operation
+            && op.state == OperationState::Failed
+        {
+            return Err(Error::OperationFailed {
+                api: Api::ServiceManager,
+                resource: "service instance",
+                resource_id: instance.id.clone(),
+                operation: op.kind.to_string(),
+                description: op.description.clone().unwrap_or_default(),
+            });
+        }
+        Ok(instance)
+    }
+
+    /// Updates an instance and waits for the operation.
+    pub async fn update_service_instance(
+        &self,
+        id: &str,
+        update: &ServiceInstanceUpdate,
+    ) -> Result<ServiceInstance, Error> {
+        let labels = update
+            .labels
+            .iter()
+            .map(|change| match change {
+                LabelChange::Add { key, values } => LabelOp {
+                    op: "add",
+                    key,
+                    values,
+                },
+                LabelChange::Remove { key, values } => LabelOp {
+                    op: "remove",
+                    key,
+                    values,
+                },
+            })
+            .collect();
+        let body = InstanceUpdate {
+            parameters: update.parameters.as_ref(),
+            service_plan_id: update.service_plan_id.as_deref(),
+            labels,
+        };
+        let path = format!("/v1/service_instances/{id}?async=true");
+        let response = self
+            .btp
+            .execute(&self.request(Method::PATCH, &path).json(&body))
+            .await?;
+        self.settle(response, "/v1/service_instances/").await?;
+        self.wait_for_service_instance(id).await
+    }
+
+    /// Deletes an instance and waits. 404 and 410 mean it is already gone.
+    pub async fn delete_service_instance(&self, id: &str) -> Result<(), Error> {
+        self.delete(&format!("/v1/service_instances/{id}?async=true"))
+            .await
+    }
+
+    async fn delete(&self, path: &str) -> Result<(), Error> {
+        match self.btp.execute(&self.request(Method::DELETE, path)).await {
+            Ok(response) => {
+                if response.status == StatusCode::ACCEPTED
+                    && let Some(location) = response.location()
+                {
+                    self.wait_for_operation(&location.to_owned()).await?;
+                }
+                Ok(())
+            }
+            Err(e) if matches!(e.status(), Some(404 | 410)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Lists bindings, e.g. `field_query = "service_instance_id in ('a','b')"`. Lists do not
+    /// carry credentials; read one binding for them.
+    pub async fn list_service_bindings(
+        &self,
+        field_query: Option<&str>,
+        label_query: Option<&str>,
+    ) -> Result<Vec<ServiceBinding>, Error> {
+        self.list::<wire::Binding, _>("/v1/service_bindings", field_query, label_query)
+            .await
+    }
+
+    /// Reads one binding, credentials included.
+    pub async fn get_service_binding(&self, id: &str) -> Result<ServiceBinding, Error> {
+        let request = self.request(Method::GET, &format!("/v1/service_bindings/{id}"));
+        let binding: wire::Binding = self.btp.execute(&request).await?.json()?;
+        Ok(binding.into())
+    }
+
+    /// The binding named `name` of an instance, if any.
+    pub async fn find_service_binding(
+        &self,
+        name: &str,
+        service_instance_id: &str,
+    ) -> Result<Option<ServiceBinding>, Error> {
+        let query = format!(
+            "name eq {} and service_instance_id eq {}",
+            quote(name),
+            quote(service_instance_id)
+        );
+        Ok(self
+            .list_service_bindings(Some(&query), None)
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// Creates a binding, waits for it, and returns it with its credentials. Never creates it
+    /// twice (lookup by name after an ambiguous failure).
+    pub async fn create_service_binding(
+        &self,
+        new: &NewServiceBinding,
+    ) -> Result<ServiceBinding, Error> {
+        let body = BindingCreate {
+            name: &new.name,
+            service_instance_id: &new.service_instance_id,
+            parameters: new.parameters.as_ref(),
+            labels: &new.labels,
+        };
+        let request = self
+            .request(Method::POST, "/v1/service_bindings?async=true")
+            .json(&body);
+        let outcome = create_or_find(
+            &self.btp,
+            Api::ServiceManager,
+            || async { self.btp.execute(&request).await },
+            || self.find_service_binding(&new.name, &new.service_instance_id),
+        )
+        .await?;
+        let id = match outcome {
+            Created::Found(binding) => binding.id,
+            Created::Created(response) => self.settle(response, "/v1/service_bindings/").await?,
+        };
+        self.get_service_binding(&id).await
+    }
+
+    /// Deletes a binding and waits. 404 and 410 mean it is already gone.
+    pub async fn delete_service_binding(&self, id: &str) -> Result<(), Error> {
+        self.delete(&format!("/v1/service_bindings/{id}?async=true"))
+            .await
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // The caches hold plain values, valid after any panic.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Decoders of single bodies for the fixture tests ([`crate::decode`]).
+pub(crate) mod decoders {
+    use super::{Offering, Operation, Plan, ServiceBinding, ServiceInstance, wire};
+    use crate::decode::as_type;
+    use crate::error::{Api, Error};
+
+    const SM: Api = Api::ServiceManager;
+
+    pub(crate) fn offering(body: &[u8]) -> Result<Offering, Error> {
+        as_type::<wire::Offering, _>(SM, body)
+    }
+    pub(crate) fn plan(body: &[u8]) -> Result<Plan, Error> {
+        as_type::<wire::Plan, _>(SM, body)
+    }
+    pub(crate) fn instance(body: &[u8]) -> Result<ServiceInstance, Error> {
+        as_type::<wire::Instance, _>(SM, body)
+    }
+    pub(crate) fn binding(body: &[u8]) -> Result<ServiceBinding, Error> {
+        as_type::<wire::Binding, _>(SM, body)
+    }
+    pub(crate) fn operation(body: &[u8]) -> Result<Operation, Error> {
+        as_type::<wire::Operation, _>(SM, body)
+    }
+}
