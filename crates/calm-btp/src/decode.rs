@@ -138,7 +138,7 @@ pub fn subaccount_labels(
 /// Entitlements: assignments.
 pub fn entitlement_assignments(body: &[u8]) -> Result<Assignments, Error> {
     crate::entitlements::decode_assignments(body).map_err(|e| Error::Decode {
-        context: context(Api::Entitlements),
+        context: Box::new(context(Api::Entitlements)),
         status: 200,
         reason: e.to_string(),
         snippet: http::redact::snippet(body),

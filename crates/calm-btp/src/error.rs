@@ -183,7 +183,7 @@ pub enum Error {
     #[error("{context}: {kind}")]
     Transport {
         /// Where the request went.
-        context: RequestContext,
+        context: Box<RequestContext>,
         /// What went wrong.
         kind: TransportFailure,
         /// The underlying error, if any.
@@ -196,7 +196,7 @@ pub enum Error {
     )]
     Decode {
         /// Where the request went.
-        context: RequestContext,
+        context: Box<RequestContext>,
         /// The HTTP status.
         status: u16,
         /// Why decoding failed (the serde message, which holds no body content).

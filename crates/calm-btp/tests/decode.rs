@@ -282,7 +282,7 @@ fn every_recorded_btp_body_decodes_as_the_backend_object() {
             let url = &interaction.request.url;
             let command = url.split_once("/command/").map(|(_, rest)| {
                 let (path, verb) = rest.split_once('?').unwrap_or((rest, ""));
-                let object = path.splitn(2, '/').nth(1).unwrap_or(path);
+                let object = path.split_once('/').map_or(path, |(_, object)| object);
                 format!("{object}?{verb}")
             });
             let Some(command) = command else {

@@ -137,7 +137,7 @@ impl CfClient {
             return Ok(key.into());
         }
         let from_job = match response.location() {
-            Some(location) => self.wait_for_job(&location.to_owned()).await?.resource,
+            Some(location) => self.wait_for_job(location).await?.resource,
             None => None,
         };
         let guid = match from_job {

@@ -79,7 +79,7 @@ impl Btp {
 fn decode_root(response: &Response) -> Result<Root, Error> {
     let wire: wire::Root = response.json()?;
     let uaa = wire.links.uaa.ok_or_else(|| Error::Decode {
-        context: response.context.clone(),
+        context: Box::new(response.context.clone()),
         status: response.status.as_u16(),
         reason: "GET / has no links.uaa.href".into(),
         snippet: crate::http::redact::snippet(&response.body),

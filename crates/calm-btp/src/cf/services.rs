@@ -208,7 +208,7 @@ impl CfClient {
             return Ok(instance.into());
         }
         let guid = match response.location() {
-            Some(location) => match self.wait_for_job(&location.to_owned()).await {
+            Some(location) => match self.wait_for_job(location).await {
                 Ok(job) => job.resource.map(|r| r.guid),
                 Err(Error::JobFailed {
                     api,

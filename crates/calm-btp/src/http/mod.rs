@@ -224,7 +224,7 @@ pub(crate) fn decode<T: DeserializeOwned>(
     body: &[u8],
 ) -> Result<T, Error> {
     serde_json::from_slice(body).map_err(|e| Error::Decode {
-        context: context.clone(),
+        context: Box::new(context.clone()),
         status,
         // serde's message can quote a value of the wrong type; redact it like a body.
         reason: redact::redact_text(&e.to_string()),

@@ -61,7 +61,7 @@ impl Btp {
                         continue;
                     }
                     return Err(Error::Transport {
-                        context,
+                        context: Box::new(context),
                         kind,
                         source,
                     });

@@ -388,7 +388,7 @@ impl ServiceManagerClient {
                 if response.status == StatusCode::ACCEPTED
                     && let Some(location) = response.location()
                 {
-                    self.wait_for_operation(&location.to_owned()).await?;
+                    self.wait_for_operation(location).await?;
                 }
                 Ok(())
             }
