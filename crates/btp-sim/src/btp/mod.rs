@@ -1,0 +1,15 @@
+//! The BTP Accounts and Entitlements services (btp-api.md §3): Cloud Management (`cis`) APIs.
+
+mod accounts;
+mod entitlements;
+
+use axum::Router;
+
+use crate::server::Shared;
+
+/// Accounts, Entitlements and jobs-management routes.
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .merge(accounts::routes())
+        .merge(entitlements::routes())
+}

@@ -1,0 +1,117 @@
+//! Who is calling: one extractor per API, each refusing bad tokens in its API's own error shape.
+
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::response::Response;
+
+use crate::auth::{Claims, TokenError, bearer};
+use crate::errors;
+use crate::server::Shared;
+use crate::world::now_ms;
+
+fn claims(parts: &Parts, state: &Shared) -> Result<Claims, TokenError> {
+    let header = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    bearer(&state.secret(), header, now_ms() / 1000)
+}
+
+/// A Cloud Foundry caller: a user token. No token is 401 10002, a bad or expired one 401 1000
+/// (btp-api.md §2.10; the Python client refreshes only on 1000, clients.md §3).
+pub struct CfCaller;
+
+impl FromRequestParts<Shared> for CfCaller {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Response> {
+        match claims(parts, state) {
+            Ok(c) if c.is_user() => Ok(CfCaller),
+            Ok(_) => Err(errors::cf(
+                StatusCode::FORBIDDEN,
+                10003,
+                "CF-NotAuthorized",
+                "You are not authorized to perform the requested action",
+            )),
+            Err(TokenError::Missing) => Err(errors::cf(
+                StatusCode::UNAUTHORIZED,
+                10002,
+                "CF-NotAuthenticated",
+                "Authentication error",
+            )),
+            Err(TokenError::Invalid) => Err(errors::cf(
+                StatusCode::UNAUTHORIZED,
+                1000,
+                "CF-InvalidAuthToken",
+                "Invalid Auth Token",
+            )),
+        }
+    }
+}
+
+/// An Accounts/Entitlements caller: a user, or a Cloud Management client limited to its global
+/// account.
+pub struct BtpCaller(pub Claims);
+
+impl BtpCaller {
+    /// May this caller see a global account?
+    pub fn sees(&self, global_account: &str) -> bool {
+        self.0.ga.as_deref().is_none_or(|ga| ga == global_account)
+    }
+}
+
+impl FromRequestParts<Shared> for BtpCaller {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Response> {
+        let path = parts.uri.path().to_owned();
+        match claims(parts, state) {
+            Ok(c) if c.is_user() || c.ga.is_some() => Ok(BtpCaller(c)),
+            Ok(_) => Err(errors::btp(
+                StatusCode::FORBIDDEN,
+                403,
+                "Forbidden: token lacks global-account scopes",
+                &path,
+            )),
+            Err(_) => Err(errors::btp(
+                StatusCode::UNAUTHORIZED,
+                401,
+                "Unauthorized",
+                &path,
+            )),
+        }
+    }
+}
+
+/// A Service Manager caller: an SM client (bound to one subaccount) or a user (reads across
+/// subaccounts, see README).
+pub struct SmCaller(pub Claims);
+
+impl SmCaller {
+    /// May this caller see a subaccount's objects?
+    pub fn sees(&self, subaccount: &str) -> bool {
+        self.0.subaccount().is_none_or(|s| s == subaccount)
+    }
+}
+
+impl FromRequestParts<Shared> for SmCaller {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Response> {
+        match claims(parts, state) {
+            Ok(c) if c.is_user() || c.subaccount().is_some() => Ok(SmCaller(c)),
+            Ok(_) => Err(errors::sm(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                "token is not a Service Manager token",
+            )),
+            Err(_) => Err(errors::sm(
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized",
+                "authentication failed",
+            )),
+        }
+    }
+}

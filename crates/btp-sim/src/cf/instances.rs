@@ -1,0 +1,458 @@
+//! Service instances (btp-api.md §2.7): async create/update/delete with jobs, `last_operation`,
+//! replacement of a failed create, and `/parameters`.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Map, Value, json};
+
+use super::query::ListQuery;
+use super::{body_object, jobs, link, metadata, relationship};
+use crate::caller::CfCaller;
+use crate::credentials;
+use crate::errors;
+use crate::render::cf_time;
+use crate::server::Shared;
+use crate::world::{
+    CredentialsStyle, JobEffect, LastOperation, Metadata, ServiceInstance, World, now_ms,
+};
+
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/v3/service_instances", get(list).post(create))
+        .route(
+            "/v3/service_instances/{guid}",
+            get(get_one).patch(update).delete(delete),
+        )
+        .route("/v3/service_instances/{guid}/parameters", get(parameters))
+}
+
+pub(crate) fn render_last_operation(op: &LastOperation, null_description: bool) -> Value {
+    let description = if null_description && op.description.is_empty() {
+        Value::Null
+    } else {
+        json!(op.description)
+    };
+    json!({
+        "type": op.kind,
+        "state": op.state,
+        "description": description,
+        "updated_at": cf_time(op.updated_ms),
+        "created_at": cf_time(op.created_ms),
+    })
+}
+
+fn render(base: &str, i: &ServiceInstance) -> Value {
+    let g = &i.guid;
+    let mut relationships = Map::new();
+    relationships.insert("space".into(), json!({"data": {"guid": i.space}}));
+    let mut links = Map::new();
+    links.insert(
+        "self".into(),
+        link(base, &format!("/v3/service_instances/{g}")),
+    );
+    links.insert(
+        "space".into(),
+        link(base, &format!("/v3/spaces/{}", i.space)),
+    );
+    links.insert(
+        "service_credential_bindings".into(),
+        link(
+            base,
+            &format!("/v3/service_credential_bindings?service_instance_guids={g}"),
+        ),
+    );
+    links.insert(
+        "service_route_bindings".into(),
+        link(
+            base,
+            &format!("/v3/service_route_bindings?service_instance_guids={g}"),
+        ),
+    );
+    if let Some(plan) = &i.plan {
+        relationships.insert("service_plan".into(), json!({"data": {"guid": plan}}));
+        links.insert(
+            "service_plan".into(),
+            link(base, &format!("/v3/service_plans/{plan}")),
+        );
+        links.insert(
+            "parameters".into(),
+            link(base, &format!("/v3/service_instances/{g}/parameters")),
+        );
+        links.insert(
+            "shared_spaces".into(),
+            link(
+                base,
+                &format!("/v3/service_instances/{g}/relationships/shared_spaces"),
+            ),
+        );
+    }
+    let mut body = json!({
+        "guid": g,
+        "created_at": cf_time(i.created_ms),
+        "updated_at": cf_time(i.updated_ms),
+        "name": i.name,
+        "tags": i.tags,
+        "last_operation": render_last_operation(&i.last_operation, false),
+        "type": i.instance_type,
+    });
+    if let Some(map) = body.as_object_mut() {
+        if i.plan.is_some() {
+            map.insert("maintenance_info".into(), json!({}));
+            map.insert("upgrade_available".into(), json!(false));
+            map.insert("dashboard_url".into(), Value::Null);
+        } else {
+            map.insert("syslog_drain_url".into(), Value::Null);
+            map.insert("route_service_url".into(), Value::Null);
+        }
+        map.insert("relationships".into(), Value::Object(relationships));
+        map.insert("metadata".into(), metadata::render(&i.metadata));
+        map.insert("links".into(), Value::Object(links));
+    }
+    body
+}
+
+async fn list(State(state): State<Shared>, _: CfCaller, RawQuery(raw): RawQuery) -> Response {
+    let allowed = [
+        "names",
+        "guids",
+        "type",
+        "space_guids",
+        "organization_guids",
+        "service_plan_guids",
+        "service_plan_names",
+    ];
+    let query = match ListQuery::parse(raw.as_deref(), &allowed) {
+        Ok(q) => q,
+        Err(r) => return r,
+    };
+    let world = state.world();
+    let items = world
+        .service_instances
+        .values()
+        .filter(|i| {
+            let org = world.spaces.get(&i.space).map_or("", |s| s.org.as_str());
+            let plan = i.plan.as_deref().and_then(|p| world.plans.get(p));
+            query.passes("names", &i.name, false)
+                && query.passes("guids", &i.guid, false)
+                && query.passes("type", &i.instance_type, false)
+                && query.passes("space_guids", &i.space, false)
+                && query.passes("organization_guids", org, false)
+                && query.passes(
+                    "service_plan_guids",
+                    plan.map_or("", |p| p.guid.as_str()),
+                    false,
+                )
+                && query.passes(
+                    "service_plan_names",
+                    plan.map_or("", |p| p.name.as_str()),
+                    true,
+                )
+                && query.selects(&i.metadata.labels)
+        })
+        .map(|i| {
+            (
+                i.name.clone(),
+                i.created_ms,
+                i.updated_ms,
+                render(&state.base_url, i),
+            )
+        })
+        .collect();
+    errors::json_response(
+        StatusCode::OK,
+        query.page_of(&state.base_url, "/v3/service_instances", items),
+    )
+}
+
+async fn get_one(State(state): State<Shared>, _: CfCaller, Path(guid): Path<String>) -> Response {
+    match state.world().service_instances.get(&guid) {
+        Some(i) => errors::json_response(StatusCode::OK, render(&state.base_url, i)),
+        None => errors::cf_not_found("Service instance"),
+    }
+}
+
+fn string_list(value: Option<&Value>) -> Vec<String> {
+    value
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `POST /v3/service_instances` → managed: 202 + job; user-provided: 201.
+async fn create(State(state): State<Shared>, _: CfCaller, body: Bytes) -> Response {
+    let body = match body_object(&body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let kind = body
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    if kind != "managed" && kind != "user-provided" {
+        return errors::cf_unprocessable("Type must be one of 'managed', 'user-provided'");
+    }
+    let Some(name) = body
+        .get("name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+    else {
+        return errors::cf_unprocessable("Name can't be blank");
+    };
+    let mut meta = Metadata::default();
+    if let Err(r) = metadata::merge(&mut meta, body.get("metadata")) {
+        return r;
+    }
+    let parameters = body.get("parameters").cloned().unwrap_or_else(|| json!({}));
+    let mut world = state.world();
+    let Some(space) = relationship(&body, "space").filter(|s| world.spaces.contains_key(s)) else {
+        return errors::cf_unprocessable(
+            "Invalid space. Ensure that the space exists and you have access to it.",
+        );
+    };
+    let plan = if kind == "managed" {
+        let org = world
+            .spaces
+            .get(&space)
+            .map(|s| s.org.clone())
+            .unwrap_or_default();
+        let plan = relationship(&body, "service_plan")
+            .and_then(|p| world.plans.get(&p))
+            .filter(|p| world.plan_visible_in_org(p, &org));
+        match plan {
+            Some(p) => Some(p.guid.clone()),
+            None => {
+                return errors::cf_unprocessable(
+                    "Invalid service plan. Ensure that the service plan exists, is available, and you have access to it.",
+                );
+            }
+        }
+    } else {
+        None
+    };
+    // A previous create of the same name that failed is replaced (btp-api.md §2.7, `precursor`).
+    let existing = world
+        .service_instances
+        .values()
+        .find(|i| i.space == space && i.name == name)
+        .cloned();
+    if let Some(existing) = existing {
+        let failed_create =
+            existing.last_operation.kind == "create" && existing.last_operation.state == "failed";
+        if !failed_create {
+            return errors::cf_unprocessable(format!(
+                "The service instance name is taken: {name}."
+            ));
+        }
+        world
+            .service_keys
+            .retain(|_, k| k.instance != existing.guid);
+        world.service_instances.shift_remove(&existing.guid);
+    }
+    let now = now_ms();
+    let guid = world.guid();
+    let style = offering_style(&world, plan.as_deref());
+    let client = credentials::new_client(&mut world, style, &name, &parameters);
+    let managed = plan.is_some();
+    let instance = ServiceInstance {
+        guid: guid.clone(),
+        name: name.clone(),
+        space,
+        plan,
+        instance_type: kind,
+        tags: string_list(body.get("tags")),
+        parameters: if managed {
+            parameters
+        } else {
+            body.get("credentials")
+                .cloned()
+                .unwrap_or_else(|| json!({}))
+        },
+        metadata: meta,
+        last_operation: LastOperation::new(
+            "create",
+            if managed { "in progress" } else { "succeeded" },
+            now,
+        ),
+        client,
+        created_ms: now,
+        updated_ms: now,
+    };
+    if !managed {
+        let rendered = render(&state.base_url, &instance);
+        world.service_instances.insert(guid, instance);
+        return errors::json_response(StatusCode::CREATED, rendered);
+    }
+    world.service_instances.insert(guid.clone(), instance);
+    let failure = state.operation_fails(&name);
+    let job = jobs::start(
+        &state,
+        &mut world,
+        JobEffect::InstanceCreate { instance: guid },
+        failure,
+    );
+    errors::accepted_with_location(&format!("{}/v3/jobs/{job}", state.base_url))
+}
+
+pub(crate) fn offering_style(world: &World, plan: Option<&str>) -> CredentialsStyle {
+    plan.and_then(|p| world.plans.get(p))
+        .and_then(|p| world.offerings.get(&p.offering))
+        .map_or(CredentialsStyle::CloudAlm, |o| o.credentials_style)
+}
+
+fn operation_in_progress() -> Response {
+    errors::cf_unprocessable("There is an operation in progress for the service instance.")
+}
+
+/// `PATCH`: async (202) when parameters, plan or maintenance_info change; else 200.
+async fn update(
+    State(state): State<Shared>,
+    _: CfCaller,
+    Path(guid): Path<String>,
+    body: Bytes,
+) -> Response {
+    let body = match body_object(&body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let mut world = state.world();
+    let Some(mut instance) = world.service_instances.get(&guid).cloned() else {
+        return errors::cf_not_found("Service instance");
+    };
+    let new_plan = relationship(&body, "service_plan");
+    let asynchronous = instance.plan.is_some()
+        && (body.get("parameters").is_some()
+            || new_plan.is_some()
+            || body.get("maintenance_info").is_some());
+    if instance.last_operation.in_progress() {
+        return operation_in_progress();
+    }
+    if let Some(plan) = &new_plan {
+        let org = world
+            .spaces
+            .get(&instance.space)
+            .map(|s| s.org.clone())
+            .unwrap_or_default();
+        if !world
+            .plans
+            .get(plan)
+            .is_some_and(|p| world.plan_visible_in_org(p, &org))
+        {
+            return errors::cf_unprocessable(
+                "Invalid service plan. Ensure that the service plan exists, is available, and you have access to it.",
+            );
+        }
+    }
+    if let Some(name) = body.get("name").and_then(Value::as_str) {
+        if world
+            .service_instances
+            .values()
+            .any(|i| i.space == instance.space && i.name == name && i.guid != guid)
+        {
+            return errors::cf_unprocessable(format!(
+                "The service instance name is taken: {name}."
+            ));
+        }
+        instance.name = name.to_owned();
+    }
+    if body.contains_key("tags") {
+        instance.tags = string_list(body.get("tags"));
+    }
+    if let Err(r) = metadata::merge(&mut instance.metadata, body.get("metadata")) {
+        return r;
+    }
+    let now = now_ms();
+    instance.updated_ms = now;
+    if !asynchronous {
+        if instance.plan.is_none() {
+            if let Some(credentials) = body.get("credentials") {
+                instance.parameters = credentials.clone();
+            }
+        }
+        let rendered = render(&state.base_url, &instance);
+        world.service_instances.insert(guid, instance);
+        return errors::json_response(StatusCode::OK, rendered);
+    }
+    instance.last_operation = LastOperation::new("update", "in progress", now);
+    let name = instance.name.clone();
+    world.service_instances.insert(guid.clone(), instance);
+    let effect = JobEffect::InstanceUpdate {
+        instance: guid,
+        parameters: body.get("parameters").cloned(),
+        plan: new_plan,
+    };
+    let failure = state.operation_fails(&name);
+    let job = jobs::start(&state, &mut world, effect, failure);
+    errors::accepted_with_location(&format!("{}/v3/jobs/{job}", state.base_url))
+}
+
+/// `DELETE`: managed → 202 + job (keys go too); user-provided → 204.
+async fn delete(State(state): State<Shared>, _: CfCaller, Path(guid): Path<String>) -> Response {
+    let mut world = state.world();
+    let Some(instance) = world.service_instances.get_mut(&guid) else {
+        return errors::cf_not_found("Service instance");
+    };
+    if instance.plan.is_none() {
+        world.service_instances.shift_remove(&guid);
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    if instance.last_operation.in_progress() {
+        let name = instance.name.clone();
+        return errors::cf(
+            StatusCode::CONFLICT,
+            60016,
+            "CF-AsyncServiceInstanceOperationInProgress",
+            format!("An operation for service instance {name} is in progress."),
+        );
+    }
+    let now = now_ms();
+    instance.last_operation = LastOperation::new("delete", "in progress", now);
+    instance.updated_ms = now;
+    let name = instance.name.clone();
+    let failure = state.operation_fails(&name);
+    let job = jobs::start(
+        &state,
+        &mut world,
+        JobEffect::InstanceDelete { instance: guid },
+        failure,
+    );
+    errors::accepted_with_location(&format!("{}/v3/jobs/{job}", state.base_url))
+}
+
+/// `/parameters`: 400 120004 unless the offering has `instances_retrievable` (observed for xsuaa).
+async fn parameters(
+    State(state): State<Shared>,
+    _: CfCaller,
+    Path(guid): Path<String>,
+) -> Response {
+    let world = state.world();
+    let Some(instance) = world.service_instances.get(&guid) else {
+        return errors::cf_not_found("Service instance");
+    };
+    let retrievable = instance
+        .plan
+        .as_deref()
+        .and_then(|p| world.plans.get(p))
+        .and_then(|p| world.offerings.get(&p.offering))
+        .is_some_and(|o| o.instances_retrievable);
+    if retrievable {
+        errors::json_response(StatusCode::OK, instance.parameters.clone())
+    } else {
+        errors::cf(
+            StatusCode::BAD_REQUEST,
+            120004,
+            "CF-ServiceFetchInstanceParametersNotSupported",
+            "This service does not support fetching service instance parameters.",
+        )
+    }
+}

@@ -1,0 +1,6 @@
+//! The simulator's own controls: the `/_sim` admin API, statistics, faults and rate limits.
+
+pub mod admin;
+pub mod faults;
+pub mod ratelimit;
+pub mod stats;

@@ -1,0 +1,76 @@
+//! Request statistics for `GET /_sim/stats`.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+/// Counters shared by every request.
+#[derive(Debug, Default)]
+pub struct Stats {
+    total: AtomicU64,
+    throttled: AtomicU64,
+    faults: AtomicU64,
+    in_flight: AtomicUsize,
+    peak: AtomicUsize,
+    routes: Mutex<BTreeMap<String, u64>>,
+}
+
+/// A snapshot of [`Stats`], as served by `/_sim/stats`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatsSnapshot {
+    /// Requests served (all APIs, `/_sim` excluded).
+    pub total: u64,
+    /// Requests per route, keyed `METHOD /path/{param}`.
+    pub routes: BTreeMap<String, u64>,
+    /// 429 responses sent (rate limits and injected).
+    pub throttled: u64,
+    /// Injected faults other than 429s (5xx, resets, slow answers).
+    pub faults: u64,
+    /// Highest number of requests in flight at once.
+    pub peak_concurrency: usize,
+}
+
+/// Decrements the in-flight count when a request ends, however it ends.
+pub struct InFlight<'a>(&'a Stats);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Stats {
+    /// Count a request on a route and mark it in flight.
+    pub fn begin(&self, route: String) -> InFlight<'_> {
+        self.total.fetch_add(1, Ordering::Relaxed);
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+        if let Ok(mut routes) = self.routes.lock() {
+            *routes.entry(route).or_default() += 1;
+        }
+        InFlight(self)
+    }
+
+    /// Count a 429.
+    pub fn throttled(&self) {
+        self.throttled.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Count another injected fault.
+    pub fn fault(&self) {
+        self.faults.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Read all counters.
+    pub fn snapshot(&self) -> StatsSnapshot {
+        StatsSnapshot {
+            total: self.total.load(Ordering::Relaxed),
+            routes: self.routes.lock().map(|r| r.clone()).unwrap_or_default(),
+            throttled: self.throttled.load(Ordering::Relaxed),
+            faults: self.faults.load(Ordering::Relaxed),
+            peak_concurrency: self.peak.load(Ordering::SeqCst),
+        }
+    }
+}

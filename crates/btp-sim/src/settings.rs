@@ -1,0 +1,243 @@
+//! Run-time knobs: latency, job durations, token lifetime, faults and rate limits.
+//!
+//! These are not part of the world (a world file says *what exists*; settings say *how the
+//! simulator behaves*). `PUT /_sim/faults` changes [`Faults`] while the simulator runs.
+
+use serde::{Deserialize, Serialize};
+
+/// How the simulator behaves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Added to every API request (never to `/_sim`).
+    pub latency_ms: u64,
+    /// Access token lifetime. BTP's CF UAA issues 1199 s (observed `expires_in: 1199`, btp-api.md §2.2).
+    pub token_ttl_secs: u64,
+    /// Durations of async operations.
+    pub jobs: JobTimings,
+    /// Fault injection.
+    pub faults: Faults,
+    /// Rate limits per API.
+    pub rate_limits: RateLimits,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            latency_ms: 0,
+            token_ttl_secs: 1199,
+            jobs: JobTimings::default(),
+            faults: Faults::default(),
+            rate_limits: RateLimits::default(),
+        }
+    }
+}
+
+impl Settings {
+    /// The token lifetime in force (a fault profile may shorten it).
+    pub fn effective_token_ttl(&self) -> u64 {
+        self.faults.token_ttl_secs.unwrap_or(self.token_ttl_secs)
+    }
+}
+
+/// How long async operations take. CF jobs report `PROCESSING` for `processing_ms`, then `POLLING`
+/// for `polling_ms`, then finish (observed sequence POLLING, POLLING, COMPLETE over ~6 s,
+/// btp-api.md §2.7; the defaults are shorter so that sandboxes feel quick).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct JobTimings {
+    /// Time in `PROCESSING`.
+    pub processing_ms: u64,
+    /// Time in `POLLING` (the broker works).
+    pub polling_ms: u64,
+    /// Duration of an entitlement job.
+    pub entitlement_ms: u64,
+}
+
+impl Default for JobTimings {
+    fn default() -> Self {
+        JobTimings {
+            processing_ms: 100,
+            polling_ms: 400,
+            entitlement_ms: 300,
+        }
+    }
+}
+
+impl JobTimings {
+    /// Every async operation finishes at once (used by replay tests).
+    pub fn instant() -> Self {
+        JobTimings {
+            processing_ms: 0,
+            polling_ms: 0,
+            entitlement_ms: 0,
+        }
+    }
+}
+
+/// Which API a request belongs to; rate limits, fault storms and error shapes depend on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Api {
+    /// `POST /oauth/token`.
+    Uaa,
+    /// Cloud Foundry v3 and `GET /`.
+    Cf,
+    /// `/accounts/...`.
+    Accounts,
+    /// `/entitlements/...` and `/jobs-management/...`.
+    Entitlements,
+    /// Service Manager `/v1/...`.
+    ServiceManager,
+}
+
+impl Api {
+    /// The API a path belongs to (`None` for `/_sim` and unknown paths).
+    pub fn of_path(path: &str) -> Option<Api> {
+        if path == "/oauth/token" {
+            Some(Api::Uaa)
+        } else if path == "/" || path.starts_with("/v3") {
+            Some(Api::Cf)
+        } else if path.starts_with("/accounts/") {
+            Some(Api::Accounts)
+        } else if path.starts_with("/entitlements/") || path.starts_with("/jobs-management/") {
+            Some(Api::Entitlements)
+        } else if path.starts_with("/v1/") {
+            Some(Api::ServiceManager)
+        } else {
+            None
+        }
+    }
+}
+
+/// Fault injection. The named profiles (`none`, `flaky`, `chaos`) are presets of these fields;
+/// any field can be set on its own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Faults {
+    /// Name of the preset these values started from.
+    pub profile: String,
+    /// Share of requests answered with a 5xx (500 or 503).
+    pub error_rate: f64,
+    /// Share of requests answered with a 429 in the API's own form.
+    pub throttle_rate: f64,
+    /// Share of requests whose connection is cut before a full response.
+    pub reset_rate: f64,
+    /// Share of requests delayed by `slow_ms`.
+    pub slow_rate: f64,
+    /// Delay of a slow request.
+    pub slow_ms: u64,
+    /// Share of async operations (CF jobs, SM operations, entitlement jobs) that fail.
+    pub job_failure_rate: f64,
+    /// Async operations on instances, keys or bindings with these names always fail.
+    pub fail_names: Vec<String>,
+    /// Overrides `Settings::token_ttl_secs`.
+    pub token_ttl_secs: Option<u64>,
+    /// A 429 storm: the next `requests` requests to `apis` (all APIs when empty) get a 429.
+    pub storm: Option<Storm>,
+}
+
+/// A burst of 429s.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Storm {
+    /// APIs affected; empty means all.
+    #[serde(default)]
+    pub apis: Vec<Api>,
+    /// How many requests get a 429.
+    pub requests: u32,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults::profile("none").unwrap_or(Faults {
+            profile: "none".to_owned(),
+            error_rate: 0.0,
+            throttle_rate: 0.0,
+            reset_rate: 0.0,
+            slow_rate: 0.0,
+            slow_ms: 0,
+            job_failure_rate: 0.0,
+            fail_names: Vec::new(),
+            token_ttl_secs: None,
+            storm: None,
+        })
+    }
+}
+
+impl Faults {
+    /// A named preset: `none`, `flaky` (about 5% of requests get a 503 or a 429, a few jobs fail)
+    /// or `chaos` (about 15% fail with a mix of 5xx, 429, resets and slow answers; 10% of jobs
+    /// fail; tokens live 60 s).
+    pub fn profile(name: &str) -> Option<Faults> {
+        let none = Faults {
+            profile: name.to_owned(),
+            error_rate: 0.0,
+            throttle_rate: 0.0,
+            reset_rate: 0.0,
+            slow_rate: 0.0,
+            slow_ms: 0,
+            job_failure_rate: 0.0,
+            fail_names: Vec::new(),
+            token_ttl_secs: None,
+            storm: None,
+        };
+        match name {
+            "none" => Some(none),
+            "flaky" => Some(Faults {
+                error_rate: 0.025,
+                throttle_rate: 0.025,
+                job_failure_rate: 0.03,
+                ..none
+            }),
+            "chaos" => Some(Faults {
+                error_rate: 0.06,
+                throttle_rate: 0.04,
+                reset_rate: 0.02,
+                slow_rate: 0.03,
+                slow_ms: 2_000,
+                job_failure_rate: 0.10,
+                token_ttl_secs: Some(60),
+                ..none
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Rate limits per API; `None` means unlimited.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RateLimits {
+    /// UAA token endpoint.
+    pub uaa: Option<Limit>,
+    /// Cloud Foundry.
+    pub cf: Option<Limit>,
+    /// Accounts service.
+    pub accounts: Option<Limit>,
+    /// Entitlements service.
+    pub entitlements: Option<Limit>,
+    /// Service Manager.
+    pub service_manager: Option<Limit>,
+}
+
+impl RateLimits {
+    /// The limit of one API.
+    pub fn of(&self, api: Api) -> Option<&Limit> {
+        match api {
+            Api::Uaa => self.uaa.as_ref(),
+            Api::Cf => self.cf.as_ref(),
+            Api::Accounts => self.accounts.as_ref(),
+            Api::Entitlements => self.entitlements.as_ref(),
+            Api::ServiceManager => self.service_manager.as_ref(),
+        }
+    }
+}
+
+/// At most `requests` per fixed window of `window_secs`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Limit {
+    /// Requests allowed per window.
+    pub requests: u32,
+    /// Window length.
+    pub window_secs: u64,
+}
