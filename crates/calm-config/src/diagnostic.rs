@@ -189,9 +189,20 @@ impl Builder<'_> {
 
     /// Labels only the first line of `span`, so that a label on a whole entry stays readable.
     pub(crate) fn label_line(self, span: Span, text: impl Into<String>) -> Self {
-        let slice = self.problem.source.inner().get(span.offset..span.offset + span.len).unwrap_or("");
+        let slice = self
+            .problem
+            .source
+            .inner()
+            .get(span.offset..span.offset + span.len)
+            .unwrap_or("");
         let len = slice.find('\n').unwrap_or(slice.len());
-        self.label(Span { offset: span.offset, len }, text)
+        self.label(
+            Span {
+                offset: span.offset,
+                len,
+            },
+            text,
+        )
     }
 
     pub(crate) fn help(mut self, help: impl Into<String>) -> Self {
@@ -200,8 +211,18 @@ impl Builder<'_> {
     }
 
     pub(crate) fn push(self) {
-        let span = self.problem.labels.first().map(|(s, _)| *s).unwrap_or_default();
-        let key = (self.problem.code, span.offset, span.len, self.problem.message.clone());
+        let span = self
+            .problem
+            .labels
+            .first()
+            .map(|(s, _)| *s)
+            .unwrap_or_default();
+        let key = (
+            self.problem.code,
+            span.offset,
+            span.len,
+            self.problem.message.clone(),
+        );
         if self.sink.seen.insert(key) {
             self.sink.list.push(self.problem);
         }

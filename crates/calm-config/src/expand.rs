@@ -104,9 +104,18 @@ fn tenant(
     rules::subaccount(problems, &spec.subaccount);
     let account_name = resolve_account(problems, file, defaults, spec)?;
     let account = &file.accounts[&account_name];
-    let region = spec.region.as_ref().or(defaults.region.as_ref()).unwrap_or(&account.region);
+    let region = spec
+        .region
+        .as_ref()
+        .or(defaults.region.as_ref())
+        .unwrap_or(&account.region);
     check_region(problems, region, seen_regions);
-    let runtime = match spec.runtime.as_ref().or(defaults.runtime.as_ref()).map(|r| r.value) {
+    let runtime = match spec
+        .runtime
+        .as_ref()
+        .or(defaults.runtime.as_ref())
+        .map(|r| r.value)
+    {
         Some(RuntimeSpec::Cloudfoundry) => Runtime::Cloudfoundry,
         // SAP recommends the non-Cloud-Foundry path (btp-api.md §5.4), so it is the default.
         Some(RuntimeSpec::ServiceManager) | None => Runtime::ServiceManager,
@@ -116,7 +125,10 @@ fn tenant(
         Runtime::ServiceManager => None,
     };
     let instances = instances(problems, defaults, spec, runtime);
-    let entitlement = entitlement(problems, spec.entitlement.as_ref().or(defaults.entitlement.as_ref()));
+    let entitlement = entitlement(
+        problems,
+        spec.entitlement.as_ref().or(defaults.entitlement.as_ref()),
+    );
     let mut labels: BTreeMap<String, String> = BTreeMap::new();
     for map in [&defaults.labels, &spec.labels].into_iter().flatten() {
         labels.extend(map.iter().map(|(k, v)| (k.clone(), v.value.clone())));
@@ -130,7 +142,11 @@ fn tenant(
         runtime,
         org,
         entitlement: entitlement?,
-        protect: spec.protect.as_ref().or(defaults.protect.as_ref()).is_some_and(|p| p.value),
+        protect: spec
+            .protect
+            .as_ref()
+            .or(defaults.protect.as_ref())
+            .is_some_and(|p| p.value),
         labels,
         instances: instances?,
     })
@@ -146,13 +162,20 @@ fn resolve_account(
     match reference {
         Some(r) if file.accounts.contains_key(&r.value) => Some(r.value.clone()),
         Some(r) => {
-            let hint = crate::decode::did_you_mean(&r.value, file.accounts.keys().map(String::as_str))
-                .map(|a| format!("did you mean `{a}`? "))
-                .unwrap_or_default();
+            let hint =
+                crate::decode::did_you_mean(&r.value, file.accounts.keys().map(String::as_str))
+                    .map(|a| format!("did you mean `{a}`? "))
+                    .unwrap_or_default();
             problems
-                .error("calm::unknown_account", format!("account `{}` is not defined", r.value))
+                .error(
+                    "calm::unknown_account",
+                    format!("account `{}` is not defined", r.value),
+                )
                 .label(r.span, "no such entry in `accounts`")
-                .help(format!("{hint}define it under `accounts:` or use one of: {}", names(file)))
+                .help(format!(
+                    "{hint}define it under `accounts:` or use one of: {}",
+                    names(file)
+                ))
                 .push();
             None
         }
@@ -161,7 +184,13 @@ fn resolve_account(
             let (message, help) = if file.accounts.is_empty() {
                 ("no account is defined", "add an `accounts:` entry with the global account's subdomain, region and credentials".to_owned())
             } else {
-                ("this tenant does not say which account it belongs to", format!("set `defaults.account` or the tenant's `account` to one of: {}", names(file)))
+                (
+                    "this tenant does not say which account it belongs to",
+                    format!(
+                        "set `defaults.account` or the tenant's `account` to one of: {}",
+                        names(file)
+                    ),
+                )
             };
             problems
                 .error("calm::unknown_account", message)
@@ -174,7 +203,11 @@ fn resolve_account(
 }
 
 fn names(file: &CalmFile) -> String {
-    file.accounts.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+    file.accounts
+        .keys()
+        .map(|k| format!("`{k}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn cf_org(problems: &mut Problems, spec: &TenantSpec) -> Option<String> {
@@ -204,7 +237,14 @@ fn entitlement(problems: &mut Problems, spec: Option<&EntitlementSpec>) -> Optio
             None
         }
         (None, Some(e)) => {
-            problems.error("calm::entitlement", "`enable: false` would remove the entitlement").label(e.span, "here").help("write `enable: true`, or remove the tenant from calm.yaml").push();
+            problems
+                .error(
+                    "calm::entitlement",
+                    "`enable: false` would remove the entitlement",
+                )
+                .label(e.span, "here")
+                .help("write `enable: true`, or remove the tenant from calm.yaml")
+                .push();
             None
         }
         _ => {
@@ -223,7 +263,14 @@ fn instances(
     let base = defaults.instance.clone().unwrap_or_default();
     let specs: Vec<InstanceSpec> = match (&spec.instance, &spec.instances) {
         (Some(_), Some(list)) => {
-            problems.error("calm::instances", "a tenant has either `instance` or `instances`, not both").label_line(list.first().map_or(spec.span, |i| i.span), "second form").help("list every instance under `instances`").push();
+            problems
+                .error(
+                    "calm::instances",
+                    "a tenant has either `instance` or `instances`, not both",
+                )
+                .label_line(list.first().map_or(spec.span, |i| i.span), "second form")
+                .help("list every instance under `instances`")
+                .push();
             return None;
         }
         (Some(one), None) => vec![merge(&base, one)],
@@ -250,8 +297,14 @@ fn merge(base: &InstanceSpec, over: &InstanceSpec) -> InstanceSpec {
         name: over.name.clone().or_else(|| base.name.clone()),
         plan: over.plan.clone().or_else(|| base.plan.clone()),
         space: over.space.clone().or_else(|| base.space.clone()),
-        authorities: over.authorities.clone().or_else(|| base.authorities.clone()),
-        credential_types: over.credential_types.clone().or_else(|| base.credential_types.clone()),
+        authorities: over
+            .authorities
+            .clone()
+            .or_else(|| base.authorities.clone()),
+        credential_types: over
+            .credential_types
+            .clone()
+            .or_else(|| base.credential_types.clone()),
         parameters: over.parameters.clone().or_else(|| base.parameters.clone()),
         keys: over.keys.clone().or_else(|| base.keys.clone()),
     }
@@ -266,7 +319,17 @@ fn instance(
     runtime: Runtime,
 ) -> Option<Instance> {
     let Some(name) = &spec.name else {
-        problems.error("calm::missing_field", format!("tenant `{}` has an instance without a name", tenant.name.value)).label(tenant.name.span, "this tenant").help("set `defaults.instance.name`, or `instance: { name: calm-api }` on the tenant").push();
+        problems
+            .error(
+                "calm::missing_field",
+                format!(
+                    "tenant `{}` has an instance without a name",
+                    tenant.name.value
+                ),
+            )
+            .label(tenant.name.span, "this tenant")
+            .help("set `defaults.instance.name`, or `instance: { name: calm-api }` on the tenant")
+            .push();
         return None;
     };
     rules::instance_name(problems, name);
@@ -274,19 +337,37 @@ fn instance(
         Runtime::Cloudfoundry => match spec.space.as_ref().or(space) {
             Some(s) => Some(s.value.clone()),
             None => {
-                problems.error("calm::missing_space", format!("tenant `{}` runs on Cloud Foundry but names no space", tenant.name.value)).label(tenant.name.span, "this tenant").help("set `defaults.space` or the tenant's `space`, e.g. `space: calm`").push();
+                problems
+                    .error(
+                        "calm::missing_space",
+                        format!(
+                            "tenant `{}` runs on Cloud Foundry but names no space",
+                            tenant.name.value
+                        ),
+                    )
+                    .label(tenant.name.span, "this tenant")
+                    .help("set `defaults.space` or the tenant's `space`, e.g. `space: calm`")
+                    .push();
                 return None;
             }
         },
         Runtime::ServiceManager => None,
     };
     let parameters = parameters(problems, name, spec, runtime)?;
-    let keys: Vec<Key> = spec.keys.as_ref().or(keys).map(|k| k.iter().filter_map(|k| key(problems, k)).collect()).unwrap_or_default();
+    let keys: Vec<Key> = spec
+        .keys
+        .as_ref()
+        .or(keys)
+        .map(|k| k.iter().filter_map(|k| key(problems, k)).collect())
+        .unwrap_or_default();
     Some(Instance {
         name: name.value.clone(),
         span: name.span,
         space,
-        plan: spec.plan.as_ref().map_or_else(|| DEFAULT_PLAN.to_owned(), |p| p.value.clone()),
+        plan: spec
+            .plan
+            .as_ref()
+            .map_or_else(|| DEFAULT_PLAN.to_owned(), |p| p.value.clone()),
         parameters,
         keys,
     })
@@ -294,8 +375,14 @@ fn instance(
 
 fn key(problems: &mut Problems, spec: &KeySpec) -> Option<Key> {
     rules::key_name(problems, &spec.name);
-    let rotate = spec.rotate_after.as_ref().map(|d| rules::duration(problems, d));
-    let retire = spec.retire_after.as_ref().map(|d| rules::duration(problems, d));
+    let rotate = spec
+        .rotate_after
+        .as_ref()
+        .map(|d| rules::duration(problems, d));
+    let retire = spec
+        .retire_after
+        .as_ref()
+        .map(|d| rules::duration(problems, d));
     Some(Key {
         name: spec.name.value.clone(),
         span: spec.name.span,
@@ -305,13 +392,28 @@ fn key(problems: &mut Problems, spec: &KeySpec) -> Option<Key> {
 }
 
 /// The broker parameters: the raw `parameters`, with `xs-security` completed from the fields.
-fn parameters(problems: &mut Problems, name: &Sp<String>, spec: &InstanceSpec, runtime: Runtime) -> Option<Value> {
+fn parameters(
+    problems: &mut Problems,
+    name: &Sp<String>,
+    spec: &InstanceSpec,
+    runtime: Runtime,
+) -> Option<Value> {
     let _ = runtime;
-    let mut params = spec.parameters.as_ref().map(|p| p.value.clone()).unwrap_or_default();
+    let mut params = spec
+        .parameters
+        .as_ref()
+        .map(|p| p.value.clone())
+        .unwrap_or_default();
     let span = spec.parameters.as_ref().map_or(name.span, |p| p.span);
     let security = params.entry("xs-security").or_insert_with(|| json!({}));
     let Value::Object(security) = security else {
-        problems.error("calm::parameters", "`parameters.xs-security` must be a mapping").label(span, "in these parameters").push();
+        problems
+            .error(
+                "calm::parameters",
+                "`parameters.xs-security` must be a mapping",
+            )
+            .label(span, "in these parameters")
+            .push();
         return None;
     };
     match security.get("xsappname") {
@@ -324,12 +426,23 @@ fn parameters(problems: &mut Problems, name: &Sp<String>, spec: &InstanceSpec, r
     }
     if let Some(authorities) = &spec.authorities {
         if security.contains_key("authorities") {
-            problems.error("calm::authorities", "authorities are given twice").label(span, "`parameters.xs-security.authorities`").help("keep either the instance's `authorities` list or the raw parameter, not both").push();
+            problems
+                .error("calm::authorities", "authorities are given twice")
+                .label(span, "`parameters.xs-security.authorities`")
+                .help(
+                    "keep either the instance's `authorities` list or the raw parameter, not both",
+                )
+                .push();
         }
-        let list: Vec<Value> = authorities.iter().map(|a| Value::String(rules::authority(problems, a))).collect();
+        let list: Vec<Value> = authorities
+            .iter()
+            .map(|a| Value::String(rules::authority(problems, a)))
+            .collect();
         security.insert("authorities".into(), Value::Array(list));
     }
-    let oauth = security.entry("oauth2-configuration").or_insert_with(|| json!({}));
+    let oauth = security
+        .entry("oauth2-configuration")
+        .or_insert_with(|| json!({}));
     if let Value::Object(oauth) = oauth
         && !oauth.contains_key("credential-types")
     {
@@ -355,13 +468,24 @@ fn duplicates(problems: &mut Problems, tenants: &[Tenant]) {
         let mut instances: HashMap<(Option<&str>, &str), Span> = HashMap::new();
         for i in &t.instances {
             if let Some(first) = instances.insert((i.space.as_deref(), &i.name), i.span) {
-                let scope = i.space.as_deref().map_or_else(|| format!("subaccount `{}`", t.subaccount), |s| format!("space `{s}`"));
+                let scope = i.space.as_deref().map_or_else(
+                    || format!("subaccount `{}`", t.subaccount),
+                    |s| format!("space `{s}`"),
+                );
                 problems.error("calm::duplicate_instance", format!("instance `{}` appears twice in {scope}", i.name)).label(i.span, "defined again here").label(first, "first defined here").help("instance names must be unique within a space (Cloud Foundry) or a subaccount (Service Manager)").push();
             }
             let mut keys: HashMap<&str, Span> = HashMap::new();
             for k in &i.keys {
                 if let Some(first) = keys.insert(&k.name, k.span) {
-                    problems.error("calm::duplicate_key", format!("key `{}` appears twice for instance `{}`", k.name, i.name)).label(k.span, "defined again here").label(first, "first defined here").help("key names must be unique within an instance").push();
+                    problems
+                        .error(
+                            "calm::duplicate_key",
+                            format!("key `{}` appears twice for instance `{}`", k.name, i.name),
+                        )
+                        .label(k.span, "defined again here")
+                        .label(first, "first defined here")
+                        .help("key names must be unique within an instance")
+                        .push();
                 }
             }
         }

@@ -97,7 +97,13 @@ pub fn load_bytes(name: &str, bytes: &[u8]) -> Result<Loaded, ConfigError> {
             let mut problems = diagnostic::Problems::new(source(name, lossy));
             problems
                 .error("calm::encoding", "the file is not valid UTF-8")
-                .label(Span { offset: e.valid_up_to(), len: 1 }, "invalid byte here")
+                .label(
+                    Span {
+                        offset: e.valid_up_to(),
+                        len: 1,
+                    },
+                    "invalid byte here",
+                )
                 .help("save calm.yaml as UTF-8")
                 .push();
             return Err(invalid(name, problems));
@@ -159,7 +165,11 @@ fn parse(text: &str) -> Result<node::Node, (String, Span)> {
             match s.byte_offset() {
                 Some(offset) => Span {
                     offset: usize::try_from(offset).unwrap_or(0),
-                    len: s.byte_len().and_then(|l| usize::try_from(l).ok()).unwrap_or(1).max(1),
+                    len: s
+                        .byte_len()
+                        .and_then(|l| usize::try_from(l).ok())
+                        .unwrap_or(1)
+                        .max(1),
                 },
                 None => offset_of(text, l.line(), l.column()),
             }
@@ -189,7 +199,10 @@ fn syntax_message(error: &serde_saphyr::Error) -> String {
     let first = text.lines().next().unwrap_or("invalid YAML").trim();
     let first = first.find(" at line ").map_or(first, |i| &first[..i]);
     if let Some(rest) = first.strip_prefix("duplicate mapping key: ") {
-        let key = rest.split(", set DuplicateKeyPolicy").next().unwrap_or(rest);
+        let key = rest
+            .split(", set DuplicateKeyPolicy")
+            .next()
+            .unwrap_or(rest);
         return format!("duplicate key `{key}`: each key may appear only once in a mapping");
     }
     if first.starts_with("budget breached") || first.contains("alias replay") {
@@ -204,10 +217,20 @@ fn offset_of(text: &str, line: u64, column: u64) -> Span {
     let mut offset = 0;
     for (i, l) in text.split_inclusive('\n').enumerate() {
         if (i as u64) + 1 == line {
-            let col: usize = l.chars().take(column.saturating_sub(1) as usize).map(char::len_utf8).sum();
-            return Span { offset: offset + col, len: 1 };
+            let col: usize = l
+                .chars()
+                .take(column.saturating_sub(1) as usize)
+                .map(char::len_utf8)
+                .sum();
+            return Span {
+                offset: offset + col,
+                len: 1,
+            };
         }
         offset += l.len();
     }
-    Span { offset: text.len(), len: 0 }
+    Span {
+        offset: text.len(),
+        len: 0,
+    }
 }

@@ -198,7 +198,10 @@ mod tests {
             panic!("root is a mapping")
         };
         let (key, _) = &entries[1];
-        assert_eq!(&src[key.span.offset..key.span.offset + key.span.len], "tenants");
+        assert_eq!(
+            &src[key.span.offset..key.span.offset + key.span.len],
+            "tenants"
+        );
         let Value::Sequence(items) = &entries[1].1.value else {
             panic!("tenants is a list")
         };
@@ -206,7 +209,10 @@ mod tests {
             panic!("tenant is a mapping")
         };
         let name = &tenant[0].1;
-        assert_eq!(&src[name.span.offset..name.span.offset + name.span.len], "acme");
+        assert_eq!(
+            &src[name.span.offset..name.span.offset + name.span.len],
+            "acme"
+        );
     }
 
     #[test]

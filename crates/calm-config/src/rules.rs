@@ -40,21 +40,39 @@ pub const XSMASTERAPPNAME: &str = "$XSMASTERAPPNAME.";
 /// BTP regions with a Cloud Foundry environment or Service Manager (SAP's region list). Extension
 /// landscapes add `-001` style suffixes. Unknown regions are a warning, not an error.
 const KNOWN_REGIONS: &[&str] = &[
-    "ae01", "ap10", "ap11", "ap12", "ap20", "ap21", "ap30", "br10", "br20", "br30", "ca10",
-    "ca20", "ch20", "cn20", "cn40", "eu10", "eu11", "eu13", "eu20", "eu22", "eu30", "il30", "in30",
-    "jp10", "jp20", "jp30", "jp31", "sa30", "sa31", "us10", "us11", "us20", "us21", "us30",
+    "ae01", "ap10", "ap11", "ap12", "ap20", "ap21", "ap30", "br10", "br20", "br30", "ca10", "ca20",
+    "ch20", "cn20", "cn40", "eu10", "eu11", "eu13", "eu20", "eu22", "eu30", "il30", "in30", "jp10",
+    "jp20", "jp30", "jp31", "sa30", "sa31", "us10", "us11", "us20", "us21", "us30",
 ];
 
 /// Field names whose string values are secrets wherever they appear.
 const SECRET_FIELDS: &[&str] = &[
-    "clientsecret", "client_secret", "password", "passwd", "passcode", "secret", "token",
-    "access_token", "refresh_token", "private_key", "privatekey", "api_key", "apikey",
+    "clientsecret",
+    "client_secret",
+    "password",
+    "passwd",
+    "passcode",
+    "secret",
+    "token",
+    "access_token",
+    "refresh_token",
+    "private_key",
+    "privatekey",
+    "api_key",
+    "apikey",
 ];
 
 pub(crate) fn region(problems: &mut Problems, region: &Sp<String>) {
-    let base = region.value.split_once('-').map_or(region.value.as_str(), |(b, suffix)| {
-        if suffix.len() == 3 && suffix.bytes().all(|c| c.is_ascii_digit()) { b } else { "" }
-    });
+    let base = region
+        .value
+        .split_once('-')
+        .map_or(region.value.as_str(), |(b, suffix)| {
+            if suffix.len() == 3 && suffix.bytes().all(|c| c.is_ascii_digit()) {
+                b
+            } else {
+                ""
+            }
+        });
     if KNOWN_REGIONS.contains(&base) {
         return;
     }
@@ -76,7 +94,10 @@ pub(crate) fn tenant_name(problems: &mut Problems, name: &Sp<String>) {
         return;
     }
     problems
-        .error("calm::tenant_name", format!("invalid tenant name `{}`", name.value))
+        .error(
+            "calm::tenant_name",
+            format!("invalid tenant name `{}`", name.value),
+        )
         .label(name.span, "not usable as a label value and folder name")
         .help(
             "use 1 to 63 letters, digits, `-`, `_` or `.`, starting and ending with a letter or \
@@ -89,7 +110,9 @@ fn label_value_ok(value: &str) -> bool {
     let bytes = value.as_bytes();
     !bytes.is_empty()
         && bytes.len() <= 63
-        && bytes.iter().all(|c| c.is_ascii_alphanumeric() || b"-_.".contains(c))
+        && bytes
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || b"-_.".contains(c))
         && bytes[0].is_ascii_alphanumeric()
         && bytes[bytes.len() - 1].is_ascii_alphanumeric()
 }
@@ -97,23 +120,28 @@ fn label_value_ok(value: &str) -> bool {
 pub(crate) fn is_guid(value: &str) -> bool {
     let parts: Vec<&str> = value.split('-').collect();
     parts.len() == 5
-        && parts.iter().zip([8, 4, 4, 4, 12]).all(|(p, n)| {
-            p.len() == n && p.bytes().all(|c| c.is_ascii_hexdigit())
-        })
+        && parts
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(p, n)| p.len() == n && p.bytes().all(|c| c.is_ascii_hexdigit()))
 }
 
 pub(crate) fn subaccount(problems: &mut Problems, subaccount: &Sp<String>) {
     let v = &subaccount.value;
     let subdomain_ok = !v.is_empty()
         && v.len() <= 63
-        && v.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+        && v.bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
         && !v.starts_with('-')
         && !v.ends_with('-');
     if subdomain_ok || is_guid(v) {
         return;
     }
     problems
-        .error("calm::subaccount", format!("`{v}` is neither a subdomain nor a GUID"))
+        .error(
+            "calm::subaccount",
+            format!("`{v}` is neither a subdomain nor a GUID"),
+        )
         .label(subaccount.span, "not a subaccount reference")
         .help(
             "write the subaccount's subdomain (lowercase letters, digits and `-`, at most 63) or \
@@ -126,7 +154,9 @@ pub(crate) fn subaccount(problems: &mut Problems, subaccount: &Sp<String>) {
 /// instance name, and `xsappname` allows no periods (btp-api.md §5.2, §5.3).
 pub(crate) fn instance_name(problems: &mut Problems, name: &Sp<String>) {
     let v = &name.value;
-    let chars_ok = v.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-');
+    let chars_ok = v
+        .bytes()
+        .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-');
     if !v.is_empty() && v.len() <= 32 && chars_ok {
         return;
     }
@@ -138,7 +168,13 @@ pub(crate) fn instance_name(problems: &mut Problems, name: &Sp<String>) {
                 .to_owned(),
         )
     } else if v.len() > 32 {
-        ("longer than 32 characters", format!("Cloud ALM allows at most 32 characters; this has {}", v.len()))
+        (
+            "longer than 32 characters",
+            format!(
+                "Cloud ALM allows at most 32 characters; this has {}",
+                v.len()
+            ),
+        )
     } else {
         (
             "invalid characters",
@@ -146,7 +182,10 @@ pub(crate) fn instance_name(problems: &mut Problems, name: &Sp<String>) {
         )
     };
     problems
-        .error("calm::instance_name", format!("invalid instance name `{v}`"))
+        .error(
+            "calm::instance_name",
+            format!("invalid instance name `{v}`"),
+        )
         .label(name.span, label)
         .help(help)
         .push();
@@ -158,7 +197,10 @@ pub(crate) fn key_name(problems: &mut Problems, name: &Sp<String>) {
     let v = &name.value;
     if looks_generated(v) {
         problems
-            .error("calm::key_name_reserved", format!("key name `{v}` looks like one SAP generates"))
+            .error(
+                "calm::key_name_reserved",
+                format!("key name `{v}` looks like one SAP generates"),
+            )
             .label(name.span, "follows <SID>_<client>_<system number>")
             .help(
                 "SAP Cloud ALM creates credentials named like `ABC_100_00` by itself; choose a \
@@ -169,7 +211,8 @@ pub(crate) fn key_name(problems: &mut Problems, name: &Sp<String>) {
     }
     let ok = !v.is_empty()
         && v.len() <= 50
-        && v.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-');
+        && v.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-');
     if !ok {
         problems
             .error("calm::key_name", format!("invalid key name `{v}`"))
@@ -197,13 +240,19 @@ pub fn looks_generated(name: &str) -> bool {
 
 /// Normalises an authority to the form xsuaa expects, warning about unknown scopes.
 pub(crate) fn authority(problems: &mut Problems, authority: &Sp<String>) -> String {
-    let scope = authority.value.strip_prefix(XSMASTERAPPNAME).unwrap_or(&authority.value);
+    let scope = authority
+        .value
+        .strip_prefix(XSMASTERAPPNAME)
+        .unwrap_or(&authority.value);
     if !KNOWN_AUTHORITIES.contains(&scope) {
         let hint = did_you_mean(scope, KNOWN_AUTHORITIES.iter().copied())
             .map(|s| format!("did you mean `{s}`? "))
             .unwrap_or_default();
         problems
-            .warning("calm::unknown_authority", format!("unknown Cloud ALM authority `{scope}`"))
+            .warning(
+                "calm::unknown_authority",
+                format!("unknown Cloud ALM authority `{scope}`"),
+            )
             .label(authority.span, "not a documented Cloud ALM scope")
             .help(format!(
                 "{hint}see the \"API Scopes\" page of the SAP Cloud ALM API guide; calmctl passes \
@@ -232,7 +281,10 @@ pub(crate) fn duration(problems: &mut Problems, text: &Sp<String>) -> Option<u64
         return n.checked_mul(f);
     }
     problems
-        .error("calm::duration", format!("`{}` is not a duration", text.value))
+        .error(
+            "calm::duration",
+            format!("`{}` is not a duration", text.value),
+        )
         .label(text.span, "expected a number and a unit")
         .help("write a positive number followed by s, m, h, d or w, e.g. `90d`")
         .push();
@@ -253,7 +305,9 @@ pub(crate) fn literal_secrets(problems: &mut Problems, node: &Node, reported: &[
                 )
                 .push();
         }
-        Value::Sequence(items) => items.iter().for_each(|n| literal_secrets(problems, n, reported)),
+        Value::Sequence(items) => items
+            .iter()
+            .for_each(|n| literal_secrets(problems, n, reported)),
         Value::Mapping(entries) => {
             for (key, value) in entries {
                 let name = key.scalar_text().to_ascii_lowercase().replace('-', "_");

@@ -340,7 +340,10 @@ mod tests {
             declared.sort_unstable();
             decoded.sort_unstable();
             assert_eq!(declared, decoded, "fields of {definition:?}");
-            assert_eq!(object["additionalProperties"], false, "{definition:?} is closed");
+            assert_eq!(
+                object["additionalProperties"], false,
+                "{definition:?} is closed"
+            );
         }
     }
 }

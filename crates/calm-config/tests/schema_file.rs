@@ -37,7 +37,10 @@ fn schema_is_draft_07_and_documents_every_field() {
     objects.extend(schema["definitions"].as_object().unwrap().values());
     for object in objects {
         for (name, property) in object["properties"].as_object().into_iter().flatten() {
-            assert!(property["description"].is_string(), "field `{name}` has a description");
+            assert!(
+                property["description"].is_string(),
+                "field `{name}` has a description"
+            );
         }
     }
 }
@@ -48,7 +51,9 @@ fn examples(dir: &Path, out: &mut Vec<PathBuf>) {
         if path.is_dir() {
             examples(&path, out);
         } else if path.extension().is_some_and(|e| e == "yaml")
-            && std::fs::read_to_string(&path).unwrap().contains("\ntenants:")
+            && std::fs::read_to_string(&path)
+                .unwrap()
+                .contains("\ntenants:")
         {
             out.push(path);
         }
@@ -71,9 +76,16 @@ fn every_example_is_valid_for_calmctl_and_for_the_schema() {
         );
         let loaded = calm_config::load_file(&file)
             .unwrap_or_else(|e| panic!("{} is valid: {e:?}", file.display()));
-        assert!(loaded.warnings.is_empty(), "{} has no warnings", file.display());
+        assert!(
+            loaded.warnings.is_empty(),
+            "{} has no warnings",
+            file.display()
+        );
         let json: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
-        let errors: Vec<String> = validator.iter_errors(&json).map(|e| e.to_string()).collect();
+        let errors: Vec<String> = validator
+            .iter_errors(&json)
+            .map(|e| e.to_string())
+            .collect();
         assert!(errors.is_empty(), "{}: {errors:?}", file.display());
     }
 }

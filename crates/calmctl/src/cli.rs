@@ -31,13 +31,19 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check calm.yaml and report every problem with its line and column.
-    #[command(after_help = "Examples:\n  calmctl validate\n  calmctl validate -f tenants/calm.yaml\n\nExit codes: 0 valid (warnings allowed), 1 invalid or unreadable.")]
+    #[command(
+        after_help = "Examples:\n  calmctl validate\n  calmctl validate -f tenants/calm.yaml\n\nExit codes: 0 valid (warnings allowed), 1 invalid or unreadable."
+    )]
     Validate(ValidateArgs),
     /// Print the JSON Schema of calm.yaml (draft-07), for editors and CI checks.
-    #[command(after_help = "Example:\n  calmctl schema > schemas/calm.schema.json\n\nEditors pick it up from the first line of calm.yaml:\n  # yaml-language-server: $schema=../schemas/calm.schema.json")]
+    #[command(
+        after_help = "Example:\n  calmctl schema > schemas/calm.schema.json\n\nEditors pick it up from the first line of calm.yaml:\n  # yaml-language-server: $schema=../schemas/calm.schema.json"
+    )]
     Schema,
     /// Print shell completions.
-    #[command(after_help = "Examples:\n  calmctl completions bash > ~/.local/share/bash-completion/completions/calmctl\n  calmctl completions zsh > ~/.zfunc/_calmctl\n  calmctl completions fish > ~/.config/fish/completions/calmctl.fish")]
+    #[command(
+        after_help = "Examples:\n  calmctl completions bash > ~/.local/share/bash-completion/completions/calmctl\n  calmctl completions zsh > ~/.zfunc/_calmctl\n  calmctl completions fish > ~/.config/fish/completions/calmctl.fish"
+    )]
     Completions(CompletionsArgs),
 }
 
@@ -45,7 +51,12 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
     /// The config file.
-    #[arg(short = 'f', long = "file", default_value = "calm.yaml", value_name = "FILE")]
+    #[arg(
+        short = 'f',
+        long = "file",
+        default_value = "calm.yaml",
+        value_name = "FILE"
+    )]
     pub file: PathBuf,
 }
 

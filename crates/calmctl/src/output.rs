@@ -44,7 +44,10 @@ pub(crate) fn render_problems(ctx: &Context, problems: &[Problem]) -> String {
 
 /// "2 errors, 1 warning".
 pub(crate) fn count(problems: &[Problem]) -> String {
-    let errors = problems.iter().filter(|p| p.severity == Severity::Error).count();
+    let errors = problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .count();
     let warnings = problems.len() - errors;
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     match (errors, warnings) {

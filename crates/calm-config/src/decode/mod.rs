@@ -14,21 +14,53 @@ use crate::schema::{
 };
 
 /// Field names of each entry, as the schema declares them (a test keeps them in step).
-pub(crate) const FILE_FIELDS: &[&str] =
-    &["version", "accounts", "defaults", "tenants", "delivery", "redact"];
-pub(crate) const ACCOUNT_FIELDS: &[&str] =
-    &["subdomain", "region", "cis_key", "username", "password", "cloudfoundry"];
+pub(crate) const FILE_FIELDS: &[&str] = &[
+    "version", "accounts", "defaults", "tenants", "delivery", "redact",
+];
+pub(crate) const ACCOUNT_FIELDS: &[&str] = &[
+    "subdomain",
+    "region",
+    "cis_key",
+    "username",
+    "password",
+    "cloudfoundry",
+];
 pub(crate) const SECRET_REF_FIELDS: &[&str] = &["env", "file"];
 pub(crate) const CF_LOGIN_FIELDS: &[&str] = &["username", "password", "assertion", "origin"];
 pub(crate) const DEFAULTS_FIELDS: &[&str] = &[
-    "account", "region", "runtime", "space", "instance", "keys", "entitlement", "protect", "labels",
+    "account",
+    "region",
+    "runtime",
+    "space",
+    "instance",
+    "keys",
+    "entitlement",
+    "protect",
+    "labels",
 ];
 pub(crate) const TENANT_FIELDS: &[&str] = &[
-    "name", "subaccount", "org", "account", "region", "runtime", "space", "instance", "instances",
-    "keys", "entitlement", "protect", "labels",
+    "name",
+    "subaccount",
+    "org",
+    "account",
+    "region",
+    "runtime",
+    "space",
+    "instance",
+    "instances",
+    "keys",
+    "entitlement",
+    "protect",
+    "labels",
 ];
 pub(crate) const INSTANCE_FIELDS: &[&str] = &[
-    "name", "plan", "space", "authorities", "credential_types", "parameters", "keys",
+    "name",
+    "plan",
+    "space",
+    "authorities",
+    "credential_types",
+    "parameters",
+    "keys",
 ];
 pub(crate) const KEY_FIELDS: &[&str] = &["name", "rotate_after", "retire_after"];
 pub(crate) const ENTITLEMENT_FIELDS: &[&str] = &["amount", "enable"];
@@ -41,7 +73,9 @@ pub(crate) fn file(problems: &mut Problems, root: &Node) -> CalmFile {
         problems
             .error("calm::empty", "the file is empty")
             .label(root.span, "no settings in the file")
-            .help("start with `version: 1` and a `tenants:` list; `calmctl schema` prints the format")
+            .help(
+                "start with `version: 1` and a `tenants:` list; `calmctl schema` prints the format",
+            )
             .push();
         return out;
     }
@@ -62,8 +96,10 @@ pub(crate) fn file(problems: &mut Problems, root: &Node) -> CalmFile {
     }
     out.delivery = f.get("delivery").and_then(|n| delivery(problems, n));
     if let Some(n) = f.get("redact") {
-        out.redact = list(problems, n, "`redact`", |p, n| string(p, n, "a parameter path"))
-            .unwrap_or_default();
+        out.redact = list(problems, n, "`redact`", |p, n| {
+            string(p, n, "a parameter path")
+        })
+        .unwrap_or_default();
     }
     out
 }
@@ -77,9 +113,15 @@ fn account(problems: &mut Problems, name: &Sp<String>, node: &Node) -> Option<Ac
         name_span: name.span,
         subdomain: subdomain?,
         region: region?,
-        cis_key: f.get("cis_key").and_then(|n| secret_ref(problems, n, "cis_key")),
-        username: f.get("username").and_then(|n| secret_ref(problems, n, "username")),
-        password: f.get("password").and_then(|n| secret_ref(problems, n, "password")),
+        cis_key: f
+            .get("cis_key")
+            .and_then(|n| secret_ref(problems, n, "cis_key")),
+        username: f
+            .get("username")
+            .and_then(|n| secret_ref(problems, n, "username")),
+        password: f
+            .get("password")
+            .and_then(|n| secret_ref(problems, n, "password")),
         cloudfoundry: f.get("cloudfoundry").and_then(|n| cf_login(problems, n)),
     };
     Some(account)
@@ -107,7 +149,9 @@ fn secret_ref(problems: &mut Problems, node: &Node, field: &str) -> Option<Secre
         problems
             .error(
                 "calm::literal_secret",
-                format!("`{field}` holds a literal value; calm.yaml only holds references to secrets"),
+                format!(
+                    "`{field}` holds a literal value; calm.yaml only holds references to secrets"
+                ),
             )
             .label(node.span, "a secret written into the file")
             .help(format!(
@@ -121,7 +165,10 @@ fn secret_ref(problems: &mut Problems, node: &Node, field: &str) -> Option<Secre
     let f = mapping(problems, node, &what, SECRET_REF_FIELDS)?;
     if f.get("env").is_some() == f.get("file").is_some() {
         problems
-            .error("calm::secret_ref", format!("{what} needs exactly one of `env` or `file`"))
+            .error(
+                "calm::secret_ref",
+                format!("{what} needs exactly one of `env` or `file`"),
+            )
             .label_line(node.span, "here")
             .help(format!("for example `{field}: {{ env: VARIABLE_NAME }}`"))
             .push();
@@ -142,10 +189,18 @@ fn secret_ref(problems: &mut Problems, node: &Node, field: &str) -> Option<Secre
 fn cf_login(problems: &mut Problems, node: &Node) -> Option<CfLoginSpec> {
     let f = mapping(problems, node, "`cloudfoundry`", CF_LOGIN_FIELDS)?;
     Some(CfLoginSpec {
-        username: f.get("username").and_then(|n| secret_ref(problems, n, "username")),
-        password: f.get("password").and_then(|n| secret_ref(problems, n, "password")),
-        assertion: f.get("assertion").and_then(|n| secret_ref(problems, n, "assertion")),
-        origin: f.get("origin").and_then(|n| string(problems, n, "`origin`")),
+        username: f
+            .get("username")
+            .and_then(|n| secret_ref(problems, n, "username")),
+        password: f
+            .get("password")
+            .and_then(|n| secret_ref(problems, n, "password")),
+        assertion: f
+            .get("assertion")
+            .and_then(|n| secret_ref(problems, n, "assertion")),
+        origin: f
+            .get("origin")
+            .and_then(|n| string(problems, n, "`origin`")),
     })
 }
 
@@ -161,7 +216,9 @@ fn runtime(problems: &mut Problems, node: &Node) -> Option<Sp<RuntimeSpec>> {
             problems
                 .error("calm::runtime", format!("unknown runtime `{other}`"))
                 .label(node.span, "not a runtime")
-                .help(format!("{hint}the runtime is `cloudfoundry` or `service-manager`"))
+                .help(format!(
+                    "{hint}the runtime is `cloudfoundry` or `service-manager`"
+                ))
                 .push();
             return None;
         }
@@ -176,7 +233,9 @@ fn labels(
     problems: &mut Problems,
     node: &Node,
 ) -> Option<std::collections::BTreeMap<String, Sp<String>>> {
-    map_of(problems, node, "`labels`", |p, _, n| string(p, n, "a label value"))
+    map_of(problems, node, "`labels`", |p, _, n| {
+        string(p, n, "a label value")
+    })
 }
 
 fn keys(problems: &mut Problems, node: &Node) -> Option<Vec<KeySpec>> {
@@ -187,8 +246,12 @@ fn key(problems: &mut Problems, node: &Node) -> Option<KeySpec> {
     let f = mapping(problems, node, "a key", KEY_FIELDS)?;
     Some(KeySpec {
         name: required_string(problems, &f, "name", "a key")?,
-        rotate_after: f.get("rotate_after").and_then(|n| string(problems, n, "`rotate_after`")),
-        retire_after: f.get("retire_after").and_then(|n| string(problems, n, "`retire_after`")),
+        rotate_after: f
+            .get("rotate_after")
+            .and_then(|n| string(problems, n, "`rotate_after`")),
+        retire_after: f
+            .get("retire_after")
+            .and_then(|n| string(problems, n, "`retire_after`")),
     })
 }
 
@@ -196,8 +259,12 @@ fn entitlement(problems: &mut Problems, node: &Node) -> Option<EntitlementSpec> 
     let f = mapping(problems, node, "`entitlement`", ENTITLEMENT_FIELDS)?;
     Some(EntitlementSpec {
         span: node.span,
-        amount: f.get("amount").and_then(|n| unsigned(problems, n, "`amount`")),
-        enable: f.get("enable").and_then(|n| boolean(problems, n, "`enable`")),
+        amount: f
+            .get("amount")
+            .and_then(|n| unsigned(problems, n, "`amount`")),
+        enable: f
+            .get("enable")
+            .and_then(|n| boolean(problems, n, "`enable`")),
     })
 }
 
@@ -219,7 +286,9 @@ fn instance(problems: &mut Problems, node: &Node) -> Option<InstanceSpec> {
         name: f.get("name").and_then(|n| string(problems, n, "`name`")),
         plan: f.get("plan").and_then(|n| string(problems, n, "`plan`")),
         space: f.get("space").and_then(|n| string(problems, n, "`space`")),
-        authorities: f.get("authorities").and_then(|n| list(problems, n, "`authorities`", strings)),
+        authorities: f
+            .get("authorities")
+            .and_then(|n| list(problems, n, "`authorities`", strings)),
         credential_types: f
             .get("credential_types")
             .and_then(|n| list(problems, n, "`credential_types`", strings)),
@@ -231,14 +300,20 @@ fn instance(problems: &mut Problems, node: &Node) -> Option<InstanceSpec> {
 fn defaults(problems: &mut Problems, node: &Node) -> Option<TenantDefaults> {
     let f = mapping(problems, node, "`defaults`", DEFAULTS_FIELDS)?;
     Some(TenantDefaults {
-        account: f.get("account").and_then(|n| string(problems, n, "`account`")),
-        region: f.get("region").and_then(|n| string(problems, n, "`region`")),
+        account: f
+            .get("account")
+            .and_then(|n| string(problems, n, "`account`")),
+        region: f
+            .get("region")
+            .and_then(|n| string(problems, n, "`region`")),
         runtime: f.get("runtime").and_then(|n| runtime(problems, n)),
         space: f.get("space").and_then(|n| string(problems, n, "`space`")),
         instance: f.get("instance").and_then(|n| instance(problems, n)),
         keys: f.get("keys").and_then(|n| keys(problems, n)),
         entitlement: f.get("entitlement").and_then(|n| entitlement(problems, n)),
-        protect: f.get("protect").and_then(|n| boolean(problems, n, "`protect`")),
+        protect: f
+            .get("protect")
+            .and_then(|n| boolean(problems, n, "`protect`")),
         labels: f.get("labels").and_then(|n| labels(problems, n)),
     })
 }
@@ -247,21 +322,29 @@ fn tenant(problems: &mut Problems, node: &Node) -> Option<TenantSpec> {
     let f = mapping(problems, node, "a tenant", TENANT_FIELDS)?;
     let name = required_string(problems, &f, "name", "a tenant");
     let subaccount = required_string(problems, &f, "subaccount", "a tenant");
-    let instances = f.get("instances").and_then(|n| list(problems, n, "`instances`", instance));
+    let instances = f
+        .get("instances")
+        .and_then(|n| list(problems, n, "`instances`", instance));
     Some(TenantSpec {
         span: node.span,
         name: name?,
         subaccount: subaccount?,
         org: f.get("org").and_then(|n| string(problems, n, "`org`")),
-        account: f.get("account").and_then(|n| string(problems, n, "`account`")),
-        region: f.get("region").and_then(|n| string(problems, n, "`region`")),
+        account: f
+            .get("account")
+            .and_then(|n| string(problems, n, "`account`")),
+        region: f
+            .get("region")
+            .and_then(|n| string(problems, n, "`region`")),
         runtime: f.get("runtime").and_then(|n| runtime(problems, n)),
         space: f.get("space").and_then(|n| string(problems, n, "`space`")),
         instance: f.get("instance").and_then(|n| instance(problems, n)),
         instances,
         keys: f.get("keys").and_then(|n| keys(problems, n)),
         entitlement: f.get("entitlement").and_then(|n| entitlement(problems, n)),
-        protect: f.get("protect").and_then(|n| boolean(problems, n, "`protect`")),
+        protect: f
+            .get("protect")
+            .and_then(|n| boolean(problems, n, "`protect`")),
         labels: f.get("labels").and_then(|n| labels(problems, n)),
     })
 }
@@ -275,4 +358,3 @@ fn delivery(problems: &mut Problems, node: &Node) -> Option<DeliverySpec> {
             .and_then(|n| list(problems, n, "`exec`", |p, n| string(p, n, "an argument"))),
     })
 }
-

@@ -60,11 +60,17 @@ pub(crate) fn mapping<'n>(
 
 fn unknown_field(problems: &mut Problems, span: Span, name: &str, what: &str, allowed: &[&str]) {
     let help = match did_you_mean(name, allowed.iter().copied()) {
-        Some(best) => format!("did you mean `{best}`? ({what} allows: {})", allowed.join(", ")),
+        Some(best) => format!(
+            "did you mean `{best}`? ({what} allows: {})",
+            allowed.join(", ")
+        ),
         None => format!("{what} allows: {}", allowed.join(", ")),
     };
     problems
-        .error("calm::unknown_field", format!("unknown field `{name}` in {what}"))
+        .error(
+            "calm::unknown_field",
+            format!("unknown field `{name}` in {what}"),
+        )
         .label(span, "not a field of this entry")
         .help(help)
         .push();
@@ -87,7 +93,10 @@ pub(crate) fn did_you_mean<'a>(
 /// Reports a node of the wrong type.
 pub(crate) fn expected(problems: &mut Problems, node: &Node, what: &str) {
     problems
-        .error("calm::type", format!("expected {what}, found {}", node.value.kind()))
+        .error(
+            "calm::type",
+            format!("expected {what}, found {}", node.value.kind()),
+        )
         .label(node.span, format!("this is {}", node.value.kind()))
         .push();
 }
@@ -135,7 +144,13 @@ pub(crate) fn boolean(problems: &mut Problems, node: &Node, what: &str) -> Optio
         });
     }
     problems
-        .error("calm::type", format!("expected {what} (true or false), found {}", node.value.kind()))
+        .error(
+            "calm::type",
+            format!(
+                "expected {what} (true or false), found {}",
+                node.value.kind()
+            ),
+        )
         .label(node.span, format!("this is {}", node.value.kind()))
         .help("write `true` or `false`")
         .push();
@@ -153,7 +168,10 @@ pub(crate) fn unsigned(problems: &mut Problems, node: &Node, what: &str) -> Opti
     }
     let found = describe(problems.text(), node);
     problems
-        .error("calm::type", format!("expected {what} (a whole number, 0 or more)"))
+        .error(
+            "calm::type",
+            format!("expected {what} (a whole number, 0 or more)"),
+        )
         .label(node.span, format!("this is {found}"))
         .push();
     None

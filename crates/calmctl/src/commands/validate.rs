@@ -25,7 +25,10 @@ pub(crate) fn validate(args: &ValidateArgs, ctx: &Context) -> Status {
         }
         Err(ConfigError::Invalid { name, problems }) => {
             output::stderr(&output::render_problems(ctx, &problems));
-            output::stderr(&format!("error: {name} is not valid: {}\n", output::count(&problems)));
+            output::stderr(&format!(
+                "error: {name} is not valid: {}\n",
+                output::count(&problems)
+            ));
             Status::Failure
         }
         Err(e) => {

@@ -7,7 +7,10 @@ fn help_shows_examples_and_exit_codes() {
     let output = calmctl().arg("--help").output().unwrap();
     assert_eq!(output.status.code(), Some(0));
     let text = stdout(&output);
-    assert!(text.contains("Examples:\n  calmctl validate -f calm.yaml"), "{text}");
+    assert!(
+        text.contains("Examples:\n  calmctl validate -f calm.yaml"),
+        "{text}"
+    );
     assert!(text.contains("Exit codes:"), "{text}");
     let output = calmctl().args(["validate", "--help"]).output().unwrap();
     assert!(stdout(&output).contains("Examples:\n  calmctl validate\n"));
@@ -23,10 +26,17 @@ fn schema_prints_the_checked_in_schema() {
 
 #[test]
 fn completions_for_each_shell() {
-    for (shell, marker) in [("bash", "complete -F"), ("zsh", "#compdef calmctl"), ("fish", "complete -c calmctl")] {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef calmctl"),
+        ("fish", "complete -c calmctl"),
+    ] {
         let output = calmctl().args(["completions", shell]).output().unwrap();
         assert_eq!(output.status.code(), Some(0), "{shell}");
-        assert!(stdout(&output).contains(marker), "{shell} completions contain {marker:?}");
+        assert!(
+            stdout(&output).contains(marker),
+            "{shell} completions contain {marker:?}"
+        );
     }
 }
 
@@ -42,7 +52,11 @@ fn unknown_subcommand_is_a_usage_error() {
 fn no_colour_when_stderr_is_not_a_terminal() {
     let output = calmctl()
         .env_remove("NO_COLOR")
-        .args(["validate", "-f", "tests/configs/invalid/duplicate-tenant.yaml"])
+        .args([
+            "validate",
+            "-f",
+            "tests/configs/invalid/duplicate-tenant.yaml",
+        ])
         .output()
         .unwrap();
     assert!(!stderr(&output).contains('\u{1b}'), "{}", stderr(&output));

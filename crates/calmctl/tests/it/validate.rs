@@ -25,7 +25,10 @@ fn invalid_configs_are_rejected_with_located_diagnostics() {
         let err = stderr(&output);
         assert_eq!(output.status.code(), Some(1), "{name} exits 1:\n{err}");
         assert!(output.stdout.is_empty(), "{name} prints nothing on stdout");
-        assert!(err.contains(&format!("[{path}:")), "{name} names file:line:column:\n{err}");
+        assert!(
+            err.contains(&format!("[{path}:")),
+            "{name} names file:line:column:\n{err}"
+        );
         assert!(!err.contains("panicked"), "{name} does not panic:\n{err}");
         insta::assert_snapshot!(name.trim_end_matches(".yaml"), err);
     }
@@ -38,13 +41,20 @@ fn quickstart_is_valid() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(0));
-    assert_eq!(stderr(&output), "examples/quickstart.yaml is valid: 2 tenants\n");
+    assert_eq!(
+        stderr(&output),
+        "examples/quickstart.yaml is valid: 2 tenants\n"
+    );
 }
 
 #[test]
 fn warnings_do_not_fail_validation() {
     let output = calmctl()
-        .args(["validate", "-f", "tests/configs/warnings/unknown-region-and-authority.yaml"])
+        .args([
+            "validate",
+            "-f",
+            "tests/configs/warnings/unknown-region-and-authority.yaml",
+        ])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(0));
@@ -54,9 +64,17 @@ fn warnings_do_not_fail_validation() {
 #[test]
 fn default_file_is_calm_yaml_in_the_current_folder() {
     let dir = tempfile::tempdir().unwrap();
-    let output = calmctl().current_dir(dir.path()).arg("validate").output().unwrap();
+    let output = calmctl()
+        .current_dir(dir.path())
+        .arg("validate")
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).starts_with("error: cannot read calm.yaml: "), "{}", stderr(&output));
+    assert!(
+        stderr(&output).starts_with("error: cannot read calm.yaml: "),
+        "{}",
+        stderr(&output)
+    );
 }
 
 /// A file far larger than any real calm.yaml is refused before it is parsed.
@@ -66,7 +84,11 @@ fn huge_file_is_refused() {
     let path = dir.path().join("calm.yaml");
     let file = fs::File::create(&path).unwrap();
     file.set_len(calm_config::MAX_FILE_BYTES + 1).unwrap();
-    let output = calmctl().args(["validate", "-f"]).arg(&path).output().unwrap();
+    let output = calmctl()
+        .args(["validate", "-f"])
+        .arg(&path)
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("more than the 67108864 calmctl reads"));
 }

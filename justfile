@@ -1,0 +1,35 @@
+# calmctl's everyday commands. `.ci/run` is the source of truth; these mirror it.
+
+default:
+    @just --list
+
+# The README's first command: calmctl's main job on the built-in sandbox.
+demo:
+    cargo run --release -p calmctl -- validate -f examples/quickstart.yaml
+
+# The README's second command: the whole test suite.
+test:
+    cargo test --workspace
+
+# Everything CI runs.
+ci:
+    bash .ci/run
+
+# Re-record insta snapshots after an intended change (review them with git diff).
+snap:
+    INSTA_UPDATE=always cargo test --workspace
+
+# Regenerate schemas/calm.schema.json.
+schema:
+    cargo run -q -p calmctl -- schema > schemas/calm.schema.json
+
+# Full-size benchmarks (see README, Performance).
+bench:
+    cargo build --release -p calmctl -p calm-bench
+    target/release/calm-bench
+
+fmt:
+    cargo fmt --all
+
+clippy:
+    cargo clippy --workspace --all-targets -- -D warnings
