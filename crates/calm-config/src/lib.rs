@@ -23,8 +23,9 @@ use std::sync::Arc;
 use calm_core::{Desired, Span};
 use miette::NamedSource;
 
+pub use calm_core::looks_generated;
 pub use diagnostic::{Problem, Severity, line_column};
-pub use rules::{KNOWN_AUTHORITIES, XSMASTERAPPNAME, looks_generated};
+pub use rules::{KNOWN_AUTHORITIES, XSMASTERAPPNAME};
 
 /// Files larger than this are refused before parsing: a calm.yaml for 10,000 tenants is about
 /// 1 MB, so 64 MiB leaves ample room while keeping a stray huge file from exhausting memory.

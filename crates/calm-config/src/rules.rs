@@ -195,7 +195,7 @@ pub(crate) fn instance_name(problems: &mut Problems, name: &Sp<String>) {
 /// `ABC_100_00`), which calmctl must never touch and must not collide with.
 pub(crate) fn key_name(problems: &mut Problems, name: &Sp<String>) {
     let v = &name.value;
-    if looks_generated(v) {
+    if calm_core::looks_generated(v) {
         problems
             .error(
                 "calm::key_name_reserved",
@@ -220,22 +220,6 @@ pub(crate) fn key_name(problems: &mut Problems, name: &Sp<String>) {
             .help("use 1 to 50 letters, digits, `-` and `_` (rotation appends `-yyyymmddhhmm`)")
             .push();
     }
-}
-
-/// `<SID>_<client>_<system number>`: a 3-character SID starting with a letter, a 3-digit client
-/// and a 2-digit system number.
-pub fn looks_generated(name: &str) -> bool {
-    let parts: Vec<&str> = name.split('_').collect();
-    let [sid, client, number] = parts.as_slice() else {
-        return false;
-    };
-    sid.len() == 3
-        && sid.as_bytes()[0].is_ascii_alphabetic()
-        && sid.bytes().all(|c| c.is_ascii_alphanumeric())
-        && client.len() == 3
-        && client.bytes().all(|c| c.is_ascii_digit())
-        && number.len() == 2
-        && number.bytes().all(|c| c.is_ascii_digit())
 }
 
 /// Normalises an authority to the form xsuaa expects, warning about unknown scopes.

@@ -13,11 +13,34 @@
 
 pub mod desired;
 pub mod hash;
+pub mod live;
+pub mod plan;
 
 pub use desired::{
     Account, CfLogin, DEFAULT_RETIRE_AFTER_SECS, Delivery, Desired, Entitlement, Instance, Key,
     Runtime, SecretRef, Tenant,
 };
+
+pub use live::{
+    LastOperation, Live, LiveEntitlement, LiveInstance, LiveKey, LiveSpace, LiveTenant, Ownership,
+};
+pub use plan::{Action, Change, Plan, PlanOptions, Resource, plan};
+
+/// `<SID>_<client>_<system number>`, e.g. `ABC_100_00`: the names SAP Cloud ALM gives the
+/// credentials it creates by itself. calmctl never touches them and never uses such a name.
+pub fn looks_generated(name: &str) -> bool {
+    let parts: Vec<&str> = name.split('_').collect();
+    let [sid, client, number] = parts.as_slice() else {
+        return false;
+    };
+    sid.len() == 3
+        && sid.as_bytes()[0].is_ascii_alphabetic()
+        && sid.bytes().all(|c| c.is_ascii_alphanumeric())
+        && client.len() == 3
+        && client.bytes().all(|c| c.is_ascii_digit())
+        && number.len() == 2
+        && number.bytes().all(|c| c.is_ascii_digit())
+}
 
 /// The Cloud ALM API service offering's technical name.
 pub const SERVICE_OFFERING: &str = "SAPCloudALMAPIs";

@@ -1,0 +1,176 @@
+//! The live state: what BTP holds, as calm-engine read it, in calmctl's own vocabulary.
+//!
+//! The engine maps every object it read to the desired tenant whose subaccount it lives in. Objects
+//! that carry calmctl's labels but belong to no tenant of the config (a tenant was removed) are
+//! kept in [`Live::orphans`], so that the plan can offer to delete them.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Label and annotation keys calmctl writes on the objects it creates. The live platform is the
+/// only record of ownership: there is no state file.
+pub mod labels {
+    /// Prefix of every key.
+    pub const PREFIX: &str = "calmctl.sap/";
+    /// `calmctl.sap/managed-by=calmctl` marks an object calmctl created or adopted.
+    pub const MANAGED_BY: &str = "calmctl.sap/managed-by";
+    /// The value of [`MANAGED_BY`].
+    pub const MANAGED_BY_VALUE: &str = "calmctl";
+    /// `calmctl.sap/tenant=<name>`: the tenant the object belongs to.
+    pub const TENANT: &str = "calmctl.sap/tenant";
+    /// `calmctl.sap/protect=true`: never delete, even after the tenant left the config.
+    pub const PROTECT: &str = "calmctl.sap/protect";
+    /// SHA-256 of the parameters last applied (annotation on CF, label on Service Manager).
+    pub const PARAMETERS_SHA256: &str = "calmctl.sap/parameters-sha256";
+    /// The parameters last applied, as canonical JSON (no secrets: they are config values).
+    pub const PARAMETERS: &str = "calmctl.sap/parameters";
+    /// On keys: the key name in calm.yaml (a rotated key is named `<name>-<yyyymmddhhmm>`).
+    pub const KEY: &str = "calmctl.sap/key";
+    /// On keys: when a rotated-away key was retired (Unix seconds).
+    pub const RETIRED_AT: &str = "calmctl.sap/retired-at";
+}
+
+/// Everything read from BTP for one plan.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Live {
+    /// Live state per desired tenant, by tenant name.
+    pub tenants: BTreeMap<String, LiveTenant>,
+    /// calmctl-labelled objects whose tenant is not in the config.
+    pub orphans: Vec<LiveTenant>,
+}
+
+/// What exists for one tenant.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LiveTenant {
+    /// The tenant name (from the config, or from the `tenant` label for orphans).
+    pub name: String,
+    /// The subaccount's GUID, when the subaccount was found.
+    pub subaccount_guid: Option<String>,
+    /// The Cloud ALM entitlement assigned to the subaccount.
+    pub entitlement: Option<LiveEntitlement>,
+    /// GUID of the Cloud Foundry org (cloudfoundry runtime).
+    pub org_guid: Option<String>,
+    /// Spaces in the org that the config names, or that calmctl labelled.
+    pub spaces: Vec<LiveSpace>,
+    /// `SAPCloudALMAPIs` instances (in those spaces, or in the subaccount's Service Manager).
+    pub instances: Vec<LiveInstance>,
+    /// Keys or bindings of those instances.
+    pub keys: Vec<LiveKey>,
+}
+
+/// An entitlement assignment (`assignmentInfo` of the Entitlements service).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveEntitlement {
+    /// Assigned quota, for plans with a numeric quota.
+    pub amount: Option<u32>,
+    /// Whether the plan is enabled (plans without quota).
+    pub enabled: bool,
+    /// `entityState`: `OK`, `STARTED`, `PROCESSING` or `PROCESSING_FAILED`.
+    pub state: String,
+}
+
+/// Labels and annotations of an object, merged: Service Manager has only labels.
+pub type Metadata = BTreeMap<String, String>;
+
+/// A Cloud Foundry space.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveSpace {
+    /// Space GUID.
+    pub guid: String,
+    /// Space name.
+    pub name: String,
+    /// `updated_at` as the API returned it.
+    pub updated_at: String,
+    /// Labels (and annotations).
+    pub metadata: Metadata,
+}
+
+/// The last operation on an instance or key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastOperation {
+    /// `create`, `update` or `delete`.
+    pub kind: String,
+    /// `initial`, `in progress`, `succeeded` or `failed`.
+    pub state: String,
+    /// The broker's message, if any.
+    pub description: String,
+}
+
+impl LastOperation {
+    /// A create that failed: the record exists, and a new create of the same name replaces it.
+    pub fn create_failed(&self) -> bool {
+        self.kind == "create" && self.state == "failed"
+    }
+
+    /// An operation still running.
+    pub fn in_progress(&self) -> bool {
+        self.state == "in progress" || self.state == "initial"
+    }
+}
+
+/// A service instance of `SAPCloudALMAPIs`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveInstance {
+    /// Instance GUID (CF) or id (Service Manager).
+    pub guid: String,
+    /// Instance name.
+    pub name: String,
+    /// The space GUID (cloudfoundry runtime).
+    pub space_guid: Option<String>,
+    /// Name of the plan.
+    pub plan: String,
+    /// `updated_at` as the API returned it.
+    pub updated_at: String,
+    /// The last operation.
+    pub last_operation: Option<LastOperation>,
+    /// Labels (and annotations).
+    pub metadata: Metadata,
+}
+
+/// A service key or binding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveKey {
+    /// Key or binding GUID.
+    pub guid: String,
+    /// Its name.
+    pub name: String,
+    /// The instance it belongs to.
+    pub instance_guid: String,
+    /// `created_at` in Unix seconds, for rotation.
+    pub created_at: i64,
+    /// The last operation.
+    pub last_operation: Option<LastOperation>,
+    /// Labels (and annotations).
+    pub metadata: Metadata,
+}
+
+/// Who owns an object, judged from its labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ownership {
+    /// Created or adopted by calmctl for this tenant.
+    Managed {
+        /// The `tenant` label.
+        tenant: String,
+    },
+    /// Carries no calmctl label.
+    Unmanaged,
+}
+
+/// Reads ownership from metadata.
+pub fn ownership(metadata: &Metadata) -> Ownership {
+    match (
+        metadata.get(labels::MANAGED_BY),
+        metadata.get(labels::TENANT),
+    ) {
+        (Some(by), Some(tenant)) if by == labels::MANAGED_BY_VALUE => Ownership::Managed {
+            tenant: tenant.clone(),
+        },
+        _ => Ownership::Unmanaged,
+    }
+}
+
+/// Whether the object is protected from deletion.
+pub fn is_protected(metadata: &Metadata) -> bool {
+    metadata.get(labels::PROTECT).is_some_and(|v| v == "true")
+}

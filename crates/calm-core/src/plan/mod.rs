@@ -1,0 +1,258 @@
+//! The plan: what must change for the live state to match the desired state.
+//!
+//! [`plan`] is a pure function. It never deletes what calmctl does not own (no `managed-by`
+//! label), never plans a deletion without `allow_delete`, never deletes a protected object, and
+//! never deletes a Cloud Foundry space (space deletion is recursive in CF and would take along
+//! whatever else lives there).
+
+mod diff;
+mod support;
+mod tenant;
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Desired, Live};
+
+pub use diff::{FieldChange, REDACTED, json_diff};
+
+/// The version of the plan's JSON form (`schemas/plan.schema.json`).
+pub const PLAN_FORMAT_VERSION: u32 = 1;
+
+/// Choices that change what a plan may contain.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// Include deletions of managed objects the config no longer lists.
+    pub allow_delete: bool,
+    /// Only these tenants (a partial plan); `None` plans all.
+    pub targets: Option<BTreeSet<String>>,
+}
+
+/// The changes, in the order they must be applied.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// Format version of this structure.
+    pub format_version: u32,
+    /// Changes, dependencies first and deletions last in reverse dependency order.
+    pub changes: Vec<Change>,
+    /// Tenants that need no change.
+    pub unchanged_tenants: Vec<String>,
+    /// Deletions left out because `allow_delete` was not given.
+    pub withheld_deletes: Vec<Resource>,
+    /// Objects that would be deleted but are protected.
+    pub protected: Vec<Resource>,
+    /// Objects calmctl found but does not own, and will never touch.
+    pub not_managed: Vec<NotManaged>,
+    /// The tenants a partial plan covers; `None` for a full plan.
+    pub targets: Option<Vec<String>>,
+}
+
+impl Plan {
+    /// True when applying would change nothing.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    /// How many changes have each action.
+    pub fn count(&self, action: Action) -> usize {
+        self.changes.iter().filter(|c| c.action == action).count()
+    }
+}
+
+/// One change to one object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    /// The tenant it belongs to.
+    pub tenant: String,
+    /// The object.
+    pub resource: Resource,
+    /// What happens to it.
+    pub action: Action,
+    /// Why, when it is not obvious (e.g. "the last create failed: ...").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Field-level differences (parameters, labels, amounts).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldChange>,
+    /// What was observed when the plan was made, for refusing a stale saved plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed: Option<Observed>,
+}
+
+/// What happens to an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Create it.
+    Create,
+    /// Change it in place.
+    Update,
+    /// Create it again under the same name (only where the API cannot update).
+    Replace,
+    /// Label it as calmctl's and manage it from now on.
+    Adopt,
+    /// Delete it.
+    Delete,
+}
+
+impl Action {
+    /// The Terraform-style symbol: `+`, `~`, `-/+`, `=`, `-`.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Replace => "-/+",
+            Action::Adopt => "=",
+            Action::Delete => "-",
+        }
+    }
+
+    /// The verb used in summaries.
+    pub fn verb(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Replace => "replace",
+            Action::Adopt => "adopt",
+            Action::Delete => "delete",
+        }
+    }
+
+    /// Whether the change destroys something.
+    pub fn is_destructive(self) -> bool {
+        matches!(self, Action::Delete | Action::Replace)
+    }
+}
+
+/// An object calmctl manages, named as the APIs name it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Resource {
+    /// The `SAPCloudALMAPIs` entitlement of a subaccount.
+    Entitlement {
+        /// The subaccount as written in the config.
+        subaccount: String,
+        /// Desired amount (`None` for an enable-type plan).
+        amount: Option<u32>,
+    },
+    /// A Cloud Foundry space.
+    Space {
+        /// The org.
+        org: String,
+        /// The space.
+        name: String,
+    },
+    /// A service instance.
+    ServiceInstance {
+        /// The CF space, for the cloudfoundry runtime.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        space: Option<String>,
+        /// The instance name.
+        name: String,
+    },
+    /// A service key (cloudfoundry) or binding (service-manager).
+    ServiceKey {
+        /// The instance it belongs to.
+        instance: String,
+        /// The key name.
+        name: String,
+        /// The name in calm.yaml, when the key is a rotation (`name` is then `<key>-<stamp>`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rotates: Option<String>,
+    },
+}
+
+impl Resource {
+    /// Execution phase: entitlement, space, instance, key; deletions in reverse.
+    pub fn phase(&self, action: Action) -> u8 {
+        let depth = match self {
+            Resource::Entitlement { .. } => 0,
+            Resource::Space { .. } => 1,
+            Resource::ServiceInstance { .. } => 2,
+            Resource::ServiceKey { .. } => 3,
+        };
+        if action == Action::Delete {
+            10 - depth
+        } else {
+            depth
+        }
+    }
+
+    /// A short, human label: `service_instance calm/calm-api`.
+    pub fn label(&self) -> String {
+        match self {
+            Resource::Entitlement { subaccount, amount } => match amount {
+                Some(a) => {
+                    format!("entitlement SAPCloudALMAPIs/standard ({subaccount}, amount {a})")
+                }
+                None => format!("entitlement SAPCloudALMAPIs/standard ({subaccount}, enabled)"),
+            },
+            Resource::Space { org, name } => format!("space {org}/{name}"),
+            Resource::ServiceInstance {
+                space: Some(s),
+                name,
+            } => format!("service_instance {s}/{name}"),
+            Resource::ServiceInstance { space: None, name } => format!("service_instance {name}"),
+            Resource::ServiceKey { instance, name, .. } => format!("service_key {instance}/{name}"),
+        }
+    }
+}
+
+/// What the plan saw of an object, so that a saved plan can refuse to apply if it changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Observed {
+    /// GUID or id.
+    pub guid: String,
+    /// `updated_at`, or the last operation (`create succeeded`).
+    pub version: String,
+    /// SHA-256 of the object's labels and annotations.
+    pub metadata_sha256: String,
+}
+
+/// An object calmctl saw and leaves alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotManaged {
+    /// The tenant whose subaccount holds it.
+    pub tenant: String,
+    /// The object.
+    pub resource: Resource,
+    /// Why calmctl does not touch it.
+    pub reason: String,
+}
+
+/// Computes the plan.
+pub fn plan(desired: &Desired, live: &Live, options: &PlanOptions) -> Plan {
+    let mut out = Plan {
+        format_version: PLAN_FORMAT_VERSION,
+        targets: options
+            .targets
+            .as_ref()
+            .map(|t| t.iter().cloned().collect()),
+        ..Plan::default()
+    };
+    let targeted = |name: &str| options.targets.as_ref().is_none_or(|t| t.contains(name));
+    for t in desired.tenants.iter().filter(|t| targeted(&t.name)) {
+        let empty = crate::LiveTenant::default();
+        let lt = live.tenants.get(&t.name).unwrap_or(&empty);
+        let before = out.changes.len();
+        tenant::diff(t, lt, &desired.redact, options, &mut out);
+        if out.changes.len() == before {
+            out.unchanged_tenants.push(t.name.clone());
+        }
+    }
+    for orphan in live.orphans.iter().filter(|o| targeted(&o.name)) {
+        tenant::orphan(orphan, options, &mut out);
+    }
+    out.changes.sort_by(|a, b| {
+        (a.resource.phase(a.action), &a.tenant, &a.resource).cmp(&(
+            b.resource.phase(b.action),
+            &b.tenant,
+            &b.resource,
+        ))
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,409 @@
+//! The diff of one tenant, object by object in dependency order.
+
+use serde_json::{Value, json};
+
+use super::support::{
+    key_version, mask_all, observed, ownership_fields, protect_field, push, version,
+};
+use super::{Action, Change, FieldChange, NotManaged, Observed, Plan, PlanOptions, Resource};
+use crate::live::{LiveInstance, LiveKey, LiveTenant, Metadata, Ownership, labels, ownership};
+use crate::{Entitlement, Instance, Runtime, Tenant};
+
+/// Appends the changes `tenant` needs given what exists (`live`).
+pub(super) fn diff(
+    t: &Tenant,
+    live: &LiveTenant,
+    redact: &[String],
+    options: &PlanOptions,
+    out: &mut Plan,
+) {
+    entitlement(t, live, out);
+    if t.runtime == Runtime::Cloudfoundry {
+        spaces(t, live, out);
+    }
+    let mut claimed: Vec<&str> = Vec::new();
+    for i in &t.instances {
+        let found = find_instance(t, live, i);
+        if let Some(li) = found {
+            claimed.push(&li.guid);
+        }
+        instance(t, live, i, found, redact, out);
+        keys(t, live, i, found, options, out);
+    }
+    for li in live
+        .instances
+        .iter()
+        .filter(|li| !claimed.contains(&li.guid.as_str()))
+    {
+        match ownership(&li.metadata) {
+            Ownership::Managed { .. } => delete_instance(&t.name, live, li, options, out),
+            Ownership::Unmanaged => out.not_managed.push(NotManaged {
+                tenant: t.name.clone(),
+                resource: instance_resource(live, li),
+                reason: "not created by calmctl and not in calm.yaml".into(),
+            }),
+        }
+    }
+}
+
+/// A tenant removed from the config: delete what calmctl labelled, keys first.
+pub(super) fn orphan(live: &LiveTenant, options: &PlanOptions, out: &mut Plan) {
+    for li in &live.instances {
+        delete_instance(&live.name, live, li, options, out);
+    }
+}
+
+fn entitlement(t: &Tenant, live: &LiveTenant, out: &mut Plan) {
+    let (amount, wanted) = match t.entitlement {
+        Entitlement::Amount(a) => (Some(a), json!(a)),
+        Entitlement::Enable(_) => (None, json!(true)),
+    };
+    let resource = Resource::Entitlement {
+        subaccount: t.subaccount.clone(),
+        amount,
+    };
+    let (action, before, reason) = match &live.entitlement {
+        None => (Action::Create, None, None),
+        Some(le) if le.state == "PROCESSING_FAILED" => (
+            Action::Update,
+            current(le),
+            Some("the last assignment failed".to_owned()),
+        ),
+        Some(le) => {
+            let matches = match t.entitlement {
+                Entitlement::Amount(a) => le.amount == Some(a),
+                Entitlement::Enable(_) => le.enabled,
+            };
+            if matches {
+                return;
+            }
+            (Action::Update, current(le), None)
+        }
+    };
+    let field = if amount.is_some() { "amount" } else { "enable" };
+    out.changes.push(Change {
+        tenant: t.name.clone(),
+        resource,
+        action,
+        reason,
+        fields: vec![FieldChange {
+            path: field.into(),
+            before,
+            after: Some(wanted),
+            unknown_before: false,
+        }],
+        observed: None,
+    });
+}
+
+fn current(le: &crate::LiveEntitlement) -> Option<Value> {
+    Some(le.amount.map_or(json!(le.enabled), |a| json!(a)))
+}
+
+fn spaces(t: &Tenant, live: &LiveTenant, out: &mut Plan) {
+    let org = t.org.clone().unwrap_or_default();
+    for name in t.spaces() {
+        let resource = Resource::Space {
+            org: org.clone(),
+            name: name.to_owned(),
+        };
+        match live
+            .spaces
+            .iter()
+            .find(|s| s.name.eq_ignore_ascii_case(name))
+        {
+            None => push(out, t, resource, Action::Create, None, Vec::new(), None),
+            Some(s) if ownership(&s.metadata) == Ownership::Unmanaged => {
+                let observed = observed(&s.guid, &s.updated_at, &s.metadata);
+                let fields = ownership_fields(t);
+                push(
+                    out,
+                    t,
+                    resource,
+                    Action::Adopt,
+                    None,
+                    fields,
+                    Some(observed),
+                );
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+/// The live instance a desired instance corresponds to: same name, and for CF the same space.
+fn find_instance<'a>(t: &Tenant, live: &'a LiveTenant, i: &Instance) -> Option<&'a LiveInstance> {
+    let space_guid = match (&t.runtime, &i.space) {
+        (Runtime::Cloudfoundry, Some(space)) => Some(
+            live.spaces
+                .iter()
+                .find(|s| s.name.eq_ignore_ascii_case(space))?
+                .guid
+                .as_str(),
+        ),
+        _ => None,
+    };
+    live.instances.iter().find(|li| {
+        li.name == i.name && (space_guid.is_none() || li.space_guid.as_deref() == space_guid)
+    })
+}
+
+fn instance(
+    t: &Tenant,
+    _live: &LiveTenant,
+    i: &Instance,
+    found: Option<&LiveInstance>,
+    redact: &[String],
+    out: &mut Plan,
+) {
+    let resource = Resource::ServiceInstance {
+        space: i.space.clone(),
+        name: i.name.clone(),
+    };
+    let Some(li) = found else {
+        let fields = super::json_diff("parameters", &json!({}), &i.parameters, redact);
+        push(out, t, resource, Action::Create, None, fields, None);
+        return;
+    };
+    let obs = Some(observed(&li.guid, &version(li), &li.metadata));
+    if let Some(op) = li.last_operation.as_ref().filter(|op| op.create_failed()) {
+        let reason = format!("the last create failed: {}", op.description);
+        push(
+            out,
+            t,
+            resource,
+            Action::Replace,
+            Some(reason),
+            Vec::new(),
+            obs,
+        );
+        return;
+    }
+    if ownership(&li.metadata) == Ownership::Unmanaged {
+        let mut fields = ownership_fields(t);
+        fields.push(FieldChange {
+            path: "parameters".into(),
+            before: None,
+            after: Some(mask_all(&i.parameters, redact)),
+            unknown_before: true,
+        });
+        let reason = "has the configured name but no calmctl labels".to_owned();
+        push(out, t, resource, Action::Adopt, Some(reason), fields, obs);
+        return;
+    }
+    let mut fields = Vec::new();
+    if li.plan != i.plan {
+        fields.push(FieldChange {
+            path: "plan".into(),
+            before: Some(json!(li.plan)),
+            after: Some(json!(i.plan)),
+            unknown_before: false,
+        });
+    }
+    if li
+        .metadata
+        .get(labels::PARAMETERS_SHA256)
+        .map(String::as_str)
+        != Some(i.parameters_hash().as_str())
+    {
+        match li
+            .metadata
+            .get(labels::PARAMETERS)
+            .and_then(|p| serde_json::from_str::<Value>(p).ok())
+        {
+            Some(old) => fields.extend(super::json_diff("parameters", &old, &i.parameters, redact)),
+            None => fields.push(FieldChange {
+                path: "parameters".into(),
+                before: None,
+                after: Some(mask_all(&i.parameters, redact)),
+                unknown_before: true,
+            }),
+        }
+    }
+    fields.extend(protect_field(t, &li.metadata));
+    if !fields.is_empty() {
+        push(out, t, resource, Action::Update, None, fields, obs);
+    }
+}
+
+fn keys(
+    t: &Tenant,
+    live: &LiveTenant,
+    i: &Instance,
+    found: Option<&LiveInstance>,
+    options: &PlanOptions,
+    out: &mut Plan,
+) {
+    let renew = found.is_none_or(|li| {
+        li.last_operation
+            .as_ref()
+            .is_some_and(|op| op.create_failed())
+    });
+    let live_keys: Vec<&LiveKey> = match found {
+        Some(li) if !renew => live
+            .keys
+            .iter()
+            .filter(|k| k.instance_guid == li.guid)
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut claimed: Vec<&str> = Vec::new();
+    for k in &i.keys {
+        let resource = Resource::ServiceKey {
+            instance: i.name.clone(),
+            name: k.name.clone(),
+            rotates: None,
+        };
+        let managed = live_keys.iter().find(|lk| {
+            lk.metadata.get(labels::KEY) == Some(&k.name)
+                && ownership(&lk.metadata) != Ownership::Unmanaged
+        });
+        let by_name = live_keys.iter().find(|lk| lk.name == k.name);
+        match managed.or(by_name) {
+            None => push(out, t, resource, Action::Create, None, Vec::new(), None),
+            Some(lk) => {
+                claimed.push(&lk.guid);
+                let obs = Some(observed(&lk.guid, &key_version(lk), &lk.metadata));
+                if lk
+                    .last_operation
+                    .as_ref()
+                    .is_some_and(|op| op.create_failed())
+                {
+                    let reason = "the last create failed".to_owned();
+                    push(
+                        out,
+                        t,
+                        resource,
+                        Action::Replace,
+                        Some(reason),
+                        Vec::new(),
+                        obs,
+                    );
+                } else if ownership(&lk.metadata) == Ownership::Unmanaged {
+                    let reason = "has the configured name but no calmctl labels".to_owned();
+                    push(
+                        out,
+                        t,
+                        resource,
+                        Action::Adopt,
+                        Some(reason),
+                        ownership_fields(t),
+                        obs,
+                    );
+                }
+            }
+        }
+    }
+    for lk in live_keys
+        .into_iter()
+        .filter(|lk| !claimed.contains(&lk.guid.as_str()))
+    {
+        let resource = Resource::ServiceKey {
+            instance: i.name.clone(),
+            name: lk.name.clone(),
+            rotates: None,
+        };
+        match ownership(&lk.metadata) {
+            Ownership::Managed { .. } => delete(
+                out,
+                &t.name,
+                resource,
+                &lk.metadata,
+                options,
+                observed(&lk.guid, &key_version(lk), &lk.metadata),
+            ),
+            Ownership::Unmanaged => {
+                let reason = if crate::looks_generated(&lk.name) {
+                    "generated by SAP Cloud ALM (<SID>_<client>_<system number>)"
+                } else {
+                    "not created by calmctl (made by hand?)"
+                };
+                out.not_managed.push(NotManaged {
+                    tenant: t.name.clone(),
+                    resource,
+                    reason: reason.into(),
+                });
+            }
+        }
+    }
+}
+
+fn delete_instance(
+    tenant: &str,
+    live: &LiveTenant,
+    li: &LiveInstance,
+    options: &PlanOptions,
+    out: &mut Plan,
+) {
+    if ownership(&li.metadata) == Ownership::Unmanaged {
+        return;
+    }
+    for lk in live.keys.iter().filter(|k| k.instance_guid == li.guid) {
+        let resource = Resource::ServiceKey {
+            instance: li.name.clone(),
+            name: lk.name.clone(),
+            rotates: None,
+        };
+        if ownership(&lk.metadata) != Ownership::Unmanaged {
+            // A protected instance protects its keys too.
+            let mut metadata = lk.metadata.clone();
+            if crate::live::is_protected(&li.metadata) {
+                metadata.insert(labels::PROTECT.into(), "true".into());
+            }
+            delete(
+                out,
+                tenant,
+                resource,
+                &metadata,
+                options,
+                observed(&lk.guid, &key_version(lk), &lk.metadata),
+            );
+        }
+    }
+    let resource = instance_resource(live, li);
+    delete(
+        out,
+        tenant,
+        resource,
+        &li.metadata,
+        options,
+        observed(&li.guid, &version(li), &li.metadata),
+    );
+}
+
+fn delete(
+    out: &mut Plan,
+    tenant: &str,
+    resource: Resource,
+    metadata: &Metadata,
+    options: &PlanOptions,
+    observed: Observed,
+) {
+    if crate::live::is_protected(metadata) {
+        out.protected.push(resource);
+    } else if !options.allow_delete {
+        out.withheld_deletes.push(resource);
+    } else {
+        out.changes.push(Change {
+            tenant: tenant.to_owned(),
+            resource,
+            action: Action::Delete,
+            reason: Some("managed by calmctl but no longer in calm.yaml".into()),
+            fields: Vec::new(),
+            observed: Some(observed),
+        });
+    }
+}
+
+fn instance_resource(live: &LiveTenant, li: &LiveInstance) -> Resource {
+    let space = li.space_guid.as_ref().map(|g| {
+        live.spaces
+            .iter()
+            .find(|s| &s.guid == g)
+            .map_or_else(|| g.clone(), |s| s.name.clone())
+    });
+    Resource::ServiceInstance {
+        space,
+        name: li.name.clone(),
+    }
+}
