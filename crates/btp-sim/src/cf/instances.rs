@@ -30,16 +30,11 @@ pub fn routes() -> Router<Shared> {
         .route("/v3/service_instances/{guid}/parameters", get(parameters))
 }
 
-pub(crate) fn render_last_operation(op: &LastOperation, null_description: bool) -> Value {
-    let description = if null_description && op.description.is_empty() {
-        Value::Null
-    } else {
-        json!(op.description)
-    };
+pub(crate) fn render_last_operation(op: &LastOperation) -> Value {
     json!({
         "type": op.kind,
         "state": op.state,
-        "description": description,
+        "description": op.description,
         "updated_at": cf_time(op.updated_ms),
         "created_at": cf_time(op.created_ms),
     })
@@ -96,17 +91,39 @@ fn render(base: &str, i: &ServiceInstance) -> Value {
         "updated_at": cf_time(i.updated_ms),
         "name": i.name,
         "tags": i.tags,
-        "last_operation": render_last_operation(&i.last_operation, false),
+        "last_operation": render_last_operation(&i.last_operation),
         "type": i.instance_type,
     });
     if let Some(map) = body.as_object_mut() {
         if i.plan.is_some() {
-            map.insert("maintenance_info".into(), json!({}));
+            let maintenance = if i.maintenance_info.is_object() {
+                i.maintenance_info.clone()
+            } else {
+                json!({})
+            };
+            map.insert("maintenance_info".into(), maintenance);
             map.insert("upgrade_available".into(), json!(false));
-            map.insert("dashboard_url".into(), Value::Null);
+            map.insert("dashboard_url".into(), json!(i.dashboard_url));
         } else {
-            map.insert("syslog_drain_url".into(), Value::Null);
-            map.insert("route_service_url".into(), Value::Null);
+            // User-provided instances keep their fields in `parameters` (see `create`).
+            map.insert(
+                "syslog_drain_url".into(),
+                i.parameters
+                    .get("syslog_drain_url")
+                    .cloned()
+                    .unwrap_or(Value::Null),
+            );
+            map.insert(
+                "route_service_url".into(),
+                i.parameters
+                    .get("route_service_url")
+                    .cloned()
+                    .unwrap_or(Value::Null),
+            );
+            links.insert(
+                "credentials".into(),
+                link(base, &format!("/v3/service_instances/{g}/credentials")),
+            );
         }
         map.insert("relationships".into(), Value::Object(relationships));
         map.insert("metadata".into(), metadata::render(&i.metadata));
@@ -285,6 +302,8 @@ async fn create(State(state): State<Shared>, _: CfCaller, body: Bytes) -> Respon
             now,
         ),
         client,
+        dashboard_url: None,
+        maintenance_info: json!({}),
         created_ms: now,
         updated_ms: now,
     };
@@ -375,8 +394,12 @@ async fn update(
     instance.updated_ms = now;
     if !asynchronous {
         if instance.plan.is_none() {
-            if let Some(credentials) = body.get("credentials") {
-                instance.parameters = credentials.clone();
+            for field in ["credentials", "syslog_drain_url", "route_service_url"] {
+                if let (Some(value), Some(stored)) =
+                    (body.get(field), instance.parameters.as_object_mut())
+                {
+                    stored.insert(field.to_owned(), value.clone());
+                }
             }
         }
         let rendered = render(&state.base_url, &instance);

@@ -44,7 +44,7 @@ fn render(base: &str, k: &ServiceKey) -> Value {
         "name": k.name,
         "type": "key",
         // Keys show `description: null` where instances show "" (observed).
-        "last_operation": render_last_operation(&k.last_operation, true),
+        "last_operation": render_last_operation(&k.last_operation),
         "metadata": metadata::render(&k.metadata),
         "relationships": {"service_instance": {"data": {"guid": k.instance}}},
         "links": {
@@ -221,7 +221,10 @@ async fn create(State(state): State<Shared>, _: CfCaller, body: Bytes) -> Respon
             instance: instance.guid,
             parameters: body.get("parameters").cloned().unwrap_or_else(|| json!({})),
             metadata: meta,
-            last_operation: LastOperation::new("create", "in progress", now),
+            last_operation: LastOperation {
+                description: None,
+                ..LastOperation::new("create", "in progress", now)
+            },
             client_secret,
             credential_type,
             created_ms: now,
@@ -277,7 +280,10 @@ async fn delete(State(state): State<Shared>, _: CfCaller, Path(guid): Path<Strin
         );
     }
     let now = now_ms();
-    key.last_operation = LastOperation::new("delete", "in progress", now);
+    key.last_operation = LastOperation {
+        description: None,
+        ..LastOperation::new("delete", "in progress", now)
+    };
     key.updated_ms = now;
     let name = key.name.clone();
     let failure = state.operation_fails(&name);

@@ -53,6 +53,7 @@ pub(super) fn add_calm_catalog(world: &mut World) {
             public: false,
             catalog_id: plan_sm_id.clone(),
             catalog_metadata: json!({"supportedPlatforms": ["cloudfoundry", "sapbtp", "kubernetes"], "sm_plan_id": plan_sm_id}),
+            schemas: serde_json::Value::Null,
             created_ms: now,
         },
     );

@@ -102,7 +102,7 @@ impl World {
             }));
             let failed = |op: &mut LastOperation| {
                 op.state = "failed".to_owned();
-                op.description = message.clone();
+                op.description = Some(message.clone());
                 op.updated_ms = now;
             };
             match &job.effect {
@@ -150,7 +150,7 @@ impl World {
                 KeyCreate { key } => {
                     if let Some(k) = self.service_keys.get_mut(key) {
                         k.last_operation = LastOperation::succeeded("create", now);
-                        k.last_operation.description = String::new();
+                        k.last_operation.description = None;
                         k.updated_ms = now;
                     }
                 }

@@ -318,6 +318,9 @@ pub struct Plan {
     /// Broker catalog metadata.
     #[serde(default)]
     pub catalog_metadata: Value,
+    /// JSON schemas of the parameters (`schemas` on CF); empty schemas when null.
+    #[serde(default)]
+    pub schemas: Value,
     /// Creation time (epoch ms).
     #[serde(default)]
     pub created_ms: u64,
@@ -335,9 +338,9 @@ pub struct LastOperation {
     pub kind: String,
     /// `initial`, `in progress`, `succeeded` or `failed`.
     pub state: String,
-    /// Broker's description.
+    /// Broker's description; `None` renders as `null` (recorded for keys and some instances).
     #[serde(default)]
-    pub description: String,
+    pub description: Option<String>,
     /// Start (epoch ms).
     #[serde(default)]
     pub created_ms: u64,
@@ -357,7 +360,7 @@ impl LastOperation {
         LastOperation {
             kind: kind.to_owned(),
             state: state.to_owned(),
-            description: String::new(),
+            description: Some(String::new()),
             created_ms: now,
             updated_ms: now,
         }

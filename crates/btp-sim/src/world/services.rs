@@ -50,6 +50,12 @@ pub struct ServiceInstance {
     pub last_operation: LastOperation,
     /// The broker's OAuth client.
     pub client: InstanceClient,
+    /// `dashboard_url` given by the broker.
+    #[serde(default)]
+    pub dashboard_url: Option<String>,
+    /// `maintenance_info` given by the broker (`{}` when it has none).
+    #[serde(default)]
+    pub maintenance_info: Value,
     /// Creation time (epoch ms).
     #[serde(default)]
     pub created_ms: u64,

@@ -1,0 +1,532 @@
+//! Seeding a world from a CF cassette: every org, space, offering, plan, instance and key that the
+//! recording shows as already existing, with its recorded GUID. Objects the cassette creates
+//! itself (POST 201, or named by the job of a POST 202) are left out, so the replay creates them.
+
+use std::collections::{BTreeMap, HashSet};
+
+use btp_sim::World;
+use btp_sim::world::{
+    CredentialsStyle, InstanceClient, LastOperation, Metadata, Offering, Org, Plan,
+    ServiceInstance, ServiceKey, Space,
+};
+use serde_json::{Value, json};
+
+use crate::cassette::{Cassette, path_and_query};
+
+const COLLECTIONS: [&str; 6] = [
+    "organizations",
+    "spaces",
+    "service_offerings",
+    "service_plans",
+    "service_instances",
+    "service_credential_bindings",
+];
+
+#[derive(Default)]
+pub struct Seen {
+    /// collection → GUID → first recorded object (or a placeholder).
+    objects: BTreeMap<&'static str, indexmap::IndexMap<String, Value>>,
+    created: HashSet<String>,
+    /// Origin named in a `login_hint` (the user must come from it).
+    pub origin: Option<String>,
+}
+
+fn self_link(v: &Value) -> Option<(&'static str, String)> {
+    let href = v.get("links")?.get("self")?.get("href")?.as_str()?;
+    let path = path_and_query(href);
+    let mut parts = path.trim_start_matches('/').split('/');
+    let (v3, collection, guid) = (parts.next()?, parts.next()?, parts.next()?);
+    if v3 != "v3" || parts.next().is_some() || guid.contains('?') {
+        return None;
+    }
+    COLLECTIONS
+        .iter()
+        .find(|c| **c == collection)
+        .map(|c| (*c, guid.to_owned()))
+}
+
+impl Seen {
+    fn insert(&mut self, collection: &'static str, guid: &str, value: Value) {
+        if self.created.contains(guid) {
+            return;
+        }
+        self.objects
+            .entry(collection)
+            .or_default()
+            .entry(guid.to_owned())
+            .or_insert(value);
+    }
+
+    fn harvest(&mut self, v: &Value) {
+        match v {
+            Value::Object(map) => {
+                if let (Some((collection, guid)), Some(_)) = (self_link(v), map.get("guid")) {
+                    self.insert(collection, &guid, v.clone());
+                }
+                map.values().for_each(|x| self.harvest(x));
+            }
+            Value::Array(items) => items.iter().for_each(|x| self.harvest(x)),
+            _ => {}
+        }
+    }
+
+    fn has(&self, collection: &str, guid: &str) -> bool {
+        self.objects
+            .get(collection)
+            .is_some_and(|m| m.contains_key(guid))
+    }
+
+    /// A placeholder for an object known only by reference.
+    fn reference(&mut self, collection: &'static str, guid: &str, value: Value) {
+        if !self.has(collection, guid) {
+            self.insert(collection, guid, value);
+        }
+    }
+}
+
+fn rel(v: &Value, name: &str) -> Option<String> {
+    v.get("relationships")?
+        .get(name)?
+        .get("data")?
+        .get("guid")?
+        .as_str()
+        .map(str::to_owned)
+}
+
+const PLACEHOLDER_OFFERING: &str = "00000000-0000-4000-8000-0000000000aa";
+const PLACEHOLDER_PLAN: &str = "00000000-0000-4000-8000-0000000000bb";
+
+impl Seen {
+    /// Add placeholders for everything referenced but not recorded, keeping the referenced GUIDs
+    /// (an instance's space and plan, a plan's offering, a key's instance, a space's org).
+    fn complete(&mut self) {
+        let short = |g: &str| g.chars().take(8).collect::<String>();
+        let snapshot: Vec<(&'static str, Value)> = self
+            .objects
+            .iter()
+            .flat_map(|(c, m)| m.values().map(move |v| (*c, v.clone())))
+            .collect();
+        for (collection, v) in snapshot {
+            match collection {
+                "service_credential_bindings" => {
+                    if let Some(i) = rel(&v, "service_instance") {
+                        let plan = json!({"service_plan": {"data": {"guid": PLACEHOLDER_PLAN}}});
+                        self.reference("service_instances", &i, json!({"name": format!("instance-{}", short(&i)), "type": "managed", "relationships": plan}));
+                    }
+                }
+                "spaces" => {
+                    if let Some(o) = rel(&v, "organization") {
+                        self.reference(
+                            "organizations",
+                            &o,
+                            json!({"name": format!("org-{}", short(&o))}),
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+        let instances: Vec<Value> = self
+            .objects
+            .get("service_instances")
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default();
+        for v in instances {
+            if let Some(s) = rel(&v, "space") {
+                self.reference(
+                    "spaces",
+                    &s,
+                    json!({"name": format!("space-{}", short(&s))}),
+                );
+            }
+            if let Some(p) = rel(&v, "service_plan") {
+                self.reference(
+                    "service_plans",
+                    &p,
+                    json!({"name": format!("plan-{}", short(&p))}),
+                );
+            }
+        }
+        let plans: Vec<(String, Value)> = self
+            .objects
+            .get("service_plans")
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        for (guid, v) in plans {
+            if rel(&v, "service_offering").is_none_or(|o| !self.has("service_offerings", &o)) {
+                self.reference(
+                    "service_offerings",
+                    PLACEHOLDER_OFFERING,
+                    json!({"name": "xsuaa"}),
+                );
+                if let Some(p) = self
+                    .objects
+                    .get_mut("service_plans")
+                    .and_then(|m| m.get_mut(&guid))
+                {
+                    p["relationships"] =
+                        json!({"service_offering": {"data": {"guid": PLACEHOLDER_OFFERING}}});
+                }
+            }
+        }
+    }
+}
+
+/// Read a cassette into the set of pre-existing objects.
+pub fn scan(cassette: &Cassette) -> Seen {
+    let mut seen = Seen::default();
+    // Objects created by the cassette itself.
+    let mut create_jobs: HashSet<String> = HashSet::new();
+    for i in &cassette.interactions {
+        let (req, res) = (&i.request, &i.response);
+        if req.method == "POST" && res.code == 201 {
+            if let Some(g) = res
+                .json()
+                .and_then(|b| b.get("guid").and_then(Value::as_str).map(str::to_owned))
+            {
+                seen.created.insert(g);
+            }
+        }
+        if req.method == "POST" && res.code == 202 {
+            if let Some(job) = res.header("location").and_then(|l| l.rsplit('/').next()) {
+                create_jobs.insert(job.to_owned());
+            }
+        }
+        if let (Some(job), Some(body)) = (
+            path_and_query(&req.url).strip_prefix("/v3/jobs/"),
+            res.json(),
+        ) {
+            if create_jobs.contains(job) {
+                for link in ["service_instances", "service_credential_binding"] {
+                    if let Some(href) = body["links"][link]["href"].as_str() {
+                        seen.created
+                            .insert(href.rsplit('/').next().unwrap_or_default().to_owned());
+                    }
+                }
+            }
+        }
+        if let Some(origin) = req.url.split("login_hint=").nth(1) {
+            let decoded: String = url::form_urlencoded::parse(format!("x={origin}").as_bytes())
+                .map(|(_, v)| v.into_owned())
+                .collect();
+            seen.origin = serde_json::from_str::<Value>(&decoded)
+                .ok()
+                .and_then(|v| v["origin"].as_str().map(str::to_owned));
+        }
+    }
+    for i in &cassette.interactions {
+        if let Some(body) = i.response.json() {
+            seen.harvest(&body);
+        }
+    }
+    // References from request bodies; a recorded "Invalid <x>" error means that <x> must not exist.
+    for i in &cassette.interactions {
+        let Ok(body) = serde_json::from_str::<Value>(&i.request.body) else {
+            continue;
+        };
+        let detail = i
+            .response
+            .json()
+            .and_then(|b| b["errors"][0]["detail"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let path = path_and_query(&i.request.url);
+        if i.request.method != "POST" {
+            continue;
+        }
+        if let Some(org) =
+            rel(&body, "organization").filter(|_| !detail.starts_with("Invalid organization"))
+        {
+            seen.reference(
+                "organizations",
+                &org,
+                json!({"name": format!("org-{}", &org[..8.min(org.len())])}),
+            );
+        }
+        if let Some(space) = rel(&body, "space").filter(|_| !detail.starts_with("Invalid space")) {
+            seen.reference(
+                "spaces",
+                &space,
+                json!({"name": format!("space-{}", &space[..8])}),
+            );
+        }
+        if let Some(plan) =
+            rel(&body, "service_plan").filter(|_| !detail.starts_with("Invalid service plan"))
+        {
+            seen.reference("service_plans", &plan, json!({"name": "application"}));
+        }
+        if let Some(instance) = rel(&body, "service_instance") {
+            let user_provided = detail.contains("user-provided");
+            let plan = if user_provided {
+                Value::Null
+            } else {
+                json!({"data": {"guid": PLACEHOLDER_PLAN}})
+            };
+            seen.reference("service_instances", &instance, json!({"name": format!("instance-{}", &instance[..8]), "type": if user_provided { "user-provided" } else { "managed" }, "relationships": {"service_plan": plan}}));
+        }
+        // "The service instance name is taken: X." → X exists in that space.
+        if let (true, Some(name)) = (
+            path == "/v3/service_instances",
+            detail.strip_prefix("The service instance name is taken: "),
+        ) {
+            let name = name.trim_end_matches('.');
+            let guid = format!("00000000-0000-4000-8000-{:012x}", i.id);
+            let placeholder = json!({"name": name, "type": "managed", "relationships": {"space": {"data": {"guid": rel(&body, "space")}}, "service_plan": {"data": {"guid": rel(&body, "service_plan")}}}});
+            seen.reference("service_instances", &guid, placeholder);
+        }
+    }
+    seen.complete();
+    seen
+}
+
+fn labels_of(v: &Value) -> Metadata {
+    let map = |key: &str| -> BTreeMap<String, String> {
+        v["metadata"][key]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, x)| x.as_str().map(|s| (k.clone(), s.to_owned())))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    Metadata {
+        labels: map("labels"),
+        annotations: map("annotations"),
+    }
+}
+
+fn last_operation(v: &Value, now: u64) -> LastOperation {
+    let op = &v["last_operation"];
+    let mut last = LastOperation::new(
+        op["type"].as_str().unwrap_or("create"),
+        op["state"].as_str().unwrap_or("succeeded"),
+        now,
+    );
+    last.description = op["description"].as_str().map(str::to_owned);
+    last
+}
+
+fn name(v: &Value) -> String {
+    v["name"].as_str().unwrap_or_default().to_owned()
+}
+
+/// Build the world: one global account and subaccount entitled to every recorded plan, the users
+/// `xx`/`xxxx` (the recorded password grant) and `admin`.
+pub fn world(seen: &Seen) -> World {
+    let mut world = World::new(7);
+    world.add_user("admin", "admin");
+    world.add_user("xx", "xxxx");
+    if let (Some(origin), Some(user)) = (
+        &seen.origin,
+        world.users.iter_mut().find(|u| u.username == "xx"),
+    ) {
+        user.origin = origin.clone();
+    }
+    let ga = world.add_global_account("recorded-ga", "eu10");
+    let sub = world.add_subaccount(&ga, "performanceteamblr", "eu10", None);
+    // Plans are visible only in orgs of entitled subaccounts: keep one even if none was recorded.
+    world.add_org("recorded-org", Some(&sub));
+    let mut now = btp_sim::world::now_ms() - 100_000;
+    let mut tick = || {
+        now += 1;
+        now
+    };
+    let empty = indexmap::IndexMap::new();
+    let get = |c: &str| seen.objects.get(c).unwrap_or(&empty);
+    for (guid, v) in get("organizations") {
+        let quota_guid = v["relationships"]["quota"]["data"]["guid"]
+            .as_str()
+            .unwrap_or("00000000-0000-4000-8000-000000000001")
+            .to_owned();
+        let t = tick();
+        world.orgs.insert(
+            guid.clone(),
+            Org {
+                guid: guid.clone(),
+                name: name(v),
+                subaccount: Some(sub.clone()),
+                suspended: false,
+                quota_guid,
+                metadata: labels_of(v),
+                created_ms: t,
+                updated_ms: t,
+            },
+        );
+    }
+    // A space known only by reference is put in the recorded org (cassettes record one org).
+    let fallback_org = get("organizations")
+        .keys()
+        .next()
+        .or(world.orgs.keys().next())
+        .cloned()
+        .unwrap_or_default();
+    for (guid, v) in get("spaces") {
+        let org = rel(v, "organization").unwrap_or_else(|| fallback_org.clone());
+        let t = tick();
+        world.spaces.insert(
+            guid.clone(),
+            Space {
+                guid: guid.clone(),
+                name: name(v),
+                org,
+                metadata: labels_of(v),
+                created_ms: t,
+                updated_ms: t,
+            },
+        );
+    }
+    for (guid, v) in get("service_offerings") {
+        let catalog = &v["broker_catalog"];
+        let mut metadata = if catalog["metadata"].is_object() {
+            catalog["metadata"].clone()
+        } else {
+            json!({})
+        };
+        let sm_id = metadata
+            .get("sm_offering_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .unwrap_or_else(|| world.guid());
+        if let Some(m) = metadata.as_object_mut() {
+            m.remove("sm_offering_id");
+        }
+        let offering = Offering {
+            guid: guid.clone(),
+            sm_id,
+            name: name(v),
+            description: v["description"].as_str().unwrap_or_default().to_owned(),
+            tags: v["tags"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            catalog_id: catalog["id"].as_str().unwrap_or("xsuaa").to_owned(),
+            catalog_metadata: metadata,
+            instances_retrievable: catalog["features"]["instances_retrievable"]
+                .as_bool()
+                .unwrap_or(false),
+            bindings_retrievable: catalog["features"]["bindings_retrievable"]
+                .as_bool()
+                .unwrap_or(false),
+            // Every recorded offering is xsuaa: its keys are flat.
+            credentials_style: CredentialsStyle::Xsuaa,
+            documentation_url: v["documentation_url"].as_str().map(str::to_owned),
+            broker_guid: rel(v, "service_broker").unwrap_or_default(),
+            created_ms: tick(),
+        };
+        world.offerings.insert(guid.clone(), offering);
+    }
+    for (guid, v) in get("service_plans") {
+        let catalog = &v["broker_catalog"];
+        let mut metadata = if catalog["metadata"].is_object() {
+            catalog["metadata"].clone()
+        } else {
+            json!({})
+        };
+        let sm_id = metadata
+            .get("sm_plan_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .unwrap_or_else(|| world.guid());
+        if let Some(m) = metadata.as_object_mut() {
+            m.remove("sm_plan_id");
+        }
+        let plan = Plan {
+            guid: guid.clone(),
+            sm_id,
+            name: name(v),
+            offering: rel(v, "service_offering").unwrap_or_default(),
+            description: v["description"].as_str().unwrap_or_default().to_owned(),
+            free: v["free"].as_bool().unwrap_or(true),
+            public: v["visibility_type"] == "public",
+            catalog_id: catalog["id"].as_str().unwrap_or_default().to_owned(),
+            catalog_metadata: metadata,
+            schemas: v.get("schemas").cloned().unwrap_or(Value::Null),
+            created_ms: tick(),
+        };
+        let offering_name = world
+            .offerings
+            .get(&plan.offering)
+            .map(|o| o.name.clone())
+            .unwrap_or_default();
+        world.entitle(&sub, &offering_name, &plan.name, 1);
+        world.plans.insert(guid.clone(), plan);
+    }
+    for (guid, v) in get("service_instances") {
+        let user_provided = v["type"] == "user-provided";
+        let t = tick();
+        let secret = world.secret_value();
+        let n = name(v);
+        let parameters = if user_provided {
+            json!({"credentials": {}, "syslog_drain_url": v.get("syslog_drain_url").cloned().unwrap_or(Value::Null), "route_service_url": v.get("route_service_url").cloned().unwrap_or(Value::Null)})
+        } else {
+            json!({})
+        };
+        world.service_instances.insert(
+            guid.clone(),
+            ServiceInstance {
+                guid: guid.clone(),
+                name: n.clone(),
+                space: rel(v, "space").unwrap_or_default(),
+                plan: if user_provided {
+                    None
+                } else {
+                    rel(v, "service_plan")
+                },
+                instance_type: if user_provided {
+                    "user-provided".into()
+                } else {
+                    "managed".into()
+                },
+                tags: v["tags"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_owned)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                parameters,
+                metadata: labels_of(v),
+                last_operation: last_operation(v, t),
+                client: InstanceClient {
+                    client_id: format!("sb-{n}!t1"),
+                    xsappname: format!("{n}!t1"),
+                    instance_secret: secret,
+                },
+                dashboard_url: v["dashboard_url"].as_str().map(str::to_owned),
+                maintenance_info: v.get("maintenance_info").cloned().unwrap_or(Value::Null),
+                created_ms: t,
+                updated_ms: t,
+            },
+        );
+    }
+    for (guid, v) in get("service_credential_bindings") {
+        if v["type"] == "app" {
+            continue;
+        }
+        let t = tick();
+        let secret = world.secret_value();
+        world.service_keys.insert(
+            guid.clone(),
+            ServiceKey {
+                guid: guid.clone(),
+                name: name(v),
+                instance: rel(v, "service_instance").unwrap_or_default(),
+                parameters: json!({}),
+                metadata: labels_of(v),
+                last_operation: last_operation(v, t),
+                client_secret: secret,
+                credential_type: "instance-secret".into(),
+                created_ms: t,
+                updated_ms: t,
+            },
+        );
+    }
+    world
+}
