@@ -74,3 +74,39 @@ pub use secrecy::{ExposeSecret, SecretString};
 
 /// Labels and annotations as the APIs hold them: sorted for stable output.
 pub type Labels = std::collections::BTreeMap<String, String>;
+
+/// The engine runs calls on a multi-threaded runtime (`tokio::spawn`): every call's future must be
+/// `Send`. This does not run; it fails to compile if one is not.
+#[cfg(test)]
+#[allow(dead_code, clippy::let_underscore_future)]
+fn calls_are_send(
+    cf: &cf::CfClient,
+    accounts: &accounts::AccountsClient,
+    entitlements: &entitlements::EntitlementsClient,
+    sm: &service_manager::ServiceManagerClient,
+) {
+    fn send<T: Send>(_: T) {}
+    send(cf.list_spaces(&cf::SpaceFilter::default()));
+    send(cf.create_space(&cf::NewSpace {
+        name: String::new(),
+        organization_guid: String::new(),
+        metadata: cf::Metadata::default(),
+    }));
+    send(cf.create_service_instance(&cf::NewServiceInstance {
+        name: String::new(),
+        space_guid: String::new(),
+        service_plan_guid: String::new(),
+        parameters: None,
+        tags: Vec::new(),
+        metadata: cf::Metadata::default(),
+    }));
+    send(cf.delete_service_credential_binding(""));
+    send(cf.service_credential_binding_details(""));
+    send(accounts.list_subaccounts(&accounts::SubaccountFilter::default()));
+    send(accounts.service_management_binding(""));
+    send(entitlements.assign(&[]));
+    send(entitlements.wait_for_assignment("", "", "", false));
+    send(sm.find_plan("", ""));
+    send(sm.list_service_bindings(None, None));
+    send(sm.delete_service_instance(""));
+}

@@ -288,46 +288,50 @@ impl TokenSource {
         btp: &Btp,
         refresh_token: Option<&SecretString>,
     ) -> Result<TokenResponse, Error> {
-        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        // Built in a block: the serializer is not `Send` and must not live across an await.
         let grant = &self.grant;
-        match (refresh_token, grant) {
-            (Some(token), _)
-            | (
-                None,
-                Grant::RefreshToken {
-                    refresh_token: token,
-                    ..
-                },
-            ) => {
-                form.append_pair("grant_type", "refresh_token");
-                form.append_pair("refresh_token", token.expose_secret());
+        let form = {
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
+            match (refresh_token, grant) {
+                (Some(token), _)
+                | (
+                    None,
+                    Grant::RefreshToken {
+                        refresh_token: token,
+                        ..
+                    },
+                ) => {
+                    form.append_pair("grant_type", "refresh_token");
+                    form.append_pair("refresh_token", token.expose_secret());
+                }
+                (
+                    None,
+                    Grant::Password {
+                        username, password, ..
+                    },
+                ) => {
+                    form.append_pair("grant_type", "password");
+                    form.append_pair("username", username);
+                    form.append_pair("password", password.expose_secret());
+                }
+                (None, Grant::ClientCredentials { .. }) => {
+                    form.append_pair("grant_type", "client_credentials");
+                }
+                (
+                    None,
+                    Grant::JwtBearer {
+                        client_id,
+                        assertion,
+                        ..
+                    },
+                ) => {
+                    form.append_pair("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer");
+                    form.append_pair("assertion", assertion.expose_secret());
+                    form.append_pair("client_id", client_id);
+                }
             }
-            (
-                None,
-                Grant::Password {
-                    username, password, ..
-                },
-            ) => {
-                form.append_pair("grant_type", "password");
-                form.append_pair("username", username);
-                form.append_pair("password", password.expose_secret());
-            }
-            (None, Grant::ClientCredentials { .. }) => {
-                form.append_pair("grant_type", "client_credentials");
-            }
-            (
-                None,
-                Grant::JwtBearer {
-                    client_id,
-                    assertion,
-                    ..
-                },
-            ) => {
-                form.append_pair("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer");
-                form.append_pair("assertion", assertion.expose_secret());
-                form.append_pair("client_id", client_id);
-            }
-        }
+            form.finish()
+        };
         let mut url = self.token_url.clone();
         if let Some(origin) = grant.origin() {
             let hint = serde_json::json!({ "origin": origin }).to_string();
@@ -343,7 +347,7 @@ impl TokenSource {
             None => Auth::None,
         };
         let mut request = Request::new(Api::Uaa, Method::POST, url, auth).replay(Replay::Safe);
-        request.body = Body::Form(SecretString::from(form.finish()));
+        request.body = Body::Form(SecretString::from(form));
         let response = btp.execute(&request).await?;
         response.json()
     }
