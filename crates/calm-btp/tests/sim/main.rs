@@ -6,4 +6,5 @@ mod auth;
 mod btp;
 mod cf;
 mod load;
+mod logs;
 mod support;

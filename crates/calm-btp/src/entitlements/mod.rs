@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use url::Url;
 
 use crate::auth::{Grant, TokenSource};
@@ -133,153 +132,9 @@ pub struct PlanAssignment {
     pub subaccounts: Vec<(String, Quota)>,
 }
 
-mod wire {
-    use serde::Deserialize;
+mod wire;
 
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    pub(super) struct Assignments {
-        #[serde(default)]
-        pub(super) assigned_services: Vec<AssignedService>,
-        #[serde(default)]
-        pub(super) entitled_services: Vec<EntitledService>,
-    }
-
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    pub(super) struct AssignedService {
-        pub(super) name: String,
-        #[serde(default)]
-        pub(super) service_plans: Vec<AssignedPlan>,
-    }
-
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    pub(super) struct AssignedPlan {
-        pub(super) name: String,
-        #[serde(default)]
-        pub(super) unique_identifier: Option<String>,
-        #[serde(default)]
-        pub(super) category: Option<String>,
-        #[serde(default)]
-        pub(super) assignment_info: Vec<AssignmentInfo>,
-    }
-
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    pub(super) struct AssignmentInfo {
-        pub(super) entity_id: String,
-        #[serde(default)]
-        pub(super) entity_type: String,
-        #[serde(default)]
-        pub(super) amount: Option<f64>,
-        #[serde(default)]
-        pub(super) entity_state: Option<String>,
-        #[serde(default)]
-        pub(super) state_message: Option<String>,
-        #[serde(default)]
-        pub(super) auto_assigned: Option<bool>,
-    }
-
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    pub(super) struct EntitledService {
-        pub(super) name: String,
-        #[serde(default)]
-        pub(super) service_plans: Vec<EntitledPlan>,
-    }
-
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    pub(super) struct EntitledPlan {
-        pub(super) name: String,
-        #[serde(default)]
-        pub(super) unique_identifier: Option<String>,
-        #[serde(default)]
-        pub(super) category: Option<String>,
-        #[serde(default)]
-        pub(super) amount: Option<f64>,
-        #[serde(default)]
-        pub(super) remaining_amount: Option<f64>,
-        #[serde(default)]
-        pub(super) unlimited: Option<bool>,
-    }
-}
-
-impl From<wire::Assignments> for Assignments {
-    fn from(w: wire::Assignments) -> Self {
-        Assignments {
-            assigned_services: w
-                .assigned_services
-                .into_iter()
-                .map(|s| AssignedService {
-                    name: s.name,
-                    service_plans: s
-                        .service_plans
-                        .into_iter()
-                        .map(|p| AssignedPlan {
-                            name: p.name,
-                            unique_identifier: p.unique_identifier,
-                            category: p.category,
-                            assignments: p
-                                .assignment_info
-                                .into_iter()
-                                .map(|a| Assignment {
-                                    entity_id: a.entity_id,
-                                    entity_type: a.entity_type,
-                                    amount: a.amount,
-                                    entity_state: a.entity_state,
-                                    state_message: a.state_message,
-                                    auto_assigned: a.auto_assigned.unwrap_or(false),
-                                })
-                                .collect(),
-                        })
-                        .collect(),
-                })
-                .collect(),
-            entitled_services: w
-                .entitled_services
-                .into_iter()
-                .map(|s| EntitledService {
-                    name: s.name,
-                    service_plans: s
-                        .service_plans
-                        .into_iter()
-                        .map(|p| EntitledPlan {
-                            name: p.name,
-                            unique_identifier: p.unique_identifier,
-                            category: p.category,
-                            amount: p.amount,
-                            remaining_amount: p.remaining_amount,
-                            unlimited: p.unlimited.unwrap_or(false),
-                        })
-                        .collect(),
-                })
-                .collect(),
-        }
-    }
-}
-
-/// Decodes an assignments body (also used by the fixture tests).
-pub(crate) fn decode_assignments(body: &[u8]) -> Result<Assignments, serde_json::Error> {
-    serde_json::from_slice::<wire::Assignments>(body).map(Into::into)
-}
-
-/// The job id of a PUT answer: `{"jobId":"53873672"}` (observed through the CLI server in
-/// `resource_subaccount_entitlement.dir_hierarchy.yaml`), a number, or a bare JSON string (the
-/// spec types the 202 body as a string, btp-api.md §3.3).
-pub(crate) fn job_id(body: &[u8]) -> Option<String> {
-    match serde_json::from_slice::<Value>(body).ok()? {
-        Value::Object(map) => match map.get("jobId")? {
-            Value::String(id) => Some(id.clone()),
-            Value::Number(id) => Some(id.to_string()),
-            _ => None,
-        },
-        Value::String(id) if !id.is_empty() => Some(id),
-        Value::Number(id) => Some(id.to_string()),
-        _ => None,
-    }
-}
+pub(crate) use wire::{decode_assignments, job_id};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
