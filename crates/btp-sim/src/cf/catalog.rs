@@ -84,14 +84,7 @@ fn render_plan(base: &str, p: &Plan) -> Value {
             "maximum_polling_duration": null,
             "features": {"bindable": true, "plan_updateable": false},
         },
-        "schemas": if p.schemas.is_null() {
-            json!({
-                "service_instance": {"create": {"parameters": {}}, "update": {"parameters": {}}},
-                "service_binding": {"create": {"parameters": {}}},
-            })
-        } else {
-            p.schemas.clone()
-        },
+        "schemas": p.schemas_or_default(),
         "relationships": {"service_offering": {"data": {"guid": p.offering}}},
         "metadata": {"labels": {}, "annotations": {}},
         "links": {

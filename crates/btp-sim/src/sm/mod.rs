@@ -232,8 +232,10 @@ async fn list_plans(
             let offering = world.offerings.get(&p.offering);
             let v = json!({
                 "id": p.sm_id, "ready": true, "name": p.name, "description": p.description,
-                "catalog_id": p.catalog_id, "catalog_name": p.name, "free": p.free, "bindable": true,
-                "metadata": p.catalog_metadata, "service_offering_id": offering.map_or("", |o| o.sm_id.as_str()),
+                "catalog_id": p.catalog_id, "catalog_name": p.name, "free": p.free,
+                "metadata": p.catalog_metadata,
+                "schemas": p.schemas_or_default(),
+                "labels": {"commercial_name": [p.name]}, "service_offering_id": offering.map_or("", |o| o.sm_id.as_str()),
                 "created_at": sm_time(p.created_ms), "updated_at": sm_time(p.created_ms),
             });
             (v, Default::default())

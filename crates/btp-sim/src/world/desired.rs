@@ -1,12 +1,139 @@
-//! Deriving a world from a calm.yaml model.
+//! Deriving a world from a calm.yaml model: everything the config refers to exists, nothing that
+//! calmctl is meant to create does.
+//!
+//! - one global account per `accounts` entry, with quota for `SAPCloudALMAPIs` and every plan the
+//!   tenants use, twice what its tenants ask for (room for changes);
+//! - one subaccount per distinct tenant `subaccount`: a GUID keeps that GUID (its subdomain is the
+//!   tenant name), a subdomain gets a GUID derived from the seed;
+//! - one CF org per `cloudfoundry` tenant (named after `org`, else the tenant), tied to the
+//!   subaccount so that entitling the subaccount makes the plan visible there;
+//! - the documented login `admin`/`admin`; no entitlements, spaces, instances or keys.
 
-use calm_core::Desired;
+use calm_core::{Desired, Entitlement, Runtime};
 
-use super::World;
+use super::{CALM_OFFERING, Plan, World, now_ms};
+
+fn looks_like_guid(s: &str) -> bool {
+    s.len() == 36
+        && s.chars().enumerate().all(|(i, c)| {
+            if [8, 13, 18, 23].contains(&i) {
+                c == '-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        })
+}
 
 impl World {
-    /// A world in which everything `desired` refers to exists.
-    pub fn from_desired(_desired: &Desired, seed: u64) -> World {
-        World::new(seed)
+    /// A world in which everything `desired` refers to exists (see the module docs).
+    pub fn from_desired(desired: &Desired, seed: u64) -> World {
+        let mut world = World::new(seed);
+        world.add_user(crate::ADMIN_USER, crate::ADMIN_PASSWORD);
+        for account in &desired.accounts {
+            let ga = world.add_global_account(&account.subdomain, &account.region);
+            let tenants: Vec<_> = desired
+                .tenants
+                .iter()
+                .filter(|t| t.account == account.name)
+                .collect();
+            let mut plans: Vec<(String, u32)> = Vec::new();
+            for tenant in &tenants {
+                let amount = match tenant.entitlement {
+                    Entitlement::Amount(n) => n,
+                    Entitlement::Enable(on) => u32::from(on),
+                };
+                let mut names: Vec<&str> =
+                    tenant.instances.iter().map(|i| i.plan.as_str()).collect();
+                names.push(crate::world::CALM_PLAN);
+                names.dedup();
+                for name in names {
+                    match plans.iter_mut().find(|(p, _)| p == name) {
+                        Some(entry) => entry.1 += amount.max(1),
+                        None => plans.push((name.to_owned(), amount.max(1))),
+                    }
+                }
+            }
+            if plans.is_empty() {
+                plans.push((crate::world::CALM_PLAN.to_owned(), 1));
+            }
+            for (plan, amount) in plans {
+                world.ensure_calm_plan(&plan);
+                world.add_quota(&ga, CALM_OFFERING, &plan, Some(amount * 2));
+            }
+            for tenant in tenants {
+                let existing = world
+                    .subaccounts
+                    .values()
+                    .find(|s| s.guid == tenant.subaccount || s.subdomain == tenant.subaccount)
+                    .map(|s| s.guid.clone());
+                let subaccount = match existing {
+                    Some(guid) => guid,
+                    None if looks_like_guid(&tenant.subaccount) => {
+                        let subdomain = tenant
+                            .name
+                            .to_ascii_lowercase()
+                            .replace(|c: char| !c.is_ascii_alphanumeric(), "-");
+                        world.add_subaccount(
+                            &ga,
+                            &subdomain,
+                            &tenant.region,
+                            Some(&tenant.subaccount.to_ascii_lowercase()),
+                        )
+                    }
+                    None => world.add_subaccount(&ga, &tenant.subaccount, &tenant.region, None),
+                };
+                if let Some(s) = world.subaccounts.get_mut(&subaccount) {
+                    s.display_name = tenant.name.clone();
+                }
+                if tenant.runtime == Runtime::Cloudfoundry {
+                    let org = tenant.org.clone().unwrap_or_else(|| tenant.name.clone());
+                    if !world
+                        .orgs
+                        .values()
+                        .any(|o| o.name.eq_ignore_ascii_case(&org))
+                    {
+                        world.add_org(&org, Some(&subaccount));
+                    }
+                }
+            }
+        }
+        world
+    }
+
+    /// Make sure the Cloud ALM offering has a plan of this name.
+    pub fn ensure_calm_plan(&mut self, name: &str) {
+        let Some(offering) = self
+            .offerings
+            .values()
+            .find(|o| o.name == CALM_OFFERING)
+            .map(|o| o.guid.clone())
+        else {
+            return;
+        };
+        if self
+            .plans
+            .values()
+            .any(|p| p.offering == offering && p.name == name)
+        {
+            return;
+        }
+        let guid = self.guid();
+        let sm_id = self.guid();
+        self.plans.insert(
+            guid.clone(),
+            Plan {
+                guid,
+                sm_id: sm_id.clone(),
+                name: name.to_owned(),
+                offering,
+                description: format!("{name} plan of the SAP Cloud ALM API"),
+                free: true,
+                public: false,
+                catalog_id: sm_id,
+                catalog_metadata: serde_json::json!({}),
+                schemas: serde_json::Value::Null,
+                created_ms: now_ms(),
+            },
+        );
     }
 }

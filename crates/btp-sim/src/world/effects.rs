@@ -274,6 +274,10 @@ impl World {
             match (&job.failure, position) {
                 (Some(message), Some(i)) => {
                     let a = &mut sub.entitlements[i];
+                    if a.state == "STARTED" {
+                        // A new assignment that failed never took effect.
+                        a.amount = 0;
+                    }
                     a.state = "PROCESSING_FAILED".to_owned();
                     a.state_message = message.clone();
                     a.modified_ms = now;

@@ -172,7 +172,11 @@ impl World {
         };
         subaccount.is_some_and(|s| {
             s.entitlements.iter().any(|a| {
-                a.service == offering.name && a.plan == plan.name && a.amount > 0 && a.state == "OK"
+                // A new assignment counts once its job finished; a changing one keeps counting.
+                a.service == offering.name
+                    && a.plan == plan.name
+                    && a.amount > 0
+                    && a.state != "STARTED"
             })
         })
     }

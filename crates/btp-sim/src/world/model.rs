@@ -326,6 +326,20 @@ pub struct Plan {
     pub created_ms: u64,
 }
 
+impl Plan {
+    /// The plan's parameter schemas, or empty ones (CF and SM render the same structure).
+    pub fn schemas_or_default(&self) -> Value {
+        if self.schemas.is_null() {
+            serde_json::json!({
+                "service_instance": {"create": {"parameters": {}}, "update": {"parameters": {}}},
+                "service_binding": {"create": {"parameters": {}}},
+            })
+        } else {
+            self.schemas.clone()
+        }
+    }
+}
+
 fn default_true() -> bool {
     true
 }

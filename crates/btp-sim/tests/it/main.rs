@@ -1,8 +1,10 @@
 //! btp-sim integration tests: one binary (link time matters on 2 cores).
 #![allow(missing_docs)]
 
+mod btp_shapes;
 mod cassette;
 mod flows;
+mod python;
 mod replay;
 mod seed;
 
