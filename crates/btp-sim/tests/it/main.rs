@@ -3,6 +3,7 @@
 
 mod btp_shapes;
 mod cassette;
+mod faults;
 mod flows;
 mod python;
 mod replay;
