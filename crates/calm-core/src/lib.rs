@@ -24,7 +24,7 @@ pub use desired::{
 pub use live::{
     LastOperation, Live, LiveEntitlement, LiveInstance, LiveKey, LiveSpace, LiveTenant, Ownership,
 };
-pub use plan::{Action, Change, Plan, PlanOptions, Resource, plan};
+pub use plan::{Action, Change, Plan, PlanOptions, Resource, SavedPlan, plan};
 
 /// `<SID>_<client>_<system number>`, e.g. `ABC_100_00`: the names SAP Cloud ALM gives the
 /// credentials it creates by itself. calmctl never touches them and never uses such a name.

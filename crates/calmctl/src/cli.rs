@@ -35,6 +35,9 @@ pub enum Command {
         after_help = "Examples:\n  calmctl validate\n  calmctl validate -f tenants/calm.yaml\n\nExit codes: 0 valid (warnings allowed), 1 invalid or unreadable."
     )]
     Validate(ValidateArgs),
+    /// Read live BTP state, compare it with calm.yaml, and print what would change.
+    #[command(after_help = PLAN_HELP)]
+    Plan(PlanArgs),
     /// Print the JSON Schema of calm.yaml (draft-07), for editors and CI checks.
     #[command(
         after_help = "Example:\n  calmctl schema > schemas/calm.schema.json\n\nEditors pick it up from the first line of calm.yaml:\n  # yaml-language-server: $schema=../schemas/calm.schema.json"
@@ -58,6 +61,67 @@ pub struct ValidateArgs {
         value_name = "FILE"
     )]
     pub file: PathBuf,
+}
+
+const PLAN_HELP: &str = "\
+Examples:
+  calmctl plan
+  calmctl plan --format markdown --out-dir plan-comment/     # for a pull-request comment
+  calmctl plan --out plan.json                               # review now, apply this plan later
+  calmctl plan --tenant acme-prod --tenant acme-test
+  calmctl plan --sandbox -f examples/quickstart.yaml         # against a built-in simulator
+
+Exit codes:
+  0  no changes
+  1  error
+  2  changes present";
+
+/// Output formats of `plan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Terraform-style text.
+    Text,
+    /// Markdown for a pull-request comment (split into parts under GitHub's size limit).
+    Markdown,
+    /// JSON, as described by schemas/plan.schema.json.
+    Json,
+}
+
+/// Arguments of `plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The config file.
+    #[arg(
+        short = 'f',
+        long = "file",
+        default_value = "calm.yaml",
+        value_name = "FILE"
+    )]
+    pub file: PathBuf,
+    /// How to print the plan.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Also save the plan as JSON, for `calmctl apply FILE` after review.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Write Markdown parts as files `plan-1.md`, `plan-2.md`, ... into this folder.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+    /// Include deletions of objects calmctl manages that calm.yaml no longer lists.
+    #[arg(long)]
+    pub allow_delete: bool,
+    /// Plan only this tenant (repeatable). The plan says it is partial.
+    #[arg(long = "tenant", value_name = "NAME")]
+    pub tenants: Vec<String>,
+    /// Plan only tenants with this label (repeatable, all must match).
+    #[arg(long = "select", value_name = "KEY=VALUE")]
+    pub select: Vec<String>,
+    /// Run against a built-in simulator seeded from the config (no BTP account needed).
+    #[arg(long)]
+    pub sandbox: bool,
+    /// With --sandbox: load the simulated world from this file and save it back afterwards.
+    #[arg(long, value_name = "FILE", requires = "sandbox")]
+    pub sandbox_state: Option<PathBuf>,
 }
 
 /// Arguments of `completions`.

@@ -10,6 +10,9 @@ pub mod cli;
 mod commands;
 mod context;
 mod output;
+mod render;
+mod runtime;
+mod sandbox;
 
 use std::process::ExitCode;
 
@@ -24,6 +27,8 @@ pub enum Status {
     Success,
     /// The input was invalid or an operation failed.
     Failure,
+    /// `plan`: there are changes to apply.
+    Changes,
 }
 
 impl From<Status> for ExitCode {
@@ -31,6 +36,7 @@ impl From<Status> for ExitCode {
         match status {
             Status::Success => ExitCode::SUCCESS,
             Status::Failure => ExitCode::from(1),
+            Status::Changes => ExitCode::from(2),
         }
     }
 }

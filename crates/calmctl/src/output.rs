@@ -56,3 +56,24 @@ pub(crate) fn count(problems: &[Problem]) -> String {
         (e, w) => format!("{}, {}", plural(e, "error"), plural(w, "warning")),
     }
 }
+
+/// An error and its causes, one per line, for stderr.
+pub(crate) fn render_error(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = format!("error: {error}\n");
+    let mut source = error.source();
+    while let Some(cause) = source {
+        out.push_str(&format!("  caused by: {cause}\n"));
+        source = cause.source();
+    }
+    if let Some(help) = help_of(error) {
+        out.push_str(&format!("  help: {help}\n"));
+    }
+    out
+}
+
+fn help_of(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    match error.downcast_ref::<calm_engine::EngineError>()? {
+        calm_engine::EngineError::MissingSecret { help, .. } => Some(help.clone()),
+        _ => None,
+    }
+}

@@ -44,46 +44,57 @@ fn walk(
     redact: &[String],
     out: &mut Vec<FieldChange>,
 ) {
-    match (before, after) {
-        (Some(Value::Object(b)), Some(Value::Object(a))) => {
-            let mut keys: Vec<&String> = b.keys().chain(a.keys()).collect();
-            keys.sort();
-            keys.dedup();
-            for key in keys {
-                let child = if path.is_empty() {
-                    key.clone()
-                } else {
-                    format!("{path}.{key}")
-                };
-                walk(prefix, &child, b.get(key), a.get(key), redact, out);
-            }
+    // Objects, or an object against nothing, are compared key by key, so that a reader sees
+    // each field that changes rather than one opaque blob.
+    let empty = serde_json::Map::new();
+    let object = |v: Option<&'_ Value>| -> Option<serde_json::Map<String, Value>> {
+        match v {
+            Some(Value::Object(map)) => Some(map.clone()),
+            None => Some(empty.clone()),
+            Some(_) => None,
         }
-        (b, a) if b != a => {
-            let masked = redact
-                .iter()
-                .any(|r| path == r || path.starts_with(&format!("{r}.")));
-            let show = |v: Option<&Value>| {
-                v.map(|v| {
-                    if masked {
-                        Value::String(REDACTED.into())
-                    } else {
-                        v.clone()
-                    }
-                })
+    };
+    let either_object =
+        matches!(before, Some(Value::Object(_))) || matches!(after, Some(Value::Object(_)));
+    if either_object && let (Some(b), Some(a)) = (object(before), object(after)) {
+        let mut keys: Vec<&String> = b.keys().chain(a.keys()).collect();
+        keys.sort();
+        keys.dedup();
+        for key in keys {
+            let child = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
             };
-            out.push(FieldChange {
-                path: if path.is_empty() {
-                    prefix.to_owned()
-                } else {
-                    format!("{prefix}.{path}")
-                },
-                before: show(b),
-                after: show(a),
-                unknown_before: false,
-            });
+            walk(prefix, &child, b.get(key), a.get(key), redact, out);
         }
-        _ => {}
+        return;
     }
+    if before == after {
+        return;
+    }
+    let masked = redact
+        .iter()
+        .any(|r| path == r || path.starts_with(&format!("{r}.")));
+    let show = |v: Option<&Value>| {
+        v.map(|v| {
+            if masked {
+                Value::String(REDACTED.into())
+            } else {
+                v.clone()
+            }
+        })
+    };
+    out.push(FieldChange {
+        path: if path.is_empty() {
+            prefix.to_owned()
+        } else {
+            format!("{prefix}.{path}")
+        },
+        before: show(before),
+        after: show(after),
+        unknown_before: false,
+    });
 }
 
 #[cfg(test)]

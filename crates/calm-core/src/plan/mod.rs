@@ -256,3 +256,21 @@ pub fn plan(desired: &Desired, live: &Live, options: &PlanOptions) -> Plan {
 
 #[cfg(test)]
 mod tests;
+
+/// A plan written to a file by `calmctl plan --out`, to be applied later after review.
+/// It holds no secrets: only names, GUIDs, labels and configured parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedPlan {
+    /// Format version ([`PLAN_FORMAT_VERSION`]).
+    pub format_version: u32,
+    /// The calmctl version that made it.
+    pub calmctl_version: String,
+    /// When it was made (Unix seconds).
+    pub created_at: i64,
+    /// SHA-256 of the calm.yaml it was made from.
+    pub config_sha256: String,
+    /// Whether deletions were allowed.
+    pub allow_delete: bool,
+    /// The plan.
+    pub plan: Plan,
+}

@@ -1,7 +1,9 @@
 //! One function per subcommand, each a thin layer over a library operation.
 
 mod completions;
+mod plan;
 mod schema;
+mod session;
 mod validate;
 
 use crate::cli::{Cli, Command};
@@ -11,6 +13,7 @@ use crate::{Context, Status};
 pub(crate) fn run(cli: &Cli, ctx: &Context) -> Status {
     match &cli.command {
         Command::Validate(args) => validate::validate(args, ctx),
+        Command::Plan(args) => plan::plan(args, ctx),
         Command::Schema => schema::schema(),
         Command::Completions(args) => completions::completions(args),
     }

@@ -1,0 +1,52 @@
+//! What can go wrong in an operation, as data. The CLI renders it.
+
+/// An engine failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// A secret a connection refers to is not available.
+    #[error("{what}: {reference} is not set")]
+    MissingSecret {
+        /// Which setting needs it.
+        what: String,
+        /// The reference, e.g. "environment variable BTP_PASSWORD".
+        reference: String,
+        /// How to provide it.
+        help: String,
+    },
+    /// A connection setting is unusable.
+    #[error("account `{account}`: {message}")]
+    Connection {
+        /// The account.
+        account: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A tenant's subaccount is not in its global account.
+    #[error("tenant `{tenant}`: subaccount `{subaccount}` was not found in account `{account}`")]
+    SubaccountNotFound {
+        /// The tenant.
+        tenant: String,
+        /// The subaccount as written.
+        subaccount: String,
+        /// The account.
+        account: String,
+    },
+    /// A BTP API call failed.
+    #[error("{context}: {source}")]
+    Api {
+        /// What calmctl was doing, e.g. "reading Cloud Foundry orgs in eu10".
+        context: String,
+        /// The API error, with status, codes and request id.
+        #[source]
+        source: calm_btp::Error,
+    },
+}
+
+impl EngineError {
+    /// Wraps an API error with what calmctl was doing.
+    pub fn api(context: impl Into<String>) -> impl FnOnce(calm_btp::Error) -> EngineError {
+        let context = context.into();
+        move |source| EngineError::Api { context, source }
+    }
+}

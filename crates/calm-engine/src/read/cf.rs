@@ -1,0 +1,242 @@
+//! Cloud Foundry state of the cloudfoundry tenants, one batch of list calls per region.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use calm_btp::cf::{
+    CfClient, OrganizationFilter, ServiceCredentialBindingFilter, ServiceInstance,
+    ServiceInstanceFilter, ServicePlanFilter, SpaceFilter,
+};
+use calm_core::live::{labels, ownership};
+use calm_core::{
+    LiveInstance, LiveKey, LiveSpace, LiveTenant, Ownership, SERVICE_OFFERING, Tenant,
+};
+use futures::future::try_join_all;
+
+use super::{last_operation, merge_metadata, unix_seconds};
+use crate::{Connections, EngineError};
+
+/// CF parts of live tenants, by tenant name, and orphans found in the regions read.
+#[derive(Default)]
+pub(super) struct CfState {
+    pub(super) tenants: BTreeMap<String, LiveTenant>,
+    pub(super) orphans: Vec<LiveTenant>,
+}
+
+pub(super) async fn read(
+    conns: &Connections,
+    tenants: &[&Tenant],
+    all_names: &BTreeSet<&str>,
+    targets: Option<&BTreeSet<String>>,
+) -> Result<CfState, EngineError> {
+    let mut groups: BTreeMap<(&str, &str), Vec<&Tenant>> = BTreeMap::new();
+    for t in tenants {
+        groups
+            .entry((t.account.as_str(), t.region.as_str()))
+            .or_default()
+            .push(t);
+    }
+    let parts = try_join_all(
+        groups
+            .into_iter()
+            .map(|((account, region), group)| async move {
+                let cf = conns.cloud_foundry(account, region).await?;
+                region_state(&cf, region, &group, all_names, targets).await
+            }),
+    )
+    .await?;
+    let mut out = CfState::default();
+    for part in parts {
+        out.tenants.extend(part.tenants);
+        out.orphans.extend(part.orphans);
+    }
+    Ok(out)
+}
+
+async fn region_state(
+    cf: &CfClient,
+    region: &str,
+    tenants: &[&Tenant],
+    all_names: &BTreeSet<&str>,
+    targets: Option<&BTreeSet<String>>,
+) -> Result<CfState, EngineError> {
+    let ctx = |what: &str| format!("reading {what} in Cloud Foundry {region}");
+    let org_names: BTreeSet<String> = tenants.iter().filter_map(|t| t.org.clone()).collect();
+    let plan_filter = ServicePlanFilter {
+        service_offering_names: vec![SERVICE_OFFERING.into()],
+        ..Default::default()
+    };
+    let managed = Some(format!(
+        "{}={}",
+        labels::MANAGED_BY,
+        labels::MANAGED_BY_VALUE
+    ));
+    let org_filter = OrganizationFilter {
+        names: org_names.into_iter().collect(),
+        ..Default::default()
+    };
+    let managed_filter = ServiceInstanceFilter {
+        label_selector: managed,
+        ..Default::default()
+    };
+    let (orgs, plans, managed_instances) = futures::join!(
+        cf.list_organizations(&org_filter),
+        cf.list_service_plans(&plan_filter),
+        cf.list_service_instances(&managed_filter),
+    );
+    let orgs = orgs.map_err(EngineError::api(ctx("organizations")))?;
+    let plans = plans.map_err(EngineError::api(ctx("service plans")))?;
+    let managed_instances =
+        managed_instances.map_err(EngineError::api(ctx("calmctl's service instances")))?;
+    let plan_names: HashMap<String, String> = plans.into_iter().map(|p| (p.guid, p.name)).collect();
+
+    let org_of: HashMap<String, String> = orgs
+        .iter()
+        .map(|o| (o.name.to_ascii_lowercase(), o.guid.clone()))
+        .collect();
+    let space_names: BTreeSet<String> = tenants
+        .iter()
+        .flat_map(|t| t.spaces())
+        .map(str::to_owned)
+        .collect();
+    let spaces = if org_of.is_empty() || space_names.is_empty() {
+        Vec::new()
+    } else {
+        let filter = SpaceFilter {
+            names: space_names.into_iter().collect(),
+            organization_guids: org_of.values().cloned().collect(),
+            ..Default::default()
+        };
+        cf.list_spaces(&filter)
+            .await
+            .map_err(EngineError::api(ctx("spaces")))?
+    };
+    let mut instances: Vec<ServiceInstance> = if spaces.is_empty() || plan_names.is_empty() {
+        Vec::new()
+    } else {
+        let filter = ServiceInstanceFilter {
+            space_guids: spaces.iter().map(|s| s.guid.clone()).collect(),
+            service_plan_guids: plan_names.keys().cloned().collect(),
+            ..Default::default()
+        };
+        cf.list_service_instances(&filter)
+            .await
+            .map_err(EngineError::api(ctx("service instances")))?
+    };
+    // calmctl-labelled instances outside the spaces read above belong to removed tenants or moved
+    // spaces; they are needed to plan their deletion.
+    for si in managed_instances {
+        if !instances.iter().any(|i| i.guid == si.guid) {
+            instances.push(si);
+        }
+    }
+    let keys = if instances.is_empty() {
+        Vec::new()
+    } else {
+        let filter = ServiceCredentialBindingFilter {
+            service_instance_guids: instances.iter().map(|i| i.guid.clone()).collect(),
+            ..Default::default()
+        };
+        cf.list_service_keys(&filter)
+            .await
+            .map_err(EngineError::api(ctx("service keys")))?
+    };
+
+    let mut out = CfState::default();
+    let mut claimed: BTreeSet<String> = BTreeSet::new();
+    for t in tenants {
+        let org_guid = t
+            .org
+            .as_ref()
+            .and_then(|o| org_of.get(&o.to_ascii_lowercase()))
+            .cloned();
+        let mut lt = LiveTenant {
+            name: t.name.clone(),
+            org_guid: org_guid.clone(),
+            ..LiveTenant::default()
+        };
+        for s in spaces
+            .iter()
+            .filter(|s| Some(&s.organization_guid) == org_guid.as_ref())
+        {
+            lt.spaces.push(LiveSpace {
+                guid: s.guid.clone(),
+                name: s.name.clone(),
+                updated_at: s.updated_at.clone().unwrap_or_default(),
+                metadata: merge_metadata(&s.metadata),
+            });
+        }
+        let mine: Vec<LiveInstance> = instances
+            .iter()
+            .filter(|si| belongs(si, &lt, &t.name))
+            .map(|si| instance(si, &plan_names))
+            .collect();
+        claimed.extend(mine.iter().map(|i| i.guid.clone()));
+        lt.instances = mine;
+        lt.keys = keys_of(&keys, &lt);
+        out.tenants.insert(t.name.clone(), lt);
+    }
+    // Orphans: managed instances whose tenant is not in calm.yaml at all.
+    let mut orphans: BTreeMap<String, LiveTenant> = BTreeMap::new();
+    for si in instances.iter().filter(|si| !claimed.contains(&si.guid)) {
+        let Ownership::Managed { tenant } = ownership(&merge_metadata(&si.metadata)) else {
+            continue;
+        };
+        if all_names.contains(tenant.as_str()) || targets.is_some_and(|t| !t.contains(&tenant)) {
+            continue;
+        }
+        let lt = orphans.entry(tenant.clone()).or_insert_with(|| LiveTenant {
+            name: tenant,
+            ..LiveTenant::default()
+        });
+        lt.instances.push(instance(si, &plan_names));
+    }
+    for mut lt in orphans.into_values() {
+        lt.keys = keys_of(&keys, &lt);
+        out.orphans.push(lt);
+    }
+    Ok(out)
+}
+
+/// An instance belongs to a tenant when it is in one of the tenant's spaces, or carries the
+/// tenant's label (it may sit in a space the config no longer names).
+fn belongs(si: &ServiceInstance, lt: &LiveTenant, tenant: &str) -> bool {
+    lt.spaces.iter().any(|s| s.guid == si.space_guid)
+        || ownership(&merge_metadata(&si.metadata))
+            == (Ownership::Managed {
+                tenant: tenant.to_owned(),
+            })
+}
+
+fn instance(si: &ServiceInstance, plan_names: &HashMap<String, String>) -> LiveInstance {
+    let plan = si
+        .service_plan_guid
+        .as_ref()
+        .map(|g| plan_names.get(g).cloned().unwrap_or_else(|| g.clone()));
+    LiveInstance {
+        guid: si.guid.clone(),
+        name: si.name.clone(),
+        space_guid: Some(si.space_guid.clone()),
+        plan: plan.unwrap_or_default(),
+        updated_at: si.updated_at.clone().unwrap_or_default(),
+        last_operation: si.last_operation.as_ref().map(last_operation),
+        metadata: merge_metadata(&si.metadata),
+    }
+}
+
+fn keys_of(keys: &[calm_btp::cf::ServiceCredentialBinding], lt: &LiveTenant) -> Vec<LiveKey> {
+    keys.iter()
+        .filter(|k| {
+            lt.instances
+                .iter()
+                .any(|i| i.guid == k.service_instance_guid)
+        })
+        .map(|k| LiveKey {
+            guid: k.guid.clone(),
+            name: k.name.clone(),
+            instance_guid: k.service_instance_guid.clone(),
+            created_at: unix_seconds(k.created_at.as_deref()),
+            last_operation: k.last_operation.as_ref().map(last_operation),
+            metadata: merge_metadata(&k.metadata),
+        })
+        .collect()
+}

@@ -1,0 +1,182 @@
+//! Reading live state in bulk: the number of requests grows with accounts, regions and pages,
+//! not with tenants (except for Service Manager, which is scoped to one subaccount per token).
+//!
+//! ```text
+//! per account:  GET subaccounts (1, unpaged)      GET entitlement assignments (1)
+//! per CF region: GET service_plans · orgs?names= · spaces?organization_guids= ·
+//!                service_instances?space_guids= · service_instances?label_selector=managed ·
+//!                service_credential_bindings?service_instance_guids=   (lists split to stay < 8 KB)
+//! per SM tenant: serviceManagementBinding · instances · bindings
+//! ```
+
+mod cf;
+mod service_manager;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use calm_btp::accounts::{Subaccount, SubaccountFilter};
+use calm_btp::entitlements::{AssignmentFilter, Assignments};
+use calm_core::{Desired, Live, LiveEntitlement, LiveTenant, Runtime, SERVICE_OFFERING, Tenant};
+use futures::future::try_join_all;
+
+use crate::{Connections, EngineError};
+
+/// What one global account holds: its subaccounts and Cloud ALM entitlements.
+pub(crate) struct AccountView {
+    pub(crate) subaccounts: Vec<Subaccount>,
+    pub(crate) assignments: Assignments,
+}
+
+impl AccountView {
+    /// The subaccount a tenant names, by GUID or subdomain.
+    pub(crate) fn subaccount(&self, reference: &str) -> Option<&Subaccount> {
+        self.subaccounts.iter().find(|s| {
+            s.guid.eq_ignore_ascii_case(reference) || s.subdomain.eq_ignore_ascii_case(reference)
+        })
+    }
+}
+
+/// Reads what exists for the targeted tenants of `desired`.
+pub async fn read_live(
+    desired: &Desired,
+    conns: &Connections,
+    targets: Option<&BTreeSet<String>>,
+) -> Result<Live, EngineError> {
+    let tenants: Vec<&Tenant> = desired
+        .tenants
+        .iter()
+        .filter(|t| targets.is_none_or(|set| set.contains(&t.name)))
+        .collect();
+    let names: Vec<&str> = conns.account_names().collect();
+    let views = try_join_all(names.iter().map(|name| account_view(conns, name))).await?;
+    let views: BTreeMap<&str, AccountView> = names.into_iter().zip(views).collect();
+
+    let mut live = Live::default();
+    for t in &tenants {
+        let view = &views[t.account.as_str()];
+        let subaccount =
+            view.subaccount(&t.subaccount)
+                .ok_or_else(|| EngineError::SubaccountNotFound {
+                    tenant: t.name.clone(),
+                    subaccount: t.subaccount.clone(),
+                    account: t.account.clone(),
+                })?;
+        let entitlement = view
+            .assignments
+            .find(&subaccount.guid, SERVICE_OFFERING, calm_core::DEFAULT_PLAN)
+            .map(|a| LiveEntitlement {
+                amount: a.amount.filter(|n| *n >= 1.0).map(|n| n as u32),
+                enabled: a.amount.is_none_or(|n| n > 0.0),
+                state: a.entity_state.clone().unwrap_or_else(|| "OK".into()),
+            });
+        live.tenants.insert(
+            t.name.clone(),
+            LiveTenant {
+                name: t.name.clone(),
+                subaccount_guid: Some(subaccount.guid.clone()),
+                entitlement,
+                ..LiveTenant::default()
+            },
+        );
+    }
+    let all_names: BTreeSet<&str> = desired.tenants.iter().map(|t| t.name.as_str()).collect();
+    let cf: Vec<&Tenant> = tenants
+        .iter()
+        .copied()
+        .filter(|t| t.runtime == Runtime::Cloudfoundry)
+        .collect();
+    let sm: Vec<&Tenant> = tenants
+        .iter()
+        .copied()
+        .filter(|t| t.runtime == Runtime::ServiceManager)
+        .collect();
+    let (cf_result, sm_result) = futures::join!(
+        cf::read(conns, &cf, &all_names, targets),
+        service_manager::read(conns, &sm, &live),
+    );
+    let cf_result = cf_result?;
+    for (name, part) in cf_result.tenants {
+        if let Some(lt) = live.tenants.get_mut(&name) {
+            lt.org_guid = part.org_guid;
+            lt.spaces = part.spaces;
+            lt.instances = part.instances;
+            lt.keys = part.keys;
+        }
+    }
+    live.orphans.extend(cf_result.orphans);
+    for (name, part) in sm_result? {
+        if let Some(lt) = live.tenants.get_mut(&name) {
+            lt.instances = part.instances;
+            lt.keys = part.keys;
+        }
+    }
+    Ok(live)
+}
+
+async fn account_view(conns: &Connections, name: &str) -> Result<AccountView, EngineError> {
+    let conn = conns.account(name)?;
+    let filter = AssignmentFilter {
+        subaccount_guid: None,
+        service_name: Some(SERVICE_OFFERING.to_owned()),
+        plan_name: Some(calm_core::DEFAULT_PLAN.to_owned()),
+    };
+    let all = SubaccountFilter::default();
+    let (subaccounts, assignments) = futures::join!(
+        conn.accounts.list_subaccounts(&all),
+        conn.entitlements.list_assignments(&filter),
+    );
+    Ok(AccountView {
+        subaccounts: subaccounts.map_err(EngineError::api(format!(
+            "listing the subaccounts of account `{name}`"
+        )))?,
+        assignments: assignments.map_err(EngineError::api(format!(
+            "listing the entitlements of account `{name}`"
+        )))?,
+    })
+}
+
+/// Labels and annotations merged into one map (Service Manager has only labels).
+pub(crate) fn merge_metadata(metadata: &calm_btp::cf::Metadata) -> calm_core::live::Metadata {
+    let mut out = metadata.labels.clone();
+    out.extend(
+        metadata
+            .annotations
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone())),
+    );
+    out
+}
+
+pub(crate) fn last_operation(op: &calm_btp::operation::LastOperation) -> calm_core::LastOperation {
+    calm_core::LastOperation {
+        kind: op.kind.to_string(),
+        state: op.state.to_string(),
+        description: op.description.clone().unwrap_or_default(),
+    }
+}
+
+/// RFC 3339 (`2026-11-23T12:00:00Z`) to Unix seconds; 0 when unreadable.
+pub(crate) fn unix_seconds(text: Option<&str>) -> i64 {
+    text.and_then(|t| {
+        let (date, time) = t.split_once('T')?;
+        let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
+        let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+        let mut c = time
+            .trim_end_matches('Z')
+            .split(':')
+            .map(|p| p.split('.').next()?.parse::<i64>().ok());
+        let (hh, mm, ss) = (c.next()??, c.next()??, c.next()??);
+        Some(days_from_civil(y, m, day) * 86_400 + hh * 3600 + mm * 60 + ss)
+    })
+    .unwrap_or(0)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}

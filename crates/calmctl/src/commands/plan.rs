@@ -1,0 +1,119 @@
+//! `calmctl plan`: read live state in bulk, diff it against calm.yaml, print the plan.
+
+use std::io::Write;
+
+use calm_core::{PlanOptions, SavedPlan};
+
+use crate::cli::{Format, PlanArgs};
+use crate::commands::session::{Session, load_config, targets};
+use crate::render::{markdown, text};
+use crate::{Context, Status, output};
+
+pub(crate) fn plan(args: &PlanArgs, ctx: &Context) -> Status {
+    let Some(loaded) = load_config(&args.file, ctx) else {
+        return Status::Failure;
+    };
+    let targets = match targets(&loaded.desired, &args.tenants, &args.select) {
+        Ok(t) => t,
+        Err(message) => {
+            output::stderr(&format!("error: {message}\n"));
+            return Status::Failure;
+        }
+    };
+    crate::runtime::block_on(async {
+        let session = match Session::open(
+            &loaded.desired,
+            ctx,
+            args.sandbox,
+            args.sandbox_state.as_deref(),
+        )
+        .await
+        {
+            Ok(s) => s,
+            Err(message) => {
+                output::stderr(&format!("error: {message}\n"));
+                return Status::Failure;
+            }
+        };
+        let options = PlanOptions {
+            allow_delete: args.allow_delete,
+            targets: targets.clone(),
+        };
+        let result = calm_engine::plan(&session.desired, &session.connections, &options).await;
+        let status = match result {
+            Ok((_, plan)) => match print(args, ctx, &loaded, plan) {
+                Ok(status) => status,
+                Err(message) => {
+                    output::stderr(&format!("error: {message}\n"));
+                    Status::Failure
+                }
+            },
+            Err(e) => {
+                output::stderr(&output::render_error(&e));
+                Status::Failure
+            }
+        };
+        session.close().await.map_or(status, |()| status)
+    })
+}
+
+fn print(
+    args: &PlanArgs,
+    ctx: &Context,
+    loaded: &calm_config::Loaded,
+    plan: calm_core::Plan,
+) -> Result<Status, String> {
+    let status = if plan.is_empty() {
+        Status::Success
+    } else {
+        Status::Changes
+    };
+    match args.format {
+        Format::Text => write_stdout(&text::render(&plan, text::Paint(ctx.stdout_color)))?,
+        Format::Json => write_stdout(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&plan).map_err(|e| e.to_string())?
+        ))?,
+        Format::Markdown => {
+            let parts = markdown::render(&plan, markdown::GITHUB_LIMIT);
+            match &args.out_dir {
+                Some(dir) => {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+                    for (i, part) in parts.iter().enumerate() {
+                        let path = dir.join(format!("plan-{}.md", i + 1));
+                        std::fs::write(&path, part)
+                            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                        output::stderr(&format!("wrote {}\n", path.display()));
+                    }
+                }
+                None => write_stdout(&parts.join("\n"))?,
+            }
+        }
+    }
+    if let Some(path) = &args.out {
+        let saved = SavedPlan {
+            format_version: calm_core::plan::PLAN_FORMAT_VERSION,
+            calmctl_version: env!("CARGO_PKG_VERSION").to_owned(),
+            created_at: ctx.now_unix,
+            config_sha256: loaded.sha256.clone(),
+            allow_delete: args.allow_delete,
+            plan,
+        };
+        let json = serde_json::to_string_pretty(&saved).map_err(|e| e.to_string())?;
+        let mut file = std::fs::File::create(path)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        file.write_all(json.as_bytes())
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        output::stderr(&format!(
+            "saved the plan to {}; apply it with `calmctl apply {}`\n",
+            path.display(),
+            path.display()
+        ));
+    }
+    Ok(status)
+}
+
+fn write_stdout(text: &str) -> Result<(), String> {
+    output::stdout(text).map_err(|e| format!("cannot write to stdout: {e}"))
+}
