@@ -111,19 +111,18 @@ async fn assignments(
         param("planName"),
     );
     let world = state.world();
-    if let Some(guid) = &sub_filter {
-        if !world
+    if let Some(guid) = &sub_filter
+        && !world
             .subaccounts
             .get(guid)
             .is_some_and(|s| caller.sees(&s.global_account))
-        {
-            return errors::btp(
-                StatusCode::NOT_FOUND,
-                404,
-                format!("Subaccount {guid} not found"),
-                "/entitlements/v1/assignments",
-            );
-        }
+    {
+        return errors::btp(
+            StatusCode::NOT_FOUND,
+            404,
+            format!("Subaccount {guid} not found"),
+            "/entitlements/v1/assignments",
+        );
     }
     let subs: Vec<&Subaccount> = world
         .subaccounts

@@ -5,10 +5,11 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Map, Value, json};
 
+use super::instance_changes;
 use super::query::ListQuery;
 use super::{body_object, jobs, link, metadata, relationship};
 use crate::caller::CfCaller;
@@ -25,9 +26,14 @@ pub fn routes() -> Router<Shared> {
         .route("/v3/service_instances", get(list).post(create))
         .route(
             "/v3/service_instances/{guid}",
-            get(get_one).patch(update).delete(delete),
+            get(get_one)
+                .patch(instance_changes::update)
+                .delete(instance_changes::delete),
         )
-        .route("/v3/service_instances/{guid}/parameters", get(parameters))
+        .route(
+            "/v3/service_instances/{guid}/parameters",
+            get(instance_changes::parameters),
+        )
 }
 
 pub(crate) fn render_last_operation(op: &LastOperation) -> Value {
@@ -40,7 +46,7 @@ pub(crate) fn render_last_operation(op: &LastOperation) -> Value {
     })
 }
 
-fn render(base: &str, i: &ServiceInstance) -> Value {
+pub(crate) fn render(base: &str, i: &ServiceInstance) -> Value {
     let g = &i.guid;
     let mut relationships = Map::new();
     relationships.insert("space".into(), json!({"data": {"guid": i.space}}));
@@ -192,7 +198,7 @@ async fn get_one(State(state): State<Shared>, _: CfCaller, Path(guid): Path<Stri
     }
 }
 
-fn string_list(value: Option<&Value>) -> Vec<String> {
+pub(crate) fn string_list(value: Option<&Value>) -> Vec<String> {
     value
         .and_then(Value::as_array)
         .map(|a| {
@@ -327,155 +333,4 @@ pub(crate) fn offering_style(world: &World, plan: Option<&str>) -> CredentialsSt
     plan.and_then(|p| world.plans.get(p))
         .and_then(|p| world.offerings.get(&p.offering))
         .map_or(CredentialsStyle::CloudAlm, |o| o.credentials_style)
-}
-
-fn operation_in_progress() -> Response {
-    errors::cf_unprocessable("There is an operation in progress for the service instance.")
-}
-
-/// `PATCH`: async (202) when parameters, plan or maintenance_info change; else 200.
-async fn update(
-    State(state): State<Shared>,
-    _: CfCaller,
-    Path(guid): Path<String>,
-    body: Bytes,
-) -> Response {
-    let body = match body_object(&body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let mut world = state.world();
-    let Some(mut instance) = world.service_instances.get(&guid).cloned() else {
-        return errors::cf_not_found("Service instance");
-    };
-    let new_plan = relationship(&body, "service_plan");
-    let asynchronous = instance.plan.is_some()
-        && (body.get("parameters").is_some()
-            || new_plan.is_some()
-            || body.get("maintenance_info").is_some());
-    if instance.last_operation.in_progress() {
-        return operation_in_progress();
-    }
-    if let Some(plan) = &new_plan {
-        let org = world
-            .spaces
-            .get(&instance.space)
-            .map(|s| s.org.clone())
-            .unwrap_or_default();
-        if !world
-            .plans
-            .get(plan)
-            .is_some_and(|p| world.plan_visible_in_org(p, &org))
-        {
-            return errors::cf_unprocessable(
-                "Invalid service plan. Ensure that the service plan exists, is available, and you have access to it.",
-            );
-        }
-    }
-    if let Some(name) = body.get("name").and_then(Value::as_str) {
-        if world
-            .service_instances
-            .values()
-            .any(|i| i.space == instance.space && i.name == name && i.guid != guid)
-        {
-            return errors::cf_unprocessable(format!(
-                "The service instance name is taken: {name}."
-            ));
-        }
-        instance.name = name.to_owned();
-    }
-    if body.contains_key("tags") {
-        instance.tags = string_list(body.get("tags"));
-    }
-    if let Err(r) = metadata::merge(&mut instance.metadata, body.get("metadata")) {
-        return r;
-    }
-    let now = now_ms();
-    instance.updated_ms = now;
-    if !asynchronous {
-        if instance.plan.is_none() {
-            for field in ["credentials", "syslog_drain_url", "route_service_url"] {
-                if let (Some(value), Some(stored)) =
-                    (body.get(field), instance.parameters.as_object_mut())
-                {
-                    stored.insert(field.to_owned(), value.clone());
-                }
-            }
-        }
-        let rendered = render(&state.base_url, &instance);
-        world.service_instances.insert(guid, instance);
-        return errors::json_response(StatusCode::OK, rendered);
-    }
-    instance.last_operation = LastOperation::new("update", "in progress", now);
-    let name = instance.name.clone();
-    world.service_instances.insert(guid.clone(), instance);
-    let effect = JobEffect::InstanceUpdate {
-        instance: guid,
-        parameters: body.get("parameters").cloned(),
-        plan: new_plan,
-    };
-    let failure = state.operation_fails(&name);
-    let job = jobs::start(&state, &mut world, effect, failure);
-    errors::accepted_with_location(&format!("{}/v3/jobs/{job}", state.base_url))
-}
-
-/// `DELETE`: managed → 202 + job (keys go too); user-provided → 204.
-async fn delete(State(state): State<Shared>, _: CfCaller, Path(guid): Path<String>) -> Response {
-    let mut world = state.world();
-    let Some(instance) = world.service_instances.get_mut(&guid) else {
-        return errors::cf_not_found("Service instance");
-    };
-    if instance.plan.is_none() {
-        world.service_instances.shift_remove(&guid);
-        return StatusCode::NO_CONTENT.into_response();
-    }
-    if instance.last_operation.in_progress() {
-        let name = instance.name.clone();
-        return errors::cf(
-            StatusCode::CONFLICT,
-            60016,
-            "CF-AsyncServiceInstanceOperationInProgress",
-            format!("An operation for service instance {name} is in progress."),
-        );
-    }
-    let now = now_ms();
-    instance.last_operation = LastOperation::new("delete", "in progress", now);
-    instance.updated_ms = now;
-    let name = instance.name.clone();
-    let failure = state.operation_fails(&name);
-    let job = jobs::start(
-        &state,
-        &mut world,
-        JobEffect::InstanceDelete { instance: guid },
-        failure,
-    );
-    errors::accepted_with_location(&format!("{}/v3/jobs/{job}", state.base_url))
-}
-
-/// `/parameters`: 400 120004 unless the offering has `instances_retrievable` (observed for xsuaa).
-async fn parameters(
-    State(state): State<Shared>,
-    _: CfCaller,
-    Path(guid): Path<String>,
-) -> Response {
-    let world = state.world();
-    let Some(instance) = world.service_instances.get(&guid) else {
-        return errors::cf_not_found("Service instance");
-    };
-    let retrievable = instance
-        .plan
-        .as_deref()
-        .and_then(|p| world.plans.get(p))
-        .and_then(|p| world.offerings.get(&p.offering))
-        .is_some_and(|o| o.instances_retrievable);
-    if retrievable {
-        errors::json_response(StatusCode::OK, instance.parameters.clone())
-    } else {
-        errors::cf(
-            StatusCode::BAD_REQUEST,
-            120004,
-            "CF-ServiceFetchInstanceParametersNotSupported",
-            "This service does not support fetching service instance parameters.",
-        )
-    }
 }

@@ -5,6 +5,7 @@
 //! holds it (btp-api.md §2.6).
 
 mod catalog;
+mod instance_changes;
 mod instances;
 mod jobs;
 mod keys;

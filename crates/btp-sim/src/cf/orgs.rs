@@ -101,10 +101,10 @@ async fn get_org(State(state): State<Shared>, _: CfCaller, Path(guid): Path<Stri
 fn included_orgs(base: &str, world: &World, spaces: &[&Space]) -> Value {
     let mut orgs: Vec<&Org> = Vec::new();
     for space in spaces {
-        if let Some(org) = world.orgs.get(&space.org) {
-            if !orgs.iter().any(|o| o.guid == org.guid) {
-                orgs.push(org);
-            }
+        if let Some(org) = world.orgs.get(&space.org)
+            && !orgs.iter().any(|o| o.guid == org.guid)
+        {
+            orgs.push(org);
         }
     }
     json!({"organizations": orgs.iter().map(|o| render_org(base, o)).collect::<Vec<_>>()})

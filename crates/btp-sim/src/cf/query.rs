@@ -77,8 +77,8 @@ impl ListQuery {
                 .filter(|p| (1..=5000).contains(p))
                 .ok_or_else(|| errors::cf_bad_query("Per page must be between 1 and 5000"))?;
         }
-        if let Some(order) = query.one("order_by") {
-            if ![
+        if let Some(order) = query.one("order_by")
+            && ![
                 "created_at",
                 "-created_at",
                 "updated_at",
@@ -87,11 +87,10 @@ impl ListQuery {
                 "-name",
             ]
             .contains(&order)
-            {
-                return Err(errors::cf_bad_query(
-                    "Order by can only be: 'created_at', 'updated_at', 'name'",
-                ));
-            }
+        {
+            return Err(errors::cf_bad_query(
+                "Order by can only be: 'created_at', 'updated_at', 'name'",
+            ));
         }
         if let Some(selector) = query.one("label_selector") {
             query.selector = parse_selector(selector)

@@ -9,7 +9,7 @@ use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::instances::{
+use super::operations::{
     accepted, not_found, parse_labels, start_operation, synchronous, write_subaccount,
 };
 use super::{SmList, context, render_operation};

@@ -6,6 +6,7 @@
 
 mod bindings;
 mod instances;
+mod operations;
 pub(crate) mod query;
 
 use axum::Router;

@@ -184,12 +184,12 @@ pub fn guids_in(s: &str) -> Vec<String> {
     let bytes = s.as_bytes();
     let mut i = 0;
     while i + 36 <= bytes.len() {
-        if let Some(candidate) = s.get(i..i + 36) {
-            if is_guid(candidate) {
-                found.push(candidate.to_owned());
-                i += 36;
-                continue;
-            }
+        if let Some(candidate) = s.get(i..i + 36)
+            && is_guid(candidate)
+        {
+            found.push(candidate.to_owned());
+            i += 36;
+            continue;
         }
         i += 1;
     }

@@ -1,6 +1,6 @@
 //! Fault injection, rate limits, the admin API, and world export/import.
 
-use btp_sim::{Api as SimApi, Faults, Limit, Sim, Storm, World};
+use btp_sim::{Api as SimApi, Faults, Limit, Sim, World};
 use serde_json::json;
 
 use crate::{Api, small_world, start};

@@ -8,6 +8,7 @@ mod flows;
 mod python;
 mod replay;
 mod seed;
+mod seed_world;
 
 use btp_sim::{JobTimings, Sim, SimHandle, World};
 use serde_json::Value;

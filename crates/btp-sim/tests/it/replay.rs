@@ -77,7 +77,7 @@ async fn replay(file: &str) -> Outcome {
     let path = cassette::fixtures("cf-terraform").join(file);
     let cassette = cassette::load(&path);
     let seen = seed::scan(&cassette);
-    let world = seed::world(&seen);
+    let world = crate::seed_world::world(&seen);
     let sim = Sim::from_world(world)
         .jobs(JobTimings::instant())
         .start()
