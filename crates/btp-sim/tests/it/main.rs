@@ -3,6 +3,7 @@
 
 mod btp_shapes;
 mod cassette;
+mod cli;
 mod faults;
 mod flows;
 mod python;
