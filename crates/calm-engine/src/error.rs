@@ -32,6 +32,16 @@ pub enum EngineError {
         /// The account.
         account: String,
     },
+    /// The plan deletes more objects than `--max-delete` allows; nothing was changed.
+    #[error(
+        "the plan deletes {deletes} objects, more than --max-delete {max} allows; nothing was changed"
+    )]
+    TooManyDeletes {
+        /// Deletions in the plan.
+        deletes: usize,
+        /// The limit.
+        max: usize,
+    },
     /// A BTP API call failed.
     #[error("{context}: {source}")]
     Api {

@@ -4,11 +4,13 @@
 //! Desired ──┐
 //!           ├─ read_live (read/: bulk list calls per account and region) ─▶ Live
 //! Connections (connect.rs: one client per identity, secrets resolved at the edge)
-//!           └─ plan = calm_core::plan(desired, live, options)
+//!           ├─ plan = calm_core::plan(desired, live, options)
+//!           └─ apply (apply/: entitlements per account, tenants concurrently, delivery)
 //! ```
 //!
 //! Commands in `calmctl` call these functions and render what they return; nothing here prints.
 
+pub mod apply;
 mod connect;
 mod error;
 mod read;
@@ -16,6 +18,7 @@ mod secrets;
 
 use calm_core::{Desired, Plan, PlanOptions};
 
+pub use apply::{ApplyEvent, ApplyOptions, ApplyReport, Reporter, TenantStatus, apply};
 pub use connect::{AccountConnection, Connections};
 pub use error::EngineError;
 pub use read::read_live;

@@ -190,8 +190,36 @@ async fn region_state(
         });
         lt.instances.push(instance(si, &plan_names));
     }
+    // The spaces of orphans are outside the spaces read above; name them in one more call.
+    let orphan_spaces: BTreeSet<String> = orphans
+        .values()
+        .flat_map(|lt| lt.instances.iter().filter_map(|i| i.space_guid.clone()))
+        .collect();
+    let named = if orphan_spaces.is_empty() {
+        Vec::new()
+    } else {
+        let filter = SpaceFilter {
+            guids: orphan_spaces.into_iter().collect(),
+            ..Default::default()
+        };
+        cf.list_spaces(&filter)
+            .await
+            .map_err(EngineError::api(ctx("spaces of removed tenants")))?
+    };
     for mut lt in orphans.into_values() {
         lt.keys = keys_of(&keys, &lt);
+        for s in named.iter().filter(|s| {
+            lt.instances
+                .iter()
+                .any(|i| i.space_guid.as_ref() == Some(&s.guid))
+        }) {
+            lt.spaces.push(LiveSpace {
+                guid: s.guid.clone(),
+                name: s.name.clone(),
+                updated_at: s.updated_at.clone().unwrap_or_default(),
+                metadata: merge_metadata(&s.metadata),
+            });
+        }
         out.orphans.push(lt);
     }
     Ok(out)

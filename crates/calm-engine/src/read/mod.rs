@@ -19,6 +19,8 @@ use calm_btp::entitlements::{AssignmentFilter, Assignments};
 use calm_core::{Desired, Live, LiveEntitlement, LiveTenant, Runtime, SERVICE_OFFERING, Tenant};
 use futures::future::try_join_all;
 
+pub(crate) use service_manager::PLAN_LABEL;
+
 use crate::{Connections, EngineError};
 
 /// What one global account holds: its subaccounts and Cloud ALM entitlements.

@@ -121,9 +121,15 @@ fn tenant_body(plan: &Plan, tenant: &str) -> String {
         if line.is_empty() {
             break;
         }
-        // GitHub colours a diff line by its first character.
+        // GitHub colours a diff line by its first character: move the symbol to the front and
+        // keep the indentation after it.
         let trimmed = line.trim_start();
-        let _ = writeln!(body, "{trimmed}");
+        let indent = " ".repeat(line.len() - trimmed.len());
+        let mut chars = trimmed.chars();
+        let _ = match chars.next() {
+            Some(c @ ('+' | '-' | '~' | '=')) => writeln!(body, "{c}{indent}{}", chars.as_str()),
+            _ => writeln!(body, " {indent}{trimmed}"),
+        };
     }
     body.replace("```", "'''")
 }

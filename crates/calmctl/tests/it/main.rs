@@ -2,6 +2,8 @@
 //! whole crate keeps link time down on small machines.
 
 mod cli;
+mod landscape;
+mod plan;
 mod validate;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,155 @@
+//! Entitlement changes: one PUT per global account carrying all of its subaccounts, then a wait
+//! per subaccount until the assignment is `OK`. Accounts run concurrently; within one account
+//! there is a single request at a time, so calmctl never trips BTP's entitlement lock (30004)
+//! on itself.
+
+use std::collections::{BTreeMap, HashMap};
+
+use calm_btp::entitlements::{PlanAssignment, Quota};
+use calm_core::{Action, DEFAULT_PLAN, Live, Plan, Resource, SERVICE_OFFERING};
+
+use super::{ApplyEvent, Failure, Run};
+
+/// Per tenant with an entitlement change: `Ok(step)` once assigned, or why it failed.
+pub(crate) type Gates = HashMap<String, Result<String, Failure>>;
+
+struct Item {
+    tenant: String,
+    subaccount_guid: String,
+    quota: Quota,
+    step: String,
+}
+
+pub(crate) async fn apply(run: &Run<'_>, live: &Live, plan: &Plan) -> Gates {
+    let mut by_account: BTreeMap<String, Vec<Item>> = BTreeMap::new();
+    let mut gates = Gates::new();
+    for c in &plan.changes {
+        let Resource::Entitlement { amount, .. } = &c.resource else {
+            continue;
+        };
+        let step = format!("{} {}", c.action.verb(), c.resource.label());
+        if c.action == Action::Delete {
+            // The plan never removes entitlements; refuse rather than guess.
+            gates.insert(
+                c.tenant.clone(),
+                Err(Failure::other(
+                    &step,
+                    "removing entitlements is not supported",
+                )),
+            );
+            continue;
+        }
+        let tenant = run.desired.tenants.iter().find(|t| t.name == c.tenant);
+        let guid = live
+            .tenants
+            .get(&c.tenant)
+            .and_then(|lt| lt.subaccount_guid.clone());
+        let (Some(tenant), Some(guid)) = (tenant, guid) else {
+            gates.insert(
+                c.tenant.clone(),
+                Err(Failure::other(&step, "the subaccount was not found")),
+            );
+            continue;
+        };
+        let quota = match amount {
+            Some(a) => Quota::Amount(f64::from(*a)),
+            None => Quota::Enable(true),
+        };
+        by_account
+            .entry(tenant.account.clone())
+            .or_default()
+            .push(Item {
+                tenant: c.tenant.clone(),
+                subaccount_guid: guid,
+                quota,
+                step,
+            });
+    }
+    if run.cancelled() {
+        return gates;
+    }
+    let results = futures::future::join_all(
+        by_account
+            .into_iter()
+            .map(|(account, items)| account_batch(run, account, items)),
+    )
+    .await;
+    for part in results {
+        gates.extend(part);
+    }
+    gates
+}
+
+async fn account_batch(run: &Run<'_>, account: String, items: Vec<Item>) -> Gates {
+    let mut gates = Gates::new();
+    for item in &items {
+        run.reporter.on_event(&ApplyEvent::StepStarted {
+            tenant: &item.tenant,
+            step: &item.step,
+        });
+    }
+    let conn = match run.conns.account(&account) {
+        Ok(conn) => conn,
+        Err(e) => {
+            for item in items {
+                let failure = Failure::other(&item.step, e.to_string());
+                finish(run, &item, Some(&failure));
+                gates.insert(item.tenant, Err(failure));
+            }
+            return gates;
+        }
+    };
+    // Enable-type and amount-type changes of the same plan go in one body; BTP takes a list of
+    // subaccounts per plan.
+    let change = PlanAssignment {
+        service_name: SERVICE_OFFERING.into(),
+        plan_name: DEFAULT_PLAN.into(),
+        plan_unique_identifier: None,
+        subaccounts: items
+            .iter()
+            .map(|i| (i.subaccount_guid.clone(), i.quota))
+            .collect(),
+    };
+    let put = conn
+        .entitlements
+        .assign(std::slice::from_ref(&change))
+        .await;
+    if let Err(e) = &put {
+        for item in items {
+            let failure = Failure::api(&item.step, e);
+            finish(run, &item, Some(&failure));
+            gates.insert(item.tenant, Err(failure));
+        }
+        return gates;
+    }
+    // The job (if any) covers the whole batch; the per-subaccount state says which part failed.
+    if let Ok(Some(job)) = &put {
+        let _ = conn.entitlements.wait_for_job(job).await;
+    }
+    for item in items {
+        let waited = conn
+            .entitlements
+            .wait_for_assignment(&item.subaccount_guid, SERVICE_OFFERING, DEFAULT_PLAN, false)
+            .await;
+        match waited {
+            Ok(_) => {
+                finish(run, &item, None);
+                gates.insert(item.tenant.clone(), Ok(item.step));
+            }
+            Err(e) => {
+                let failure = Failure::api(&item.step, &e);
+                finish(run, &item, Some(&failure));
+                gates.insert(item.tenant, Err(failure));
+            }
+        }
+    }
+    gates
+}
+
+fn finish(run: &Run<'_>, item: &Item, failure: Option<&Failure>) {
+    run.reporter.on_event(&ApplyEvent::StepFinished {
+        tenant: &item.tenant,
+        step: &item.step,
+        error: failure.map(|f| f.message.as_str()),
+    });
+}

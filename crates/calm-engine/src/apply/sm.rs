@@ -1,0 +1,149 @@
+//! The Service Manager runtime: instances and bindings of one subaccount (btp-api.md §4).
+
+use std::collections::BTreeMap;
+
+use calm_btp::Api;
+use calm_btp::service_manager::{
+    LabelChange, NewServiceBinding, NewServiceInstance, ServiceInstanceUpdate,
+    ServiceManagerClient, SmLabels,
+};
+use calm_core::live::labels;
+use calm_core::{Action, Change, Resource, SERVICE_OFFERING, Tenant};
+
+use super::Run;
+use super::ids::{Ids, key_labels, ownership_labels, parameter_marks};
+use super::tenant::{Fail, guid_of, instance_of, until_visible};
+use crate::read::PLAN_LABEL;
+
+/// Carries out one change of a Service Manager tenant.
+pub(crate) async fn change(
+    run: &Run<'_>,
+    sm: &ServiceManagerClient,
+    t: &Tenant,
+    ids: &mut Ids,
+    c: &Change,
+) -> Result<(), Fail> {
+    match (&c.resource, c.action) {
+        (Resource::ServiceKey { .. }, Action::Delete) => {
+            Ok(sm.delete_service_binding(guid_of(c)?).await?)
+        }
+        (Resource::ServiceInstance { .. }, Action::Delete) => {
+            Ok(sm.delete_service_instance(guid_of(c)?).await?)
+        }
+        (Resource::ServiceInstance { name, .. }, Action::Create | Action::Replace) => {
+            let i = instance_of(t, name)?;
+            let what = format!("plan {SERVICE_OFFERING}/{} in {}", i.plan, t.name);
+            let plan = until_visible(run, Api::ServiceManager, &what, || {
+                sm.find_plan(SERVICE_OFFERING, &i.plan)
+            })
+            .await?;
+            let created = sm
+                .create_service_instance(&NewServiceInstance {
+                    name: name.clone(),
+                    service_plan_id: plan.id,
+                    parameters: Some(i.parameters.clone()),
+                    labels: instance_labels(t, i),
+                })
+                .await?;
+            ids.busy.remove(&created.id);
+            ids.instances.insert(name.clone(), created.id);
+            Ok(())
+        }
+        (Resource::ServiceInstance { name, .. }, Action::Update | Action::Adopt) => {
+            let i = instance_of(t, name)?;
+            let id = guid_of(c)?.to_owned();
+            let plan_changed = c.fields.iter().any(|f| f.path == "plan");
+            let service_plan_id = if plan_changed {
+                let what = format!("plan {SERVICE_OFFERING}/{} in {}", i.plan, t.name);
+                let plan = until_visible(run, Api::ServiceManager, &what, || {
+                    sm.find_plan(SERVICE_OFFERING, &i.plan)
+                })
+                .await?;
+                Some(plan.id)
+            } else {
+                None
+            };
+            // Service Manager labels hold lists: replace each value by removing the key first.
+            let mut changes = Vec::new();
+            for (key, value) in instance_labels(t, i) {
+                changes.push(LabelChange::Remove {
+                    key: key.clone(),
+                    values: Vec::new(),
+                });
+                changes.push(LabelChange::Add { key, values: value });
+            }
+            if !t.protect {
+                changes.push(LabelChange::Remove {
+                    key: labels::PROTECT.into(),
+                    values: Vec::new(),
+                });
+            }
+            sm.update_service_instance(
+                &id,
+                &ServiceInstanceUpdate {
+                    parameters: Some(i.parameters.clone()),
+                    service_plan_id,
+                    labels: changes,
+                },
+            )
+            .await?;
+            ids.busy.remove(&id);
+            ids.instances.insert(name.clone(), id);
+            Ok(())
+        }
+        (
+            Resource::ServiceKey {
+                instance,
+                name,
+                rotates,
+            },
+            Action::Create | Action::Replace,
+        ) => {
+            let instance_id = ids
+                .instances
+                .get(instance)
+                .cloned()
+                .ok_or_else(|| Fail::Other(format!("instance {instance} does not exist")))?;
+            if ids.busy.remove(&instance_id) {
+                sm.wait_for_service_instance(&instance_id).await?;
+            }
+            let calm_name = rotates.as_deref().unwrap_or(name);
+            let binding = sm
+                .create_service_binding(&NewServiceBinding {
+                    name: name.clone(),
+                    service_instance_id: instance_id,
+                    parameters: None,
+                    labels: lists(key_labels(t, calm_name)),
+                })
+                .await?;
+            ids.fresh.insert(binding.id.clone());
+            if let Some(credentials) = binding.credentials {
+                ids.credentials.insert(binding.id.clone(), credentials);
+            }
+            ids.keys
+                .insert((instance.clone(), calm_name.to_owned()), binding.id);
+            Ok(())
+        }
+        (Resource::ServiceKey { .. }, Action::Adopt) => Err(Fail::Other(
+            "a Service Manager binding cannot be labelled after its creation; \
+             rename the key in calm.yaml or delete the binding by hand"
+                .into(),
+        )),
+        _ => Err(Fail::Other(format!(
+            "{} of this object is not supported on Service Manager",
+            c.action.verb()
+        ))),
+    }
+}
+
+/// Ownership, parameter marks and the plan name (Service Manager returns only the plan id).
+fn instance_labels(t: &Tenant, i: &calm_core::Instance) -> SmLabels {
+    let mut all = ownership_labels(t);
+    all.extend(parameter_marks(i));
+    all.insert(PLAN_LABEL.into(), i.plan.clone());
+    lists(all)
+}
+
+fn lists(labels: BTreeMap<String, String>) -> SmLabels {
+    labels.into_iter().map(|(k, v)| (k, vec![v])).collect()
+}

@@ -1,0 +1,363 @@
+//! `calmctl plan` end to end against the simulator: every scenario a reviewer meets, in text,
+//! Markdown and JSON, and no secret in any of them.
+
+use std::collections::BTreeMap;
+
+use calm_btp::cf::{Metadata, NewServiceInstance, NewServiceKey, ServicePlanFilter, SpaceFilter};
+use calm_core::live::labels;
+use serde_json::json;
+
+use crate::landscape::{Landscape, scrub};
+use crate::{stderr, stdout};
+
+const MIXED: &str = include_str!("../../../../examples/quickstart.yaml");
+
+const CF_ONLY: &str = "\
+version: 1
+accounts:
+  acme: { subdomain: acme-ga, region: eu10, cis_key: { env: ACME_CIS_KEY }, username: { env: BTP_USERNAME }, password: { env: BTP_PASSWORD } }
+defaults:
+  runtime: cloudfoundry
+  space: calm
+  instance: { name: calm-api, authorities: [imp-cdm-feature-display-ui] }
+  keys: [{ name: calm-key }]
+tenants:
+  - { name: alpha, subaccount: alpha, protect: true }
+  - { name: beta, subaccount: beta }
+";
+
+fn plan(l: &Landscape, args: &[&str]) -> (i32, String, String) {
+    let output = l.calmctl().arg("plan").args(args).output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        stdout(&output),
+        stderr(&output),
+    )
+}
+
+#[test]
+fn fresh_mixed_landscape_in_every_format() {
+    let l = Landscape::new(MIXED);
+    let (code, text, err) = plan(&l, &[]);
+    assert_eq!(code, 2, "{err}");
+    insta::assert_snapshot!("fresh_text", scrub(&text));
+    let (code, markdown, _) = plan(&l, &["--format", "markdown"]);
+    assert_eq!(code, 2);
+    insta::assert_snapshot!("fresh_markdown", scrub(&markdown));
+    let (code, json, _) = plan(&l, &["--format", "json"]);
+    assert_eq!(code, 2);
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    insta::assert_json_snapshot!("fresh_json", value, {".**.guid" => "[guid]"});
+}
+
+/// What a person makes by hand in a subaccount: an entitlement, a space, an instance with the
+/// configured name but no labels, a key with the configured name, and the key SAP creates.
+fn hand_made(l: &Landscape, org: &str) {
+    let cf = l.cf();
+    l.runtime.block_on(async {
+        let orgs = cf
+            .list_organizations(&calm_btp::cf::OrganizationFilter {
+                names: vec![org.into()],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let org_guid = orgs[0].guid.clone();
+        let spaces = cf
+            .list_spaces(&SpaceFilter {
+                organization_guids: vec![org_guid.clone()],
+                names: vec!["calm".into()],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let plans = cf
+            .list_service_plans(&ServicePlanFilter {
+                service_offering_names: vec!["SAPCloudALMAPIs".into()],
+                organization_guids: vec![org_guid],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let instance = cf
+            .create_service_instance(&NewServiceInstance {
+                name: "calm-api".into(),
+                space_guid: spaces[0].guid.clone(),
+                service_plan_guid: plans[0].guid.clone(),
+                parameters: Some(json!({"xs-security": {"xsappname": "calm-api"}})),
+                tags: Vec::new(),
+                metadata: Metadata::default(),
+            })
+            .await
+            .unwrap();
+        for name in ["calm-key", "ABC_100_00"] {
+            let key = NewServiceKey {
+                name: name.into(),
+                service_instance_guid: instance.guid.clone(),
+                parameters: None,
+                metadata: Metadata::default(),
+            };
+            cf.create_service_key(&key).await.unwrap();
+        }
+    });
+}
+
+fn entitled_with_space(world: &mut btp_sim::World, subdomain: &str) {
+    let sub = world
+        .subaccounts
+        .values()
+        .find(|s| s.subdomain == subdomain)
+        .unwrap()
+        .guid
+        .clone();
+    world.entitle(&sub, "SAPCloudALMAPIs", "standard", 1);
+    let org = world
+        .orgs
+        .values()
+        .find(|o| o.name == subdomain)
+        .unwrap()
+        .guid
+        .clone();
+    world.add_space(&org, "calm");
+}
+
+#[test]
+fn unlabelled_objects_are_adopted_and_generated_keys_left_alone() {
+    let l = Landscape::with_world(CF_ONLY, |world, _| entitled_with_space(world, "beta"));
+    hand_made(&l, "beta");
+    let (code, text, err) = plan(&l, &["--tenant", "beta"]);
+    assert_eq!(code, 2, "{err}");
+    insta::assert_snapshot!("adopt_text", scrub(&text));
+    assert!(
+        text.contains("=   space beta/calm") || text.contains("= space beta/calm"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ABC_100_00"),
+        "the generated key is listed as not managed"
+    );
+    assert!(
+        !text.contains("- service_key"),
+        "nothing is deleted: {text}"
+    );
+}
+
+/// Objects as a previous `calmctl apply` leaves them, with labels, for a tenant of `org`.
+fn managed(l: &Landscape, org: &str, tenant: &str, authorities: &[&str], protect: bool) {
+    let cf = l.cf();
+    let parameters = json!({"xs-security": {
+        "xsappname": "calm-api",
+        "authorities": authorities.iter().map(|a| format!("$XSMASTERAPPNAME.{a}")).collect::<Vec<_>>(),
+        "oauth2-configuration": {"credential-types": ["binding-secret"]},
+    }});
+    let mut owned = BTreeMap::from([
+        (
+            labels::MANAGED_BY.to_owned(),
+            labels::MANAGED_BY_VALUE.to_owned(),
+        ),
+        (labels::TENANT.to_owned(), tenant.to_owned()),
+    ]);
+    if protect {
+        owned.insert(labels::PROTECT.to_owned(), "true".to_owned());
+    }
+    let annotations = BTreeMap::from([
+        (
+            labels::PARAMETERS_SHA256.to_owned(),
+            calm_core::hash::parameters_hash(&parameters),
+        ),
+        (labels::PARAMETERS.to_owned(), parameters.to_string()),
+    ]);
+    l.runtime.block_on(async {
+        let orgs = cf
+            .list_organizations(&calm_btp::cf::OrganizationFilter {
+                names: vec![org.into()],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let org_guid = orgs[0].guid.clone();
+        let space = cf
+            .create_space(&calm_btp::cf::NewSpace {
+                name: "calm".into(),
+                organization_guid: org_guid.clone(),
+                metadata: Metadata {
+                    labels: owned.clone(),
+                    annotations: BTreeMap::new(),
+                },
+            })
+            .await
+            .unwrap();
+        let plans = cf
+            .list_service_plans(&ServicePlanFilter {
+                service_offering_names: vec!["SAPCloudALMAPIs".into()],
+                organization_guids: vec![org_guid],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let instance = cf
+            .create_service_instance(&NewServiceInstance {
+                name: "calm-api".into(),
+                space_guid: space.guid,
+                service_plan_guid: plans[0].guid.clone(),
+                parameters: Some(parameters.clone()),
+                tags: Vec::new(),
+                metadata: Metadata {
+                    labels: owned.clone(),
+                    annotations,
+                },
+            })
+            .await
+            .unwrap();
+        let mut key_labels = owned.clone();
+        key_labels.insert(labels::KEY.to_owned(), "calm-key".to_owned());
+        let key = NewServiceKey {
+            name: "calm-key".into(),
+            service_instance_guid: instance.guid,
+            parameters: None,
+            metadata: Metadata {
+                labels: key_labels,
+                annotations: BTreeMap::new(),
+            },
+        };
+        cf.create_service_key(&key).await.unwrap();
+    });
+}
+
+#[test]
+fn drift_removed_tenants_and_protection() {
+    let l = Landscape::with_world(CF_ONLY, |world, _| {
+        for sub in ["alpha", "beta"] {
+            let guid = world
+                .subaccounts
+                .values()
+                .find(|s| s.subdomain == sub)
+                .unwrap()
+                .guid
+                .clone();
+            world.entitle(&guid, "SAPCloudALMAPIs", "standard", 1);
+        }
+        let ga = world.global_accounts.keys().next().unwrap().clone();
+        for gone in ["gone", "kept"] {
+            let guid = world.add_subaccount(&ga, gone, "eu10", None);
+            world.entitle(&guid, "SAPCloudALMAPIs", "standard", 1);
+            world.add_org(gone, Some(&guid));
+        }
+    });
+    // alpha: converged but with other authorities than calm.yaml asks for (drift).
+    managed(&l, "alpha", "alpha", &["imp-cdm-feature-manage-ui"], true);
+    // beta: exactly as configured.
+    managed(&l, "beta", "beta", &["imp-cdm-feature-display-ui"], false);
+    // Tenants removed from calm.yaml; `kept` was protected.
+    managed(&l, "gone", "gone", &["imp-cdm-feature-display-ui"], false);
+    managed(&l, "kept", "kept", &["imp-cdm-feature-display-ui"], true);
+
+    let (code, withheld, err) = plan(&l, &[]);
+    assert_eq!(code, 2, "{err}");
+    insta::assert_snapshot!("drift_removed_protected_text", scrub(&withheld));
+    assert!(
+        withheld.contains("~ parameters.xs-security.authorities"),
+        "{withheld}"
+    );
+    assert!(withheld.contains("2 deletions withheld"), "{withheld}");
+
+    let (code, allowed, _) = plan(&l, &["--allow-delete", "--format", "markdown"]);
+    assert_eq!(code, 2);
+    insta::assert_snapshot!("drift_removed_protected_markdown", scrub(&allowed));
+    assert!(allowed.contains("destructive change"), "{allowed}");
+    assert!(
+        !allowed.contains("`kept`"),
+        "a protected tenant is never deleted: {allowed}"
+    );
+
+    let (code, json, _) = plan(&l, &["--allow-delete", "--format", "json"]);
+    assert_eq!(code, 2);
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    insta::assert_json_snapshot!("drift_removed_protected_json", value, {".**.guid" => "[guid]", ".**.version" => "[version]", ".**.metadata_sha256" => "[sha256]"});
+}
+
+#[test]
+fn partial_plans_say_so_and_unknown_tenants_are_errors() {
+    let l = Landscape::new(MIXED);
+    let (code, text, _) = plan(&l, &["--tenant", "acme-test"]);
+    assert_eq!(code, 2);
+    assert!(
+        text.starts_with("Partial plan: only tenant(s) acme-test."),
+        "{text}"
+    );
+    assert!(!text.contains("acme-prod"), "{text}");
+    let (code, _, err) = plan(&l, &["--tenant", "nope"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("--tenant nope: no tenant of that name"),
+        "{err}"
+    );
+}
+
+#[test]
+fn long_markdown_is_split_under_the_github_limit() {
+    let mut yaml = String::from(CF_ONLY.split("tenants:").next().unwrap());
+    yaml.push_str("tenants:\n");
+    for i in 0..300 {
+        yaml.push_str(&format!(
+            "  - {{ name: tenant-{i:03}, subaccount: tenant-{i:03} }}\n"
+        ));
+    }
+    let l = Landscape::new(&yaml);
+    let dir = l.path("comment");
+    let (code, _, err) = plan(
+        &l,
+        &["--format", "markdown", "--out-dir", dir.to_str().unwrap()],
+    );
+    assert_eq!(code, 2, "{err}");
+    let mut parts: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    parts.sort();
+    assert!(parts.len() > 1, "300 tenants need several parts");
+    let mut tenants = 0;
+    for part in &parts {
+        let text = std::fs::read_to_string(part).unwrap();
+        assert!(
+            text.chars().count() < 65_536,
+            "{} is under GitHub's limit",
+            part.display()
+        );
+        tenants += text.matches("<details>").count();
+    }
+    assert_eq!(tenants, 300, "every tenant appears exactly once");
+}
+
+#[test]
+fn no_secret_in_any_plan_output_or_saved_plan() {
+    let l = Landscape::with_world(CF_ONLY, |world, _| entitled_with_space(world, "beta"));
+    hand_made(&l, "beta");
+    let mut outputs = Vec::new();
+    for format in ["text", "markdown", "json"] {
+        let (_, out, err) = plan(&l, &["--format", format, "--out", "plan.json"]);
+        outputs.push(out);
+        outputs.push(err);
+        outputs.push(std::fs::read_to_string(l.path("plan.json")).unwrap());
+    }
+    let secrets = l.secrets();
+    assert!(
+        secrets.len() >= 4,
+        "the landscape issued secrets: {}",
+        secrets.len()
+    );
+    let found: Vec<&String> = secrets
+        .iter()
+        .filter(|s| outputs.iter().any(|o| o.contains(s.as_str())))
+        .collect();
+    // Name the leak by length and first characters only, never the whole secret.
+    let hints: Vec<String> = found
+        .iter()
+        .map(|s| format!("{}… ({} chars)", &s[..4], s.len()))
+        .collect();
+    assert!(
+        found.is_empty(),
+        "{} secret(s) leaked: {hints:?}",
+        found.len()
+    );
+}
