@@ -1,5 +1,6 @@
 //! Field-by-field differences between two JSON values, with masking of redacted paths.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -7,7 +8,7 @@ use serde_json::Value;
 pub const REDACTED: &str = "(redacted)";
 
 /// One field that differs. `before`/`after` are `None` when the field is absent on that side.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct FieldChange {
     /// Dotted path, e.g. `parameters.xs-security.authorities`.
     pub path: String,

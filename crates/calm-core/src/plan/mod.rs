@@ -11,6 +11,7 @@ mod tenant;
 
 use std::collections::BTreeSet;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::{Desired, Live};
@@ -30,7 +31,7 @@ pub struct PlanOptions {
 }
 
 /// The changes, in the order they must be applied.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Plan {
     /// Format version of this structure.
     pub format_version: u32,
@@ -61,7 +62,7 @@ impl Plan {
 }
 
 /// One change to one object.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Change {
     /// The tenant it belongs to.
     pub tenant: String,
@@ -81,7 +82,9 @@ pub struct Change {
 }
 
 /// What happens to an object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// Create it.
@@ -126,7 +129,9 @@ impl Action {
 }
 
 /// An object calmctl manages, named as the APIs name it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Resource {
     /// The `SAPCloudALMAPIs` entitlement of a subaccount.
@@ -200,7 +205,7 @@ impl Resource {
 }
 
 /// What the plan saw of an object, so that a saved plan can refuse to apply if it changed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Observed {
     /// GUID or id.
     pub guid: String,
@@ -211,7 +216,7 @@ pub struct Observed {
 }
 
 /// An object calmctl saw and leaves alone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct NotManaged {
     /// The tenant whose subaccount holds it.
     pub tenant: String,
@@ -259,7 +264,7 @@ mod tests;
 
 /// A plan written to a file by `calmctl plan --out`, to be applied later after review.
 /// It holds no secrets: only names, GUIDs, labels and configured parameters.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SavedPlan {
     /// Format version ([`PLAN_FORMAT_VERSION`]).
     pub format_version: u32,
@@ -273,4 +278,23 @@ pub struct SavedPlan {
     pub allow_delete: bool,
     /// The plan.
     pub plan: Plan,
+}
+
+/// The draft-07 JSON Schema of `calmctl plan --format json` (a [`Plan`]) and of saved plans
+/// (a [`SavedPlan`]), as checked in at `schemas/plan.schema.json`.
+pub fn json_schema() -> serde_json::Value {
+    let generator = schemars::generate::SchemaSettings::draft07().into_generator();
+    let schema = generator.into_root_schema_for::<PlanDocument>();
+    serde_json::to_value(schema).unwrap_or_default()
+}
+
+/// Either form of a plan document.
+#[derive(JsonSchema)]
+#[schemars(title = "calmctl plan", untagged)]
+#[allow(dead_code)] // only its schema is used
+enum PlanDocument {
+    /// `calmctl plan --format json`.
+    Plan(Plan),
+    /// `calmctl plan --out FILE`.
+    Saved(SavedPlan),
 }

@@ -17,7 +17,8 @@ const MARGIN: usize = 400;
 
 /// Renders the plan as one or more Markdown documents, each under `limit` characters.
 pub(crate) fn render(plan: &Plan, limit: usize) -> Vec<String> {
-    let mut head = String::from("## calmctl plan\n\n");
+    // The marker lets a CI job find and replace the comments of an earlier run.
+    let mut head = String::from("<!-- calmctl plan -->\n## calmctl plan\n\n");
     if let Some(targets) = &plan.targets {
         let _ = writeln!(
             head,

@@ -26,6 +26,18 @@ tenants:
   - { name: beta, subaccount: beta }
 ";
 
+/// Checks a JSON plan against the checked-in `schemas/plan.schema.json`.
+fn assert_matches_schema(value: &serde_json::Value) {
+    let text = std::fs::read_to_string(crate::root().join("schemas/plan.schema.json")).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let validator = jsonschema::draft7::new(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(value)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
 fn plan(l: &Landscape, args: &[&str]) -> (i32, String, String) {
     let output = l.calmctl().arg("plan").args(args).output().unwrap();
     (
@@ -47,6 +59,7 @@ fn fresh_mixed_landscape_in_every_format() {
     let (code, json, _) = plan(&l, &["--format", "json"]);
     assert_eq!(code, 2);
     let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_matches_schema(&value);
     insta::assert_json_snapshot!("fresh_json", value, {".**.guid" => "[guid]"});
 }
 
@@ -273,6 +286,7 @@ fn drift_removed_tenants_and_protection() {
     let (code, json, _) = plan(&l, &["--allow-delete", "--format", "json"]);
     assert_eq!(code, 2);
     let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_matches_schema(&value);
     insta::assert_json_snapshot!("drift_removed_protected_json", value, {".**.guid" => "[guid]", ".**.version" => "[version]", ".**.metadata_sha256" => "[sha256]"});
 }
 
@@ -338,7 +352,9 @@ fn no_secret_in_any_plan_output_or_saved_plan() {
         let (_, out, err) = plan(&l, &["--format", format, "--out", "plan.json"]);
         outputs.push(out);
         outputs.push(err);
-        outputs.push(std::fs::read_to_string(l.path("plan.json")).unwrap());
+        let saved = std::fs::read_to_string(l.path("plan.json")).unwrap();
+        assert_matches_schema(&serde_json::from_str(&saved).unwrap());
+        outputs.push(saved);
     }
     let secrets = l.secrets();
     assert!(
