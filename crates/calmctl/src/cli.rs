@@ -38,6 +38,10 @@ pub enum Command {
     /// Read live BTP state, compare it with calm.yaml, and print what would change.
     #[command(after_help = PLAN_HELP)]
     Plan(PlanArgs),
+    /// Make BTP match calm.yaml (or a saved plan): entitlements, spaces, instances, keys, and
+    /// credential delivery.
+    #[command(after_help = APPLY_HELP)]
+    Apply(ApplyArgs),
     /// Print the JSON Schema of calm.yaml (draft-07), for editors and CI checks.
     #[command(
         after_help = "Example:\n  calmctl schema > schemas/calm.schema.json\n\nEditors pick it up from the first line of calm.yaml:\n  # yaml-language-server: $schema=../schemas/calm.schema.json"
@@ -116,6 +120,72 @@ pub struct PlanArgs {
     /// Plan only tenants with this label (repeatable, all must match).
     #[arg(long = "select", value_name = "KEY=VALUE")]
     pub select: Vec<String>,
+    /// Run against a built-in simulator seeded from the config (no BTP account needed).
+    #[arg(long)]
+    pub sandbox: bool,
+    /// With --sandbox: load the simulated world from this file and save it back afterwards.
+    #[arg(long, value_name = "FILE", requires = "sandbox")]
+    pub sandbox_state: Option<PathBuf>,
+}
+
+const APPLY_HELP: &str = "\
+Examples:
+  calmctl apply                                   # plan, show, ask, apply
+  calmctl apply --auto-approve --report report.json
+  calmctl plan --out plan.json && calmctl apply plan.json
+  calmctl apply --sandbox -f examples/quickstart.yaml --auto-approve
+
+Credentials of new keys go to the calm.yaml `delivery` sink (default ./credentials/<tenant>/<key>.json,
+mode 0600), never to the output.
+
+Exit codes:
+  0  every tenant converged
+  1  error, refusal, or a tenant failed or is pending";
+
+/// Arguments of `apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A plan saved with `calmctl plan --out`; without it, apply plans first.
+    #[arg(value_name = "PLAN")]
+    pub saved_plan: Option<PathBuf>,
+    /// The config file.
+    #[arg(
+        short = 'f',
+        long = "file",
+        default_value = "calm.yaml",
+        value_name = "FILE"
+    )]
+    pub file: PathBuf,
+    /// Apply without asking (required without a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Tenants worked on at once.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub parallelism: usize,
+    /// Include deletions of objects calmctl manages that calm.yaml no longer lists.
+    #[arg(long)]
+    pub allow_delete: bool,
+    /// Refuse to run if the plan deletes more than N objects (default 0 when CI is set).
+    #[arg(long, value_name = "N")]
+    pub max_delete: Option<usize>,
+    /// Apply only this tenant (repeatable).
+    #[arg(long = "tenant", value_name = "NAME")]
+    pub tenants: Vec<String>,
+    /// Refuse a saved plan older than this many hours.
+    #[arg(long, default_value_t = 24, value_name = "HOURS")]
+    pub max_plan_age: u64,
+    /// Also write the final report as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Plain progress lines instead of progress bars.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Do not get a token with each delivered key.
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Fetch and deliver the credentials of every key, not only new ones.
+    #[arg(long)]
+    pub refresh_credentials: bool,
     /// Run against a built-in simulator seeded from the config (no BTP account needed).
     #[arg(long)]
     pub sandbox: bool,

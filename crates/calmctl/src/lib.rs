@@ -10,6 +10,7 @@ pub mod cli;
 mod commands;
 mod context;
 mod output;
+mod progress;
 mod render;
 mod runtime;
 mod sandbox;

@@ -1,5 +1,7 @@
 //! One function per subcommand, each a thin layer over a library operation.
 
+mod apply;
+mod apply_report;
 mod completions;
 mod plan;
 mod schema;
@@ -14,6 +16,7 @@ pub(crate) fn run(cli: &Cli, ctx: &Context) -> Status {
     match &cli.command {
         Command::Validate(args) => validate::validate(args, ctx),
         Command::Plan(args) => plan::plan(args, ctx),
+        Command::Apply(args) => apply::apply(args, ctx),
         Command::Schema => schema::schema(),
         Command::Completions(args) => completions::completions(args),
     }

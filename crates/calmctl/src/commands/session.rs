@@ -85,7 +85,17 @@ impl Session {
         sandbox: bool,
         state: Option<&Path>,
     ) -> Result<Session, String> {
-        let mut config = ClientConfig::default();
+        Session::open_with(desired, ctx, sandbox, state, ClientConfig::default()).await
+    }
+
+    /// Like [`Session::open`], with client settings chosen by the caller (apply's observer).
+    pub(crate) async fn open_with(
+        desired: &Desired,
+        ctx: &Context,
+        sandbox: bool,
+        state: Option<&Path>,
+        mut config: ClientConfig,
+    ) -> Result<Session, String> {
         let (desired, env, sandbox): (Desired, Arc<calm_engine::EnvLookup>, _) = if sandbox {
             let sb = Sandbox::start(desired, state).await?;
             config.api_url = Some(
