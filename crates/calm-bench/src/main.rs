@@ -1,10 +1,12 @@
 //! calm-bench: runs calmctl's real code paths on generated landscapes and prints what it measured.
 //!
 //! Each scenario generates a config of N tenants across R regions in the shape of
-//! `examples/quickstart.yaml`, runs the `calmctl` binary on it, and reports wall time and the
-//! child's peak RSS. Peak RSS is measured with `getrusage(RUSAGE_CHILDREN)` in a separate
-//! `calm-bench measure` process that runs exactly one child, so that each figure belongs to one
-//! run of calmctl and nothing else.
+//! `examples/quickstart.yaml`, starts btp-sim in this process with the scenario's latency, job
+//! durations and rate limits, runs the `calmctl` binary against it, and prints one table row:
+//! requests (from the simulator's own counters), peak concurrency, wall time, the scenario's
+//! lower bound and the ratio to it, calmctl's peak RSS, and 429s. Peak RSS is measured with
+//! `getrusage(RUSAGE_CHILDREN)` in a separate `calm-bench --measure` process that runs exactly
+//! one child, so that each figure belongs to one run of calmctl and nothing else.
 //!
 //! ```text
 //! cargo build --release -p calmctl -p calm-bench
@@ -13,7 +15,9 @@
 //! ```
 
 mod generate;
+mod landscape;
 mod measure;
+mod scenarios;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,7 +28,7 @@ use clap::Parser;
 #[derive(Debug, Parser)]
 #[command(name = "calm-bench")]
 struct Args {
-    /// Small sizes, to keep the harness working in CI.
+    /// Small sizes and latencies, to keep the harness working in CI.
     #[arg(long)]
     quick: bool,
     /// The calmctl binary to measure (default: next to this binary).
@@ -48,26 +52,36 @@ fn main() -> ExitCode {
         eprintln!("error: cannot create {}: {e}", work.display());
         return ExitCode::from(1);
     }
-    let all = ["validate"];
-    let chosen: Vec<&str> = if args.scenarios.is_empty() {
-        all.to_vec()
-    } else {
-        args.scenarios.iter().map(String::as_str).collect()
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
     };
-    println!("| scenario | tenants | regions | wall time | peak RSS | result |");
-    println!("|---|---:|---:|---:|---:|---|");
+    let chosen: Vec<String> = if args.scenarios.is_empty() {
+        scenarios::ALL.iter().map(|s| (*s).to_owned()).collect()
+    } else {
+        args.scenarios.clone()
+    };
+    let bench = scenarios::Bench {
+        calmctl,
+        work: work.clone(),
+        quick: args.quick,
+    };
+    println!("{}", scenarios::Row::header());
     let mut ok = true;
-    for scenario in chosen {
-        let result = match scenario {
-            "validate" => validate(&calmctl, &work, if args.quick { 50 } else { 10_000 }),
-            other => Err(format!(
-                "unknown scenario `{other}` (known: {})",
-                all.join(", ")
-            )),
-        };
-        if let Err(e) = result {
-            eprintln!("error: {scenario}: {e}");
-            ok = false;
+    for scenario in &chosen {
+        match runtime.block_on(bench.run(scenario)) {
+            Ok(rows) => rows.iter().for_each(|r| println!("{}", r.line())),
+            Err(e) => {
+                eprintln!("error: {scenario}: {e}");
+                ok = false;
+            }
         }
     }
     let _ = std::fs::remove_dir_all(&work);
@@ -76,37 +90,6 @@ fn main() -> ExitCode {
     } else {
         ExitCode::from(1)
     }
-}
-
-/// `calmctl validate` of N tenants across 3 regions, no network.
-fn validate(
-    calmctl: &std::path::Path,
-    work: &std::path::Path,
-    tenants: usize,
-) -> Result<(), String> {
-    let regions = 3;
-    let path = work.join(format!("validate-{tenants}.yaml"));
-    std::fs::write(&path, generate::config(tenants, regions)).map_err(|e| e.to_string())?;
-    let run = measure::run(&[
-        calmctl.display().to_string(),
-        "validate".into(),
-        "-f".into(),
-        path.display().to_string(),
-    ])?;
-    let verdict = if run.exit_code == 0 {
-        "valid"
-    } else {
-        "FAILED"
-    };
-    println!(
-        "| validate | {tenants} | {regions} | {:.3} s | {:.1} MB | {verdict} |",
-        run.wall_secs,
-        run.max_rss_kb as f64 / 1024.0
-    );
-    if run.exit_code != 0 {
-        return Err(format!("calmctl exited {}", run.exit_code));
-    }
-    Ok(())
 }
 
 /// A binary built next to this one (`target/release/calmctl` beside `target/release/calm-bench`).

@@ -13,11 +13,12 @@ pub struct Run {
 }
 
 /// Runs `command` through `calm-bench --measure`, so that RUSAGE_CHILDREN sees only that child.
-pub fn run(command: &[String]) -> Result<Run, String> {
+pub fn run(command: &[String], env: &[(String, String)]) -> Result<Run, String> {
     let me = std::env::current_exe().map_err(|e| e.to_string())?;
     let output = Command::new(me)
         .arg("--measure")
         .args(command)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .output()
         .map_err(|e| format!("cannot start the measuring process: {e}"))?;
     let text = String::from_utf8_lossy(&output.stdout);

@@ -1,6 +1,8 @@
 //! One AIMD rate limiter per API host, shared by every task of a process.
 //!
-//! Requests are paced at `rate` per second. Each success raises the rate a little (additive
+//! Requests are paced at `rate` per second. Until a host first answers 429 the rate grows by half
+//! of itself with every second of successes ("slow start", as in TCP, then halved on the first 429), so that a host without a limit is not
+//! throttled by calmctl itself. After that, each success raises the rate a little (additive
 //! increase, about `increase_per_second` per second of successes); a 429 cuts it (multiplicative
 //! decrease) and pauses the host until the server's `Retry-After`. This is TCP's congestion
 //! control applied to request rates: many tasks settle just under a server limit instead of
@@ -30,14 +32,19 @@ pub struct LimiterConfig {
 impl Default for LimiterConfig {
     fn default() -> Self {
         LimiterConfig {
-            initial_rate: 10.0,
+            // 20/s is inside every BTP API's limits (SM: 1,000/min; CF: 20,000/h per user with a
+            // burst allowance), and slow start finds the rest within seconds.
+            initial_rate: 20.0,
             min_rate: 0.2,
-            max_rate: 100.0,
+            max_rate: 500.0,
             increase_per_second: 2.0,
             decrease_factor: 0.7,
         }
     }
 }
+
+/// Growth per success in slow start: the rate grows by half of itself per second of successes.
+const SLOW_START_STEP: f64 = 0.5;
 
 /// A burst of 429s from requests that were already in flight is one signal, not many: the rate is
 /// cut at most once per this interval.
@@ -49,6 +56,8 @@ struct State {
     next_slot: Instant,
     paused_until: Option<Instant>,
     last_decrease: Option<Instant>,
+    /// No 429 seen yet: grow multiplicatively.
+    slow_start: bool,
 }
 
 /// The limiter of one host.
@@ -68,6 +77,7 @@ impl HostLimiter {
                 next_slot: Instant::now(),
                 paused_until: None,
                 last_decrease: None,
+                slow_start: true,
             }),
         }
     }
@@ -97,7 +107,14 @@ impl HostLimiter {
     pub(crate) fn on_success(&self) {
         let mut state = self.lock();
         let rate = state.rate;
-        state.rate = (rate + self.config.increase_per_second / rate).min(self.config.max_rate);
+        // One success adds 1 in slow start (the rate doubles per second of successes), else
+        // `increase_per_second / rate` (the rate grows by `increase_per_second` per second).
+        let step = if state.slow_start {
+            SLOW_START_STEP
+        } else {
+            self.config.increase_per_second / rate
+        };
+        state.rate = (rate + step).min(self.config.max_rate);
     }
 
     /// The host answered 429: cut the rate and pause it for `wait`. Returns the new rate.
@@ -108,9 +125,16 @@ impl HostLimiter {
             .last_decrease
             .is_some_and(|at| now.duration_since(at) < DECREASE_INTERVAL);
         if !recently {
-            state.rate = (state.rate * self.config.decrease_factor).max(self.config.min_rate);
+            // Leaving slow start overshot the limit by up to half: halve, as TCP does.
+            let factor = if state.slow_start {
+                0.5
+            } else {
+                self.config.decrease_factor
+            };
+            state.rate = (state.rate * factor).max(self.config.min_rate);
             state.last_decrease = Some(now);
         }
+        state.slow_start = false;
         let until = now + wait;
         state.paused_until = Some(state.paused_until.map_or(until, |p| p.max(until)));
         state.next_slot = state.next_slot.max(until);
@@ -170,14 +194,36 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn rate_limit_cuts_once_per_burst_and_pauses() {
-        let limiter = HostLimiter::new(LimiterConfig::default());
+        let limiter = HostLimiter::new(LimiterConfig {
+            initial_rate: 10.0,
+            ..Default::default()
+        });
         let first = limiter.on_rate_limited(Duration::from_secs(2));
         let second = limiter.on_rate_limited(Duration::from_secs(2));
-        assert!((first - 7.0).abs() < 1e-9, "{first}");
+        assert!(
+            (first - 5.0).abs() < 1e-9,
+            "the first 429 ends slow start by halving: {first}"
+        );
         assert!((second - first).abs() < 1e-9, "a burst cut the rate twice");
         let start = Instant::now();
         limiter.acquire().await;
         assert!(start.elapsed() >= Duration::from_secs(2));
+    }
+
+    #[test]
+    fn slow_start_grows_the_rate_until_the_first_429() {
+        let limiter = HostLimiter::new(LimiterConfig {
+            initial_rate: 10.0,
+            ..Default::default()
+        });
+        for _ in 0..10 {
+            limiter.on_success();
+        }
+        assert!((limiter.rate() - 15.0).abs() < 1e-9, "{}", limiter.rate());
+        limiter.on_rate_limited(Duration::ZERO);
+        let cut = limiter.rate();
+        limiter.on_success();
+        assert!(limiter.rate() - cut < 1.0, "additive increase after a 429");
     }
 
     #[test]
@@ -186,6 +232,8 @@ mod tests {
             max_rate: 12.0,
             ..Default::default()
         });
+        limiter.on_rate_limited(Duration::ZERO);
+        limiter.lock().rate = 10.0;
         for _ in 0..10 {
             limiter.on_success();
         }

@@ -31,8 +31,7 @@ impl Write for Captured {
 
 const PASSWORD: &str = "pw-Zq81-never-in-logs";
 
-// A current-thread runtime, so that the thread-local subscriber sees every task.
-#[tokio::test(flavor = "current_thread")]
+#[tokio::test]
 async fn no_log_line_contains_a_secret() {
     let captured = Captured::default();
     let writer = captured.clone();
@@ -41,7 +40,11 @@ async fn no_log_line_contains_a_secret() {
         .with_writer(move || writer.clone())
         .with_ansi(false)
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    // The global default, not a thread-local one: tracing caches per call site whether anyone
+    // listens, and other tests of this binary run on other threads at the same time, so a
+    // thread-local subscriber could miss events (this test was flaky that way). Every test's
+    // events now land in the buffer; the checks below only look for this test's secrets.
+    tracing::subscriber::set_global_default(subscriber).expect("only this test sets a subscriber");
 
     let mut sim = Sim::new();
     let world = sim.world_mut();
