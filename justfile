@@ -5,7 +5,7 @@ default:
 
 # The README's first command: calmctl's main job on the built-in sandbox.
 demo:
-    cargo run --release -p calmctl -- validate -f examples/quickstart.yaml
+    cargo run --release -p calmctl -- apply --sandbox -f examples/quickstart.yaml --auto-approve
 
 # The README's second command: the whole test suite.
 test:
