@@ -1,0 +1,485 @@
+//! `calmctl apply` end to end: the binary against btp-sim, checked against the simulator's world.
+
+use std::collections::BTreeSet;
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+use btp_sim::{ADMIN_PASSWORD, ADMIN_USER, Faults, JobTimings, World};
+use calm_btp::cf::{Metadata, NewServiceInstance, NewServiceKey, ServicePlanFilter, SpaceFilter};
+use calm_core::live::labels;
+use serde_json::{Value, json};
+
+use crate::landscape::{Landscape, scrub};
+use crate::{stderr, stdout};
+
+const MIXED: &str = include_str!("../../../../examples/quickstart.yaml");
+
+const CF_ONLY: &str = "\
+version: 1
+accounts:
+  acme: { subdomain: acme-ga, region: eu10, cis_key: { env: ACME_CIS_KEY }, username: { env: BTP_USERNAME }, password: { env: BTP_PASSWORD } }
+defaults:
+  runtime: cloudfoundry
+  space: calm
+  instance: { name: calm-api, authorities: [imp-cdm-feature-display-ui] }
+  keys: [{ name: calm-key }]
+tenants:
+  - { name: beta, subaccount: beta }
+";
+
+/// A landscape whose async operations finish quickly, to keep the suite short.
+fn quick(yaml: &str) -> Landscape {
+    quick_with(yaml, |_, _| {})
+}
+
+fn quick_with(yaml: &str, seed: impl FnOnce(&mut World, &calm_core::Desired)) -> Landscape {
+    let l = Landscape::with_world(yaml, seed);
+    l.sim.update_settings(|s| {
+        s.jobs = JobTimings {
+            processing_ms: 20,
+            polling_ms: 60,
+            entitlement_ms: 50,
+        }
+    });
+    l
+}
+
+fn run(l: &Landscape, args: &[&str]) -> (i32, String, String) {
+    let output = l.calmctl().args(args).output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        stdout(&output),
+        stderr(&output),
+    )
+}
+
+fn apply(l: &Landscape, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec!["apply", "--auto-approve", "--no-progress"];
+    args.extend_from_slice(extra);
+    run(l, &args)
+}
+
+/// Drops the `HH:MM:SS ` prefix of progress lines.
+fn untimed(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            let b = line.as_bytes();
+            let timed = b.len() > 9
+                && b[2] == b':'
+                && b[5] == b':'
+                && b[8] == b' '
+                && line[..8].chars().all(|c| c.is_ascii_digit() || c == ':');
+            if timed { &line[9..] } else { line }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Every credentials JSON the simulator would render for a live key or binding.
+fn live_credentials(l: &Landscape) -> Vec<Value> {
+    let state = l.sim.state_json();
+    let mut out = Vec::new();
+    for map in ["service_keys", "sm_bindings"] {
+        if let Some(m) = state["credentials"][map].as_object() {
+            out.extend(m.values().cloned());
+        }
+    }
+    out
+}
+
+/// Exactly one instance and one key per tenant, all labelled, and every delivered file is a
+/// live key's credentials.
+fn assert_converged(l: &Landscape, tenants: usize) {
+    let world = l.sim.export_world();
+    let mut instances = BTreeSet::new();
+    for i in world.service_instances.values() {
+        assert!(
+            instances.insert(i.space.clone()),
+            "duplicate instance in {}",
+            i.space
+        );
+        assert_eq!(
+            i.metadata
+                .labels
+                .get(labels::MANAGED_BY)
+                .map(String::as_str),
+            Some("calmctl")
+        );
+    }
+    for i in world.sm_instances.values() {
+        assert!(
+            instances.insert(i.subaccount.clone()),
+            "duplicate SM instance"
+        );
+        assert!(i.labels.contains_key(labels::MANAGED_BY));
+    }
+    assert_eq!(instances.len(), tenants, "one instance per tenant");
+    let keys = world.service_keys.len() + world.sm_bindings.len();
+    assert_eq!(keys, tenants, "one key per tenant, no duplicate, no orphan");
+    let live = live_credentials(l);
+    let mut files = 0;
+    for tenant in std::fs::read_dir(l.path("credentials")).unwrap() {
+        let tenant = tenant.unwrap().path();
+        assert_eq!(
+            std::fs::metadata(&tenant).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        for file in std::fs::read_dir(&tenant).unwrap() {
+            let path = file.unwrap().path();
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+            let value: Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            assert!(
+                live.contains(&value),
+                "{} matches no live key",
+                path.display()
+            );
+            files += 1;
+        }
+    }
+    assert_eq!(files, tenants, "one credentials file per key");
+}
+
+#[test]
+fn fresh_onboarding_of_both_runtimes_then_no_changes() {
+    let l = quick(MIXED);
+    let (code, out, err) = apply(&l, &["--parallelism", "1", "--report", "report.json"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "", "stdout carries data only");
+    insta::assert_snapshot!("fresh_apply_progress", scrub(&untimed(&err)));
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(l.path("report.json")).unwrap()).unwrap();
+    insta::assert_json_snapshot!("fresh_apply_report", report);
+    assert_converged(&l, 2);
+    let file = std::fs::read_to_string(l.path("credentials/acme-prod/calm-key.json")).unwrap();
+    let value: Value = serde_json::from_str(&file).unwrap();
+    assert!(value["uaa"]["clientid"].is_string() && value["endpoints"]["Api"].is_string());
+    for secret in l.secrets() {
+        assert!(!err.contains(&secret), "a secret reached stderr");
+        assert!(
+            !report.to_string().contains(&secret),
+            "a secret reached the report"
+        );
+    }
+    let (code, _, err) = run(&l, &["plan"]);
+    assert_eq!(code, 0, "a second plan shows no changes: {err}");
+    // A lost file is delivered again from the live key, without any change on BTP.
+    std::fs::remove_file(l.path("credentials/acme-test/calm-key.json")).unwrap();
+    let (code, _, err) = apply(&l, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("acme-test: deliver calm-api/calm-key: ok"),
+        "{err}"
+    );
+    assert_converged(&l, 2);
+}
+
+#[test]
+fn saved_plan_is_applied_and_a_stale_one_refused() {
+    let l = quick(MIXED);
+    let (code, _, err) = run(&l, &["plan", "--out", "plan.json"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = run(&l, &["apply", "--no-progress", "plan.json"]);
+    assert_eq!(code, 0, "{err}");
+    assert_converged(&l, 2);
+
+    // A plan made, then the object it updates changes before the apply.
+    let yaml = MIXED.replace(
+        "imp-cdm-feature-manage-ui]",
+        "imp-cdm-feature-manage-ui, calm-api.tasks.read]",
+    );
+    std::fs::write(l.path("calm.yaml"), &yaml).unwrap();
+    let (code, _, err) = run(&l, &["plan", "--out", "stale.json"]);
+    assert_eq!(code, 2, "{err}");
+    l.sim.with_world(|w| {
+        for i in w.service_instances.values_mut() {
+            i.metadata.labels.insert("touched".into(), "by-hand".into());
+        }
+    });
+    let (code, _, err) = run(&l, &["apply", "--no-progress", "stale.json"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("refusing the saved plan"), "{err}");
+    assert!(
+        err.contains("acme-prod: service_instance calm/calm-api (changed since the plan was made)"),
+        "{err}"
+    );
+
+    // A plan for another config, and a plan too old, are refused too.
+    std::fs::write(l.path("calm.yaml"), MIXED).unwrap();
+    let (code, _, err) = run(&l, &["apply", "stale.json"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("different calm.yaml"), "{err}");
+    let mut old: Value =
+        serde_json::from_str(&std::fs::read_to_string(l.path("plan.json")).unwrap()).unwrap();
+    old["created_at"] = json!(0);
+    std::fs::write(l.path("old.json"), old.to_string()).unwrap();
+    let (code, _, err) = run(&l, &["apply", "old.json"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("older than --max-plan-age 24 h"), "{err}");
+}
+
+#[test]
+fn without_a_terminal_apply_needs_auto_approve() {
+    let l = quick(MIXED);
+    let (code, _, err) = run(&l, &["apply"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("--auto-approve"), "{err}");
+    assert!(
+        l.sim.export_world().service_instances.is_empty(),
+        "nothing was changed"
+    );
+}
+
+#[test]
+fn a_failed_job_is_reported_then_replaced_on_the_next_run() {
+    let l = quick(CF_ONLY);
+    l.sim.set_faults(Faults {
+        fail_names: vec!["calm-api".into()],
+        ..Faults::default()
+    });
+    let (code, _, err) = apply(&l, &["--report", "report.json"]);
+    assert_eq!(code, 1, "{err}");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(l.path("report.json")).unwrap()).unwrap();
+    let beta = &report["tenants"][0];
+    assert_eq!(beta["status"], "failed");
+    assert_eq!(
+        beta["error"]["step"],
+        "create service_instance calm/calm-api"
+    );
+    assert!(beta["remaining"].as_array().is_some_and(|r| !r.is_empty()));
+    l.sim.set_faults(Faults::default());
+    let (code, _, err) = run(&l, &["plan"]);
+    assert_eq!(code, 2);
+    assert!(err.is_empty() || !err.contains("error"), "{err}");
+    let (code, _, err) = apply(&l, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("replace service_instance calm/calm-api: ok"),
+        "{err}"
+    );
+    assert_eq!(
+        l.sim.export_world().service_instances.len(),
+        1,
+        "replaced, not duplicated"
+    );
+    assert_converged(&l, 1);
+}
+
+#[test]
+fn deletion_gates_allow_delete_and_max_delete() {
+    let two = CF_ONLY.replace(
+        "  - { name: beta, subaccount: beta }",
+        "  - { name: alpha, subaccount: alpha }\n  - { name: beta, subaccount: beta }",
+    );
+    let l = quick(&two);
+    assert_eq!(apply(&l, &[]).0, 0);
+    std::fs::write(l.path("calm.yaml"), CF_ONLY.replace("beta", "alpha")).unwrap();
+    let world = || l.sim.export_world();
+    let ci = |args: &[&str]| {
+        let o = l.calmctl().env("CI", "true").args(args).output().unwrap();
+        (o.status.code().unwrap_or(-1), stderr(&o))
+    };
+    let (code, err) = ci(&["apply", "--auto-approve", "--no-progress"]);
+    assert_eq!(code, 0, "without --allow-delete nothing is deleted: {err}");
+    assert_eq!(world().service_instances.len(), 2);
+    let (code, err) = ci(&["apply", "--auto-approve", "--no-progress", "--allow-delete"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("more than --max-delete 0 allows; nothing was changed"),
+        "{err}"
+    );
+    assert_eq!(world().service_instances.len(), 2);
+    let (code, err) = ci(&[
+        "apply",
+        "--auto-approve",
+        "--no-progress",
+        "--allow-delete",
+        "--max-delete",
+        "2",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        world().service_instances.len(),
+        1,
+        "the removed tenant's instance is gone"
+    );
+    assert_eq!(world().service_keys.len(), 1, "and its key");
+}
+
+/// What a person makes by hand: entitlement, space, an unlabelled instance with the configured
+/// name, and the key SAP Cloud ALM generates.
+fn hand_made(l: &Landscape) {
+    let cf = l.cf();
+    l.runtime.block_on(async {
+        let org = cf
+            .list_organizations(&calm_btp::cf::OrganizationFilter {
+                names: vec!["beta".into()],
+                ..Default::default()
+            })
+            .await
+            .unwrap()[0]
+            .guid
+            .clone();
+        let space = cf
+            .list_spaces(&SpaceFilter {
+                organization_guids: vec![org.clone()],
+                ..Default::default()
+            })
+            .await
+            .unwrap()[0]
+            .guid
+            .clone();
+        let plans = cf
+            .list_service_plans(&ServicePlanFilter {
+                service_offering_names: vec!["SAPCloudALMAPIs".into()],
+                organization_guids: vec![org],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let instance = cf
+            .create_service_instance(&NewServiceInstance {
+                name: "calm-api".into(),
+                space_guid: space,
+                service_plan_guid: plans[0].guid.clone(),
+                parameters: Some(json!({"xs-security": {"xsappname": "calm-api"}})),
+                tags: Vec::new(),
+                metadata: Metadata::default(),
+            })
+            .await
+            .unwrap();
+        cf.create_service_key(&NewServiceKey {
+            name: "ABC_100_00".into(),
+            service_instance_guid: instance.guid,
+            parameters: None,
+            metadata: Metadata::default(),
+        })
+        .await
+        .unwrap();
+    });
+}
+
+#[test]
+fn an_unlabelled_instance_is_adopted_and_the_generated_key_left_alone() {
+    let l = quick_with(CF_ONLY, |world, _| {
+        let sub = world
+            .subaccounts
+            .values()
+            .find(|s| s.subdomain == "beta")
+            .unwrap()
+            .guid
+            .clone();
+        world.entitle(&sub, "SAPCloudALMAPIs", "standard", 1);
+        let org = world
+            .orgs
+            .values()
+            .find(|o| o.name == "beta")
+            .unwrap()
+            .guid
+            .clone();
+        world.add_space(&org, "calm");
+    });
+    hand_made(&l);
+    let (code, _, err) = apply(&l, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("adopt service_instance calm/calm-api: ok"),
+        "{err}"
+    );
+    let world = l.sim.export_world();
+    assert_eq!(world.service_instances.len(), 1, "adopted, not recreated");
+    let instance = world.service_instances.values().next().unwrap();
+    assert_eq!(
+        instance
+            .metadata
+            .labels
+            .get(labels::TENANT)
+            .map(String::as_str),
+        Some("beta")
+    );
+    assert!(
+        instance
+            .metadata
+            .annotations
+            .contains_key(labels::PARAMETERS_SHA256)
+    );
+    let generated = world
+        .service_keys
+        .values()
+        .find(|k| k.name == "ABC_100_00")
+        .unwrap();
+    assert!(
+        generated.metadata.labels.is_empty(),
+        "SAP's key is untouched"
+    );
+    assert_eq!(
+        world.service_keys.len(),
+        2,
+        "the generated key and calmctl's"
+    );
+    assert_eq!(run(&l, &["plan"]).0, 0);
+}
+
+/// Tiny deterministic generator for the kill moments.
+fn next(seed: &mut u64) -> u64 {
+    *seed = seed
+        .wrapping_mul(6_364_136_223_846_793_005)
+        .wrapping_add(1_442_695_040_888_963_407);
+    *seed >> 33
+}
+
+#[test]
+fn sigkill_at_random_moments_leaves_nothing_to_duplicate() {
+    let mut yaml = String::from(
+        "version: 1\naccounts:\n  acme: { subdomain: acme-ga, region: eu10, cis_key: { env: ACME_CIS_KEY }, username: { env: BTP_USERNAME }, password: { env: BTP_PASSWORD } }\ndefaults:\n  space: calm\n  instance: { name: calm-api, authorities: [imp-cdm-feature-display-ui] }\n  keys: [{ name: calm-key }]\ntenants:\n",
+    );
+    for n in 0..50 {
+        let runtime = if n % 2 == 0 {
+            "cloudfoundry"
+        } else {
+            "service-manager"
+        };
+        yaml.push_str(&format!(
+            "  - {{ name: t{n:02}, subaccount: t{n:02}, runtime: {runtime} }}\n"
+        ));
+    }
+    let mut seed = 20_261_123_u64;
+    let bin = assert_cmd::cargo::cargo_bin("calmctl");
+    for trial in 0..10 {
+        let l = quick(&yaml);
+        let wait = 200 + next(&mut seed) % 2_800;
+        let mut child = std::process::Command::new(&bin)
+            .current_dir(l.dir.path())
+            .env("NO_COLOR", "1")
+            .env_remove("CI")
+            .env("CALMCTL_API_URL", l.sim.url())
+            .env(
+                "ACME_CIS_KEY",
+                l.sim.cis_key("acme-ga").unwrap().to_string(),
+            )
+            .env("BTP_USERNAME", ADMIN_USER)
+            .env("BTP_PASSWORD", ADMIN_PASSWORD)
+            .args([
+                "apply",
+                "--auto-approve",
+                "--no-progress",
+                "--parallelism",
+                "50",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(wait));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let (code, _, err) = apply(&l, &["--parallelism", "50"]);
+        assert_eq!(code, 0, "trial {trial} (killed after {wait} ms): {err}");
+        assert_converged(&l, 50);
+        assert_eq!(run(&l, &["plan"]).0, 0, "trial {trial}: no changes left");
+    }
+}
