@@ -75,7 +75,8 @@ impl Bars {
         );
         let waits = multi.add(ProgressBar::new_spinner());
         waits.set_style(
-            ProgressStyle::with_template("  {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            ProgressStyle::with_template("  {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
         Bars {
             multi,

@@ -58,9 +58,12 @@ pub(crate) fn apply(args: &ApplyArgs, ctx: &Context) -> Status {
     }
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if saved.is_none() && !args.auto_approve && !interactive {
-        return fail("no terminal to ask for confirmation: review with `calmctl plan`, then run `calmctl apply --auto-approve`");
+        return fail(
+            "no terminal to ask for confirmation: review with `calmctl plan`, then run `calmctl apply --auto-approve`",
+        );
     }
-    let bars = (!args.no_progress && std::io::stderr().is_terminal()).then(|| Arc::new(Bars::new()));
+    let bars =
+        (!args.no_progress && std::io::stderr().is_terminal()).then(|| Arc::new(Bars::new()));
     let reporter: Arc<dyn Reporter> = match &bars {
         Some(bars) => bars.clone(),
         None => Arc::new(Lines),
@@ -109,8 +112,7 @@ pub(crate) fn apply(args: &ApplyArgs, ctx: &Context) -> Status {
                     Some(saved) => {
                         let stale = stale_changes(&saved.plan, &fresh);
                         if !stale.is_empty() {
-                            let list: String =
-                                stale.iter().map(|s| format!("  {s}\n")).collect();
+                            let list: String = stale.iter().map(|s| format!("  {s}\n")).collect();
                             output::stderr(&format!(
                                 "error: refusing the saved plan: {} object(s) changed since it was made:\n{list}  help: make a new plan with `calmctl plan --out`\n",
                                 stale.len()
@@ -134,7 +136,9 @@ pub(crate) fn apply(args: &ApplyArgs, ctx: &Context) -> Status {
                     async move {
                         if tokio::signal::ctrl_c().await.is_ok() {
                             cancel.store(true, Ordering::SeqCst);
-                            output::stderr("interrupted: no new steps are started; waiting for the steps under way\n");
+                            output::stderr(
+                                "interrupted: no new steps are started; waiting for the steps under way\n",
+                            );
                         }
                     }
                 });
@@ -172,9 +176,7 @@ fn finish(args: &ApplyArgs, session: &Session, report: &ApplyReport) -> Status {
     if let Some(path) = &args.report {
         let written = serde_json::to_string_pretty(report)
             .map_err(|e| e.to_string())
-            .and_then(|json| {
-                std::fs::write(path, format!("{json}\n")).map_err(|e| e.to_string())
-            });
+            .and_then(|json| std::fs::write(path, format!("{json}\n")).map_err(|e| e.to_string()));
         if let Err(e) = written {
             output::stderr(&format!("error: cannot write {}: {e}\n", path.display()));
             return Status::Failure;

@@ -72,7 +72,9 @@ pub(crate) fn text(report: &ApplyReport, sink: &Sink) -> String {
         }
     }
     if !report.converged() {
-        out.push_str("Run `calmctl apply` again to continue; it picks up where this run stopped.\n");
+        out.push_str(
+            "Run `calmctl apply` again to continue; it picks up where this run stopped.\n",
+        );
     }
     out
 }
