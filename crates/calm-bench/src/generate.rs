@@ -6,8 +6,13 @@ pub const REGIONS: &[&str] = &[
     "eu10", "us10", "ap10", "eu20", "jp10", "br10", "ca10", "us20",
 ];
 
-/// A calm.yaml of `tenants` tenants spread over `regions` regions.
+/// A calm.yaml of `tenants` tenants spread over `regions` regions, alternating runtimes.
 pub fn config(tenants: usize, regions: usize) -> String {
+    config_with(tenants, regions, true)
+}
+
+/// Like [`config`]; with `mixed == false` every tenant is on Cloud Foundry.
+pub fn config_with(tenants: usize, regions: usize, mixed: bool) -> String {
     let mut out = String::with_capacity(200 + tenants * 110);
     out.push_str(
         "# yaml-language-server: $schema=../schemas/calm.schema.json\nversion: 1\naccounts:\n  \
@@ -19,7 +24,7 @@ pub fn config(tenants: usize, regions: usize) -> String {
     );
     for i in 0..tenants {
         let region = REGIONS[i % regions.clamp(1, REGIONS.len())];
-        let runtime = if i % 2 == 0 {
+        let runtime = if i % 2 == 0 || !mixed {
             "cloudfoundry"
         } else {
             "service-manager"

@@ -8,7 +8,14 @@ use crate::landscape::Landscape;
 use crate::{generate, measure};
 
 /// Every scenario, in the order they run.
-pub const ALL: &[&str] = &["validate", "plan-fresh"];
+pub const ALL: &[&str] = &[
+    "validate",
+    "plan-fresh",
+    "plan-converged",
+    "plan-converged-cf",
+    "apply-fresh",
+    "apply-noop",
+];
 
 /// Concurrency calm-engine uses for per-subaccount Service Manager reads.
 const SM_READ_CONCURRENCY: f64 = 16.0;
@@ -71,6 +78,30 @@ impl Bench {
             ]),
             "plan-fresh" => Ok(vec![
                 self.plan_fresh(if self.quick { 50 } else { 1_000 }).await?,
+            ]),
+            "plan-converged" => {
+                let sizes: &[usize] = if self.quick { &[50] } else { &[1_000, 10_000] };
+                let mut rows = Vec::new();
+                for &n in sizes {
+                    rows.push(self.converged("plan-converged", n, true, &["plan"]).await?);
+                }
+                Ok(rows)
+            }
+            "plan-converged-cf" => {
+                let n = if self.quick { 50 } else { 1_000 };
+                Ok(vec![
+                    self.converged("plan-converged-cf", n, false, &["plan"])
+                        .await?,
+                ])
+            }
+            "apply-noop" => {
+                let n = if self.quick { 50 } else { 1_000 };
+                let args = ["apply", "--auto-approve", "--no-progress", "--no-verify"];
+                Ok(vec![self.converged("apply-noop", n, true, &args).await?])
+            }
+            "apply-fresh" => Ok(vec![
+                self.apply_fresh(if self.quick { 50 } else { 1_000 })
+                    .await?,
             ]),
             other => Err(format!(
                 "unknown scenario `{other}` (known: {})",
@@ -161,6 +192,167 @@ impl Bench {
                 code => format!("FAILED (exit {code})"),
             },
         })
+    }
+}
+
+impl Bench {
+    fn command(&self, config: &std::path::Path, args: &[&str]) -> Vec<String> {
+        let mut out = vec![self.calmctl.display().to_string()];
+        out.extend(args.iter().map(|a| (*a).to_owned()));
+        out.extend(["-f".to_owned(), config.display().to_string()]);
+        out
+    }
+
+    /// Runs a command on a landscape that a first apply (no latency, instant jobs) converged.
+    async fn converged(
+        &self,
+        scenario: &str,
+        tenants: usize,
+        mixed: bool,
+        args: &[&str],
+    ) -> Result<Row, String> {
+        let regions = 3;
+        let yaml = generate::config_with(tenants, regions, mixed);
+        let l = Landscape::start(&self.work, scenario, &yaml, 0, JobTimings::instant()).await?;
+        let converge = self.command(
+            &l.config,
+            &[
+                "apply",
+                "--auto-approve",
+                "--no-progress",
+                "--no-verify",
+                "--parallelism",
+                "64",
+            ],
+        );
+        let env = l.env.clone();
+        let first = tokio::task::spawn_blocking(move || measure::run(&converge, &env))
+            .await
+            .map_err(|e| e.to_string())??;
+        if first.exit_code != 0 {
+            return Err(format!("the converging apply exited {}", first.exit_code));
+        }
+        let latency = self.latency_ms();
+        l.sim.update_settings(|s| s.latency_ms = latency);
+        let before = l.sim.stats();
+        let command = self.command(&l.config, args);
+        let env = l.env.clone();
+        let run = tokio::task::spawn_blocking(move || measure::run(&command, &env))
+            .await
+            .map_err(|e| e.to_string())??;
+        let after = l.sim.stats();
+        let sm_tenants = l
+            .desired
+            .tenants
+            .iter()
+            .filter(|t| t.runtime == calm_core::Runtime::ServiceManager)
+            .count();
+        let writes: u64 = after
+            .routes
+            .iter()
+            .filter(|(route, _)| !route.starts_with("GET") && !route.contains("/oauth/token"))
+            .map(|(route, n)| n - before.routes.get(route).copied().unwrap_or(0))
+            .sum();
+        Ok(Row {
+            scenario: scenario.into(),
+            tenants,
+            regions,
+            requests: Some(after.total - before.total),
+            peak_concurrency: Some(after.peak_concurrency),
+            wall_secs: run.wall_secs,
+            lower_bound_secs: Some(plan_lower_bound(sm_tenants, latency)),
+            max_rss_kb: run.max_rss_kb,
+            throttled: Some(after.throttled - before.throttled),
+            result: format!("exit {}, {writes} writes", run.exit_code),
+        })
+    }
+
+    /// A first apply of N tenants, both runtimes, 2 s jobs, 100 requests/s per API.
+    async fn apply_fresh(&self, tenants: usize) -> Result<Row, String> {
+        let regions = 3;
+        let latency = self.latency_ms();
+        let job_ms = if self.quick { 200 } else { 2_000 };
+        let jobs = JobTimings {
+            processing_ms: job_ms / 4,
+            polling_ms: job_ms * 3 / 4,
+            entitlement_ms: job_ms,
+        };
+        let yaml = generate::config(tenants, regions);
+        let l = Landscape::start(&self.work, "apply-fresh", &yaml, latency, jobs).await?;
+        let limit = Some(btp_sim::Limit {
+            requests: 100,
+            window_secs: 1,
+        });
+        l.sim.update_settings(|s| {
+            s.rate_limits = btp_sim::RateLimits {
+                uaa: limit.clone(),
+                cf: limit.clone(),
+                accounts: limit.clone(),
+                entitlements: limit.clone(),
+                service_manager: limit.clone(),
+            };
+        });
+        let before = l.sim.stats();
+        let parallelism = if self.quick { "8" } else { "64" };
+        let command = self.command(
+            &l.config,
+            &[
+                "apply",
+                "--auto-approve",
+                "--no-progress",
+                "--parallelism",
+                parallelism,
+            ],
+        );
+        let env = l.env.clone();
+        let run = tokio::task::spawn_blocking(move || measure::run(&command, &env))
+            .await
+            .map_err(|e| e.to_string())??;
+        let after = l.sim.stats();
+        let requests = after.total - before.total;
+        // Lower bound: the larger of one tenant's dependency chain (entitlement job, then
+        // instance job, plus about 12 round trips) and the busiest API's requests at 100/s.
+        let chain = 2.0 * job_ms as f64 / 1000.0 + 12.0 * latency as f64 / 1000.0;
+        let busiest = after.routes.iter().fold(
+            std::collections::BTreeMap::<&str, u64>::new(),
+            |mut m, (route, n)| {
+                let api = api_of(route);
+                *m.entry(api).or_default() += n - before.routes.get(route).copied().unwrap_or(0);
+                m
+            },
+        );
+        let by_rate = busiest.values().copied().max().unwrap_or(0) as f64 / 100.0;
+        Ok(Row {
+            scenario: "apply-fresh".into(),
+            tenants,
+            regions,
+            requests: Some(requests),
+            peak_concurrency: Some(after.peak_concurrency),
+            wall_secs: run.wall_secs,
+            lower_bound_secs: Some(chain.max(by_rate)),
+            max_rss_kb: run.max_rss_kb,
+            throttled: Some(after.throttled - before.throttled),
+            result: if run.exit_code == 0 {
+                "all converged".into()
+            } else {
+                format!("FAILED (exit {})", run.exit_code)
+            },
+        })
+    }
+}
+
+/// Which API a route of the simulator's statistics belongs to.
+fn api_of(route: &str) -> &'static str {
+    if route.contains("/oauth/token") {
+        "uaa"
+    } else if route.contains("/v3/") || route.ends_with(" /") {
+        "cf"
+    } else if route.contains("/accounts/") {
+        "accounts"
+    } else if route.contains("/entitlements/") || route.contains("/jobs-management/") {
+        "entitlements"
+    } else {
+        "service_manager"
     }
 }
 

@@ -47,9 +47,10 @@ pub enum EngineError {
     Api {
         /// What calmctl was doing, e.g. "reading Cloud Foundry orgs in eu10".
         context: String,
-        /// The API error, with status, codes and request id.
+        /// The API error, with status, codes and request id (boxed: it is large, and every
+        /// `Result` of the engine would otherwise carry its size).
         #[source]
-        source: calm_btp::Error,
+        source: Box<calm_btp::Error>,
     },
 }
 
@@ -57,6 +58,9 @@ impl EngineError {
     /// Wraps an API error with what calmctl was doing.
     pub fn api(context: impl Into<String>) -> impl FnOnce(calm_btp::Error) -> EngineError {
         let context = context.into();
-        move |source| EngineError::Api { context, source }
+        move |source| EngineError::Api {
+            context,
+            source: Box::new(source),
+        }
     }
 }

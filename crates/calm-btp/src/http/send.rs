@@ -29,7 +29,13 @@ impl Btp {
     pub(crate) async fn execute(&self, request: &Request) -> Result<Response, Error> {
         let context = request.context();
         let policy = &self.inner.config.retry;
-        let limiter = self.inner.limiters.for_host(&context.host);
+        // One limiter per API and host: on BTP every API has its own host anyway, and when
+        // CALMCTL_API_URL routes them all to one address (the simulator) each API keeps its own
+        // pace, as BTP's limits are per API.
+        let limiter = self
+            .inner
+            .limiters
+            .for_host(&format!("{:?}@{}", context.api, context.host));
         let started = Instant::now();
         let mut attempt: u32 = 0;
         let mut refreshed = false;
