@@ -249,6 +249,34 @@ impl SimHandle {
         uaa::assertion_for(&self.state.secret(), user, 86_400)
     }
 
+    /// What each secret reference of `desired` resolves to in this world: an account's `cis_key`
+    /// is its global account's key, user names and passwords are the administrator login, and an
+    /// `assertion` is an OIDC token the simulator accepts. The binary prints these as `export`
+    /// lines; calmctl's sandbox and the tests hand them to calmctl directly.
+    pub fn secrets_for(&self, desired: &calm_core::Desired) -> Vec<(calm_core::SecretRef, String)> {
+        let mut out: Vec<(calm_core::SecretRef, String)> = Vec::new();
+        let mut add = |reference: &Option<calm_core::SecretRef>, value: String| {
+            if let Some(r) = reference
+                && !out.iter().any(|(seen, _)| seen == r)
+            {
+                out.push((r.clone(), value));
+            }
+        };
+        for account in &desired.accounts {
+            if let Some(key) = self.cis_key(&account.subdomain) {
+                add(&account.cis_key, key.to_string());
+            }
+            add(&account.username, ADMIN_USER.to_owned());
+            add(&account.password, ADMIN_PASSWORD.to_owned());
+            if let Some(cf) = &account.cloudfoundry {
+                add(&cf.username, ADMIN_USER.to_owned());
+                add(&cf.password, ADMIN_PASSWORD.to_owned());
+                add(&cf.assertion, self.assertion_for(ADMIN_USER));
+            }
+        }
+        out
+    }
+
     /// Stop serving and wait for the server task.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {

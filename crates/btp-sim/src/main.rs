@@ -44,31 +44,13 @@ fn shell_quote(value: &str) -> String {
 /// `export NAME=value` lines for each credential `desired` references by environment variable.
 fn exports(desired: &Desired, sim: &SimHandle) -> Vec<String> {
     let mut lines = Vec::new();
-    let mut add = |reference: &Option<SecretRef>, value: String| match reference {
-        Some(SecretRef::Env(name)) => {
-            let line = format!("export {name}={}", shell_quote(&value));
-            if !lines.contains(&line) {
-                lines.push(line);
-            }
-        }
-        Some(SecretRef::File(path)) => {
-            tracing::warn!(
+    for (reference, value) in sim.secrets_for(desired) {
+        match reference {
+            SecretRef::Env(name) => lines.push(format!("export {name}={}", shell_quote(&value))),
+            SecretRef::File(path) => tracing::warn!(
                 "{} is a file reference; btp-sim only prints environment variables",
                 path.display()
-            );
-        }
-        None => {}
-    };
-    for account in &desired.accounts {
-        if let Some(key) = sim.cis_key(&account.subdomain) {
-            add(&account.cis_key, key.to_string());
-        }
-        add(&account.username, ADMIN_USER.to_owned());
-        add(&account.password, ADMIN_PASSWORD.to_owned());
-        if let Some(cf) = &account.cloudfoundry {
-            add(&cf.username, ADMIN_USER.to_owned());
-            add(&cf.password, ADMIN_PASSWORD.to_owned());
-            add(&cf.assertion, sim.assertion_for(ADMIN_USER));
+            ),
         }
     }
     lines

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use btp_sim::{ADMIN_PASSWORD, ADMIN_USER, JobTimings, Sim, SimHandle, World};
+use btp_sim::{JobTimings, Sim, SimHandle, World};
 use calm_core::{Desired, SecretRef};
 
 /// A running simulator and how to point calmctl at it.
@@ -36,17 +36,10 @@ impl Landscape {
             .await
             .map_err(|e| e.to_string())?;
         let mut env = vec![("CALMCTL_API_URL".to_owned(), sim.url().to_owned())];
-        for account in &desired.accounts {
-            let mut add = |r: &Option<SecretRef>, value: String| {
-                if let Some(SecretRef::Env(name)) = r {
-                    env.push((name.clone(), value));
-                }
-            };
-            if let Some(key) = sim.cis_key(&account.subdomain) {
-                add(&account.cis_key, key.to_string());
+        for (reference, value) in sim.secrets_for(&desired) {
+            if let SecretRef::Env(name) = reference {
+                env.push((name, value));
             }
-            add(&account.username, ADMIN_USER.to_owned());
-            add(&account.password, ADMIN_PASSWORD.to_owned());
         }
         Ok(Landscape {
             sim,

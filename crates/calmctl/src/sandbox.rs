@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use btp_sim::{ADMIN_PASSWORD, ADMIN_USER, JobTimings, Sim, SimHandle, World};
+use btp_sim::{JobTimings, Sim, SimHandle, World};
 use calm_core::{Desired, SecretRef};
 
 /// Latency and job durations close enough to BTP's to feel real, short enough to be quick.
@@ -46,28 +46,23 @@ impl Sandbox {
         Ok(Sandbox { sim, secrets })
     }
 
-    /// The config with file references replaced by sandbox secrets (a sandbox must not read
+    /// The config with file references replaced by sandbox variables (a sandbox must not read
     /// the user's real credential files).
     pub(crate) fn desired(&self, desired: &Desired) -> Desired {
         let mut out = desired.clone();
-        for (i, account) in out.accounts.iter_mut().enumerate() {
-            let rename = |r: &mut Option<SecretRef>, field: &str| {
-                if let Some(SecretRef::File(_)) = r {
-                    *r = Some(SecretRef::Env(file_name(i, field)));
-                }
-            };
-            rename(&mut account.cis_key, "cis_key");
-            rename(&mut account.username, "username");
-            rename(&mut account.password, "password");
+        let rename = |r: &mut Option<SecretRef>| {
+            if let Some(SecretRef::File(path)) = r {
+                *r = Some(SecretRef::Env(file_variable(path)));
+            }
+        };
+        for account in &mut out.accounts {
+            rename(&mut account.cis_key);
+            rename(&mut account.username);
+            rename(&mut account.password);
             if let Some(cf) = &mut account.cloudfoundry {
-                let rename = |r: &mut Option<SecretRef>, field: &str| {
-                    if let Some(SecretRef::File(_)) = r {
-                        *r = Some(SecretRef::Env(file_name(i, field)));
-                    }
-                };
-                rename(&mut cf.username, "cf_username");
-                rename(&mut cf.password, "cf_password");
-                rename(&mut cf.assertion, "cf_assertion");
+                rename(&mut cf.username);
+                rename(&mut cf.password);
+                rename(&mut cf.assertion);
             }
         }
         out
@@ -80,33 +75,19 @@ impl Sandbox {
     }
 }
 
-fn file_name(account: usize, field: &str) -> String {
-    format!("CALMCTL_SANDBOX_{account}_{}", field.to_ascii_uppercase())
+/// The sandbox variable standing in for a file reference.
+fn file_variable(path: &Path) -> String {
+    let digest = calm_core::hash::sha256_hex(path.to_string_lossy().as_bytes());
+    format!("CALMCTL_SANDBOX_FILE_{}", &digest[..16])
 }
 
-/// What each secret reference resolves to in the sandbox's world.
+/// What each secret reference resolves to in the sandbox's world, by variable name.
 fn secrets(desired: &Desired, sim: &SimHandle) -> HashMap<String, String> {
-    let mut out = HashMap::new();
-    for (i, account) in desired.accounts.iter().enumerate() {
-        let mut add = |r: &Option<SecretRef>, field: &str, value: String| match r {
-            Some(SecretRef::Env(name)) => {
-                out.insert(name.clone(), value);
-            }
-            Some(SecretRef::File(_)) => {
-                out.insert(file_name(i, field), value);
-            }
-            None => {}
-        };
-        if let Some(key) = sim.cis_key(&account.subdomain) {
-            add(&account.cis_key, "cis_key", key.to_string());
-        }
-        add(&account.username, "username", ADMIN_USER.to_owned());
-        add(&account.password, "password", ADMIN_PASSWORD.to_owned());
-        if let Some(cf) = &account.cloudfoundry {
-            add(&cf.username, "cf_username", ADMIN_USER.to_owned());
-            add(&cf.password, "cf_password", ADMIN_PASSWORD.to_owned());
-            add(&cf.assertion, "cf_assertion", sim.assertion_for(ADMIN_USER));
-        }
-    }
-    out
+    sim.secrets_for(desired)
+        .into_iter()
+        .map(|(reference, value)| match reference {
+            SecretRef::Env(name) => (name, value),
+            SecretRef::File(path) => (file_variable(&path), value),
+        })
+        .collect()
 }

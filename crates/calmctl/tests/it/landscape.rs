@@ -42,18 +42,10 @@ impl Landscape {
             .unwrap();
         let sim = runtime.block_on(Sim::from_world(world).start()).unwrap();
         let mut env = vec![("CALMCTL_API_URL".to_owned(), sim.url().to_owned())];
-        for account in &desired.accounts {
-            let mut add = |r: &Option<SecretRef>, value: String| {
-                if let Some(SecretRef::Env(name)) = r {
-                    env.push((name.clone(), value));
-                }
-            };
-            add(
-                &account.cis_key,
-                sim.cis_key(&account.subdomain).unwrap().to_string(),
-            );
-            add(&account.username, ADMIN_USER.to_owned());
-            add(&account.password, ADMIN_PASSWORD.to_owned());
+        for (reference, value) in sim.secrets_for(&desired) {
+            if let SecretRef::Env(name) = reference {
+                env.push((name, value));
+            }
         }
         Landscape {
             sim,
