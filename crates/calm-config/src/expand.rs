@@ -1,12 +1,12 @@
 //! Applies `defaults` to every tenant and checks the rules that span several entries (duplicates,
 //! references), producing the fully resolved [`Desired`] model.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use calm_core::{
     Account, CfLogin, DEFAULT_PLAN, DEFAULT_RETIRE_AFTER_SECS, Delivery, Desired, Entitlement,
-    Instance, Key, Runtime, SecretRef, Span, Tenant,
+    Instance, Key, Runtime, SecretRef, Tenant,
 };
 use serde_json::{Value, json};
 
@@ -39,7 +39,7 @@ pub(crate) fn desired(problems: &mut Problems, file: &CalmFile) -> Desired {
             tenants.push(t);
         }
     }
-    duplicates(problems, &tenants);
+    crate::duplicates::check(problems, &tenants);
     Desired {
         accounts,
         tenants,
@@ -453,41 +453,4 @@ fn parameters(
         oauth.insert("credential-types".into(), Value::Array(types));
     }
     Some(Value::Object(params))
-}
-
-fn duplicates(problems: &mut Problems, tenants: &[Tenant]) {
-    let mut names: HashMap<&str, Span> = HashMap::with_capacity(tenants.len());
-    let mut subaccounts: HashMap<(&str, &str), Span> = HashMap::with_capacity(tenants.len());
-    for t in tenants {
-        if let Some(first) = names.insert(&t.name, t.span) {
-            problems.error("calm::duplicate_tenant", format!("tenant `{}` is defined twice", t.name)).label(t.span, "defined again here").label(first, "first defined here").help("tenant names must be unique: they name the tenant in plans, labels and credential paths").push();
-        }
-        if let Some(first) = subaccounts.insert((&t.account, &t.subaccount), t.span) {
-            problems.error("calm::duplicate_subaccount", format!("subaccount `{}` belongs to two tenants", t.subaccount)).label(t.span, "second tenant").label(first, "first tenant").help("give each subaccount one tenant; use `instances:` for several instances in one subaccount").push();
-        }
-        let mut instances: HashMap<(Option<&str>, &str), Span> = HashMap::new();
-        for i in &t.instances {
-            if let Some(first) = instances.insert((i.space.as_deref(), &i.name), i.span) {
-                let scope = i.space.as_deref().map_or_else(
-                    || format!("subaccount `{}`", t.subaccount),
-                    |s| format!("space `{s}`"),
-                );
-                problems.error("calm::duplicate_instance", format!("instance `{}` appears twice in {scope}", i.name)).label(i.span, "defined again here").label(first, "first defined here").help("instance names must be unique within a space (Cloud Foundry) or a subaccount (Service Manager)").push();
-            }
-            let mut keys: HashMap<&str, Span> = HashMap::new();
-            for k in &i.keys {
-                if let Some(first) = keys.insert(&k.name, k.span) {
-                    problems
-                        .error(
-                            "calm::duplicate_key",
-                            format!("key `{}` appears twice for instance `{}`", k.name, i.name),
-                        )
-                        .label(k.span, "defined again here")
-                        .label(first, "first defined here")
-                        .help("key names must be unique within an instance")
-                        .push();
-                }
-            }
-        }
-    }
 }

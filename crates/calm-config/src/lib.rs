@@ -12,6 +12,7 @@
 
 mod decode;
 mod diagnostic;
+mod duplicates;
 mod expand;
 mod node;
 mod rules;
