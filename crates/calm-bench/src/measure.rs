@@ -1,5 +1,6 @@
 //! Wall time and peak RSS of one child process.
 
+use std::path::Path;
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
@@ -13,9 +14,12 @@ pub struct Run {
 }
 
 /// Runs `command` through `calm-bench --measure`, so that RUSAGE_CHILDREN sees only that child.
-pub fn run(command: &[String], env: &[(String, String)]) -> Result<Run, String> {
+/// It runs in `dir`, so that what calmctl writes (credential files) stays in the scenario's
+/// scratch folder instead of the caller's working folder.
+pub fn run(command: &[String], env: &[(String, String)], dir: &Path) -> Result<Run, String> {
     let me = std::env::current_exe().map_err(|e| e.to_string())?;
     let output = Command::new(me)
+        .current_dir(dir)
         .arg("--measure")
         .args(command)
         .envs(env.iter().map(|(k, v)| (k, v)))

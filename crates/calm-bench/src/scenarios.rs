@@ -125,7 +125,8 @@ impl Bench {
             "-f".into(),
             path.display().to_string(),
         ];
-        let run = tokio::task::spawn_blocking(move || measure::run(&args, &[]))
+        let dir = self.work.clone();
+        let run = tokio::task::spawn_blocking(move || measure::run(&args, &[], &dir))
             .await
             .map_err(|e| e.to_string())??;
         Ok(Row {
@@ -166,7 +167,8 @@ impl Bench {
             l.config.display().to_string(),
         ];
         let env = l.env.clone();
-        let run = tokio::task::spawn_blocking(move || measure::run(&args, &env))
+        let dir = self.work.clone();
+        let run = tokio::task::spawn_blocking(move || measure::run(&args, &env, &dir))
             .await
             .map_err(|e| e.to_string())??;
         let stats = l.sim.stats();
@@ -226,7 +228,8 @@ impl Bench {
             ],
         );
         let env = l.env.clone();
-        let first = tokio::task::spawn_blocking(move || measure::run(&converge, &env))
+        let dir = self.work.clone();
+        let first = tokio::task::spawn_blocking(move || measure::run(&converge, &env, &dir))
             .await
             .map_err(|e| e.to_string())??;
         if first.exit_code != 0 {
@@ -237,7 +240,8 @@ impl Bench {
         let before = l.sim.stats();
         let command = self.command(&l.config, args);
         let env = l.env.clone();
-        let run = tokio::task::spawn_blocking(move || measure::run(&command, &env))
+        let dir = self.work.clone();
+        let run = tokio::task::spawn_blocking(move || measure::run(&command, &env, &dir))
             .await
             .map_err(|e| e.to_string())??;
         let after = l.sim.stats();
@@ -305,7 +309,8 @@ impl Bench {
             ],
         );
         let env = l.env.clone();
-        let run = tokio::task::spawn_blocking(move || measure::run(&command, &env))
+        let dir = self.work.clone();
+        let run = tokio::task::spawn_blocking(move || measure::run(&command, &env, &dir))
             .await
             .map_err(|e| e.to_string())??;
         let after = l.sim.stats();
