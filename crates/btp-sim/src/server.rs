@@ -155,7 +155,7 @@ async fn fault_layer(State(state): State<Shared>, request: Request, next: Next) 
         tokio::time::sleep(std::time::Duration::from_millis(settings.latency_ms)).await;
     }
     if in_storm(&state, &settings, api) {
-        state.stats.throttled();
+        state.stats.throttled(api);
         return faults::throttled(api, 1, &path);
     }
     // CF's root document is not rate limited (btp-api.md §2.3).
@@ -167,7 +167,7 @@ async fn fault_layer(State(state): State<Shared>, request: Request, next: Next) 
         _ => None,
     };
     if let Some(w) = window.filter(|w| w.exceeded) {
-        state.stats.throttled();
+        state.stats.throttled(api);
         let mut response =
             faults::throttled(api, w.reset_secs.saturating_sub(now_secs).max(1), &path);
         if api == Api::Cf {
@@ -184,7 +184,7 @@ async fn fault_layer(State(state): State<Shared>, request: Request, next: Next) 
             state.stats.fault();
             tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
         }
-        Some(Injected::Throttle(_)) => state.stats.throttled(),
+        Some(Injected::Throttle(_)) => state.stats.throttled(api),
         Some(_) => state.stats.fault(),
         None => {}
     }

@@ -12,6 +12,7 @@
 //! cargo build --release -p calmctl -p calm-bench
 //! target/release/calm-bench                    # every scenario at full size
 //! target/release/calm-bench --quick            # small sizes, as CI runs it
+//! target/release/calm-bench --tenants 200 --routes apply-fresh   # where the requests go
 //! ```
 
 mod generate;
@@ -31,6 +32,15 @@ struct Args {
     /// Small sizes and latencies, to keep the harness working in CI.
     #[arg(long)]
     quick: bool,
+    /// Tenants per scenario, instead of the scenario's own sizes (for profiling).
+    #[arg(long)]
+    tenants: Option<usize>,
+    /// Print the requests per route of each scenario to stderr (where the requests go).
+    #[arg(long)]
+    routes: bool,
+    /// Append calmctl's stderr (progress lines, errors) to this file.
+    #[arg(long, value_name = "FILE")]
+    log: Option<PathBuf>,
     /// The calmctl binary to measure (default: next to this binary).
     #[arg(long)]
     calmctl: Option<PathBuf>,
@@ -45,6 +55,9 @@ fn main() -> ExitCode {
     let args = Args::parse();
     if let Some(command) = &args.measure {
         return measure::child_main(command);
+    }
+    if let Some(log) = &args.log {
+        let _ = measure::LOG.set(log.clone());
     }
     let calmctl = args.calmctl.clone().unwrap_or_else(|| sibling("calmctl"));
     let work = std::env::temp_dir().join(format!("calm-bench-{}", std::process::id()));
@@ -72,6 +85,8 @@ fn main() -> ExitCode {
         calmctl,
         work: work.clone(),
         quick: args.quick,
+        tenants: args.tenants,
+        routes: args.routes,
     };
     println!("{}", scenarios::Row::header());
     let mut ok = true;

@@ -23,6 +23,7 @@ pub fn run(command: &[String], env: &[(String, String)], dir: &Path) -> Result<R
         .arg("--measure")
         .args(command)
         .envs(env.iter().map(|(k, v)| (k, v)))
+        .envs(LOG.get().map(|path| (LOG_ENV, path)))
         .output()
         .map_err(|e| format!("cannot start the measuring process: {e}"))?;
     let text = String::from_utf8_lossy(&output.stdout);
@@ -47,17 +48,33 @@ pub fn run(command: &[String], env: &[(String, String)], dir: &Path) -> Result<R
     }
 }
 
+/// Names the file the measured command's stderr is appended to, if set.
+const LOG_ENV: &str = "CALM_BENCH_LOG";
+
+/// Set by `--log`: where the measured commands' stderr goes.
+pub static LOG: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
 /// The measuring process: run the command (its output discarded), then print
 /// `<exit code> <wall seconds> <peak RSS in KiB>`.
 pub fn child_main(command: &[String]) -> ExitCode {
     let Some((program, args)) = command.split_first() else {
         return ExitCode::from(2);
     };
+    // `calm-bench --log FILE` keeps calmctl's stderr (its timestamped progress lines).
+    let stderr = std::env::var_os(LOG_ENV)
+        .and_then(|path| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .ok()
+        })
+        .map_or_else(std::process::Stdio::null, std::process::Stdio::from);
     let start = Instant::now();
     let status = Command::new(program)
         .args(args)
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(stderr)
         .status();
     let wall = start.elapsed().as_secs_f64();
     let Ok(status) = status else {

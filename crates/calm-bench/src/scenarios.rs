@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use btp_sim::JobTimings;
+use btp_sim::{JobTimings, StatsSnapshot};
 
 use crate::landscape::Landscape;
 use crate::{generate, measure};
@@ -25,6 +25,10 @@ pub struct Bench {
     pub calmctl: PathBuf,
     pub work: PathBuf,
     pub quick: bool,
+    /// Overrides every scenario's size.
+    pub tenants: Option<usize>,
+    /// Print requests per route to stderr.
+    pub routes: bool,
 }
 
 /// One line of the table.
@@ -73,40 +77,67 @@ impl Row {
 impl Bench {
     pub async fn run(&self, scenario: &str) -> Result<Vec<Row>, String> {
         match scenario {
-            "validate" => Ok(vec![
-                self.validate(if self.quick { 50 } else { 10_000 }).await?,
-            ]),
-            "plan-fresh" => Ok(vec![
-                self.plan_fresh(if self.quick { 50 } else { 1_000 }).await?,
-            ]),
+            "validate" => Ok(vec![self.validate(self.size(50, 10_000)).await?]),
+            "plan-fresh" => Ok(vec![self.plan_fresh(self.size(50, 1_000)).await?]),
             "plan-converged" => {
-                let sizes: &[usize] = if self.quick { &[50] } else { &[1_000, 10_000] };
+                let sizes: Vec<usize> = match (self.tenants, self.quick) {
+                    (Some(n), _) => vec![n],
+                    (None, true) => vec![50],
+                    (None, false) => vec![1_000, 10_000],
+                };
                 let mut rows = Vec::new();
-                for &n in sizes {
+                for n in sizes {
                     rows.push(self.converged("plan-converged", n, true, &["plan"]).await?);
                 }
                 Ok(rows)
             }
             "plan-converged-cf" => {
-                let n = if self.quick { 50 } else { 1_000 };
+                let n = self.size(50, 1_000);
                 Ok(vec![
                     self.converged("plan-converged-cf", n, false, &["plan"])
                         .await?,
                 ])
             }
             "apply-noop" => {
-                let n = if self.quick { 50 } else { 1_000 };
+                let n = self.size(50, 1_000);
                 let args = ["apply", "--auto-approve", "--no-progress", "--no-verify"];
                 Ok(vec![self.converged("apply-noop", n, true, &args).await?])
             }
-            "apply-fresh" => Ok(vec![
-                self.apply_fresh(if self.quick { 50 } else { 1_000 })
-                    .await?,
-            ]),
+            "apply-fresh" => Ok(vec![self.apply_fresh(self.size(50, 1_000)).await?]),
             other => Err(format!(
                 "unknown scenario `{other}` (known: {})",
                 ALL.join(", ")
             )),
+        }
+    }
+
+    /// A scenario's size: `--tenants`, else the quick or the full one.
+    fn size(&self, quick: usize, full: usize) -> usize {
+        self.tenants
+            .unwrap_or(if self.quick { quick } else { full })
+    }
+
+    /// With `--routes`, prints the requests each route got between two snapshots.
+    fn print_routes(&self, scenario: &str, before: &StatsSnapshot, after: &StatsSnapshot) {
+        if !self.routes {
+            return;
+        }
+        eprintln!("{scenario}: requests per route");
+        let mut rows: Vec<(u64, &String)> = after
+            .routes
+            .iter()
+            .map(|(route, n)| (n - before.routes.get(route).copied().unwrap_or(0), route))
+            .filter(|(n, _)| *n > 0)
+            .collect();
+        rows.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+        for (n, route) in rows {
+            eprintln!("  {n:>8}  {route}");
+        }
+        for (api, n) in &after.throttled_by_api {
+            let n = n - before.throttled_by_api.get(api).copied().unwrap_or(0);
+            if n > 0 {
+                eprintln!("  {n:>8}  429s from {api:?}");
+            }
         }
     }
 
@@ -245,6 +276,7 @@ impl Bench {
             .await
             .map_err(|e| e.to_string())??;
         let after = l.sim.stats();
+        self.print_routes(scenario, &before, &after);
         let sm_tenants = l
             .desired
             .tenants
@@ -297,7 +329,8 @@ impl Bench {
             };
         });
         let before = l.sim.stats();
-        let parallelism = if self.quick { "8" } else { "64" };
+        let parallelism: usize = if self.quick { 8 } else { 128 };
+        let parallelism_arg = parallelism.to_string();
         let command = self.command(
             &l.config,
             &[
@@ -305,7 +338,7 @@ impl Bench {
                 "--auto-approve",
                 "--no-progress",
                 "--parallelism",
-                parallelism,
+                &parallelism_arg,
             ],
         );
         let env = l.env.clone();
@@ -314,10 +347,16 @@ impl Bench {
             .await
             .map_err(|e| e.to_string())??;
         let after = l.sim.stats();
+        self.print_routes("apply-fresh", &before, &after);
         let requests = after.total - before.total;
-        // Lower bound: the larger of one tenant's dependency chain (entitlement job, then
-        // instance job, plus about 12 round trips) and the busiest API's requests at 100/s.
-        let chain = 2.0 * job_ms as f64 / 1000.0 + 12.0 * latency as f64 / 1000.0;
+        // Lower bound, the larger of: the whole run's dependency chain (the entitlement job, then
+        // one tenant's path); tenants divided by parallelism times one tenant's path (an instance
+        // job and a key or binding job, about 10 round trips); the busiest API's requests at
+        // its limit of 100/s.
+        let job = job_ms as f64 / 1000.0;
+        let tenant_path = 2.0 * job + 10.0 * latency as f64 / 1000.0;
+        let chain = job + tenant_path;
+        let waves = (tenants as f64 / parallelism as f64).ceil() * tenant_path;
         let busiest = after.routes.iter().fold(
             std::collections::BTreeMap::<&str, u64>::new(),
             |mut m, (route, n)| {
@@ -327,6 +366,7 @@ impl Bench {
             },
         );
         let by_rate = busiest.values().copied().max().unwrap_or(0) as f64 / 100.0;
+        let bound = chain.max(waves).max(by_rate);
         Ok(Row {
             scenario: "apply-fresh".into(),
             tenants,
@@ -334,7 +374,7 @@ impl Bench {
             requests: Some(requests),
             peak_concurrency: Some(after.peak_concurrency),
             wall_secs: run.wall_secs,
-            lower_bound_secs: Some(chain.max(by_rate)),
+            lower_bound_secs: Some(bound),
             max_rss_kb: run.max_rss_kb,
             throttled: Some(after.throttled - before.throttled),
             result: if run.exit_code == 0 {

@@ -193,15 +193,13 @@ impl AccountsClient {
         }
     }
 
-    /// Returns the subaccount's Service Manager binding, creating it if there is none. A 409 (one
-    /// exists) or an ambiguous failure is answered by reading the existing binding.
+    /// Returns the subaccount's Service Manager binding, creating it if there is none. It is
+    /// created first and read only when BTP answers 409 (one exists, btp-api.md §3) or the answer
+    /// is lost: callers ask for it when a read found none, so creating first saves a request.
     pub async fn service_management_binding(
         &self,
         subaccount_guid: &str,
     ) -> Result<ServiceManagerCredentials, Error> {
-        if let Some(existing) = self.get_service_management_binding(subaccount_guid).await? {
-            return Ok(existing);
-        }
         let path = format!("/accounts/v1/subaccounts/{subaccount_guid}/serviceManagementBinding");
         let request = self.request(Method::POST, &path);
         let outcome = create_or_find(

@@ -159,8 +159,9 @@ pub struct ApplyArgs {
     /// Apply without asking (required without a terminal).
     #[arg(long)]
     pub auto_approve: bool,
-    /// Tenants worked on at once.
-    #[arg(long, default_value_t = 8, value_name = "N")]
+    /// Tenants worked on at once. A tenant mostly waits for BTP's jobs, and each API host's
+    /// request rate is paced separately, so this bounds the jobs in flight rather than the load.
+    #[arg(long, default_value_t = 32, value_name = "N")]
     pub parallelism: usize,
     /// Include deletions of objects calmctl manages that calm.yaml no longer lists.
     #[arg(long)]

@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
 
+use crate::settings::Api;
+
 /// Counters shared by every request.
 #[derive(Debug, Default)]
 pub struct Stats {
@@ -15,6 +17,7 @@ pub struct Stats {
     in_flight: AtomicUsize,
     peak: AtomicUsize,
     routes: Mutex<BTreeMap<String, u64>>,
+    throttled_by_api: Mutex<BTreeMap<Api, u64>>,
 }
 
 /// A snapshot of [`Stats`], as served by `/_sim/stats`.
@@ -26,6 +29,9 @@ pub struct StatsSnapshot {
     pub routes: BTreeMap<String, u64>,
     /// 429 responses sent (rate limits and injected).
     pub throttled: u64,
+    /// The same, per API.
+    #[serde(default)]
+    pub throttled_by_api: BTreeMap<Api, u64>,
     /// Injected faults other than 429s (5xx, resets, slow answers).
     pub faults: u64,
     /// Highest number of requests in flight at once.
@@ -53,9 +59,12 @@ impl Stats {
         InFlight(self)
     }
 
-    /// Count a 429.
-    pub fn throttled(&self) {
+    /// Count a 429 sent by `api`.
+    pub fn throttled(&self, api: Api) {
         self.throttled.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut by_api) = self.throttled_by_api.lock() {
+            *by_api.entry(api).or_default() += 1;
+        }
     }
 
     /// Count another injected fault.
@@ -69,6 +78,11 @@ impl Stats {
             total: self.total.load(Ordering::Relaxed),
             routes: self.routes.lock().map(|r| r.clone()).unwrap_or_default(),
             throttled: self.throttled.load(Ordering::Relaxed),
+            throttled_by_api: self
+                .throttled_by_api
+                .lock()
+                .map(|m| m.clone())
+                .unwrap_or_default(),
             faults: self.faults.load(Ordering::Relaxed),
             peak_concurrency: self.peak.load(Ordering::SeqCst),
         }

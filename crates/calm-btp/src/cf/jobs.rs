@@ -22,7 +22,7 @@ impl CfClient {
         let what = format!("job {job_guid}");
         let job = self
             .btp
-            .poll(Api::CloudFoundry, &what, || {
+            .poll_started(Api::CloudFoundry, &what, || {
                 let url = url.clone();
                 async move {
                     let response = self.btp.execute(&self.request(Method::GET, url)).await?;

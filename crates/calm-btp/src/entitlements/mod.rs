@@ -297,7 +297,7 @@ impl EntitlementsClient {
         let what = format!("entitlement job {job_id}");
         let status = self
             .btp
-            .poll(Api::Entitlements, &what, || async {
+            .poll_started(Api::Entitlements, &what, || async {
                 let status: JobStatus = self
                     .btp
                     .execute(&self.request(Method::GET, &path))
@@ -363,6 +363,81 @@ impl EntitlementsClient {
             });
         }
         Ok(found)
+    }
+}
+
+/// Outcome of one subaccount in [`EntitlementsClient::wait_for_assignments`].
+pub type AssignmentOutcome = Result<Assignment, Error>;
+
+impl EntitlementsClient {
+    /// Like [`EntitlementsClient::wait_for_assignment`] for many subaccounts of this global
+    /// account at once: each poll is one read of the plan's assignments across the account, not
+    /// one per subaccount. Returns an outcome per subaccount, in the order given; a subaccount
+    /// whose assignment failed gets [`Error::OperationFailed`] with BTP's `stateMessage`. The
+    /// outer error is the polling's own (an API error, or a timeout), which concerns them all.
+    pub async fn wait_for_assignments(
+        &self,
+        subaccount_guids: &[String],
+        service: &str,
+        plan: &str,
+    ) -> Result<Vec<(String, AssignmentOutcome)>, Error> {
+        let filter = AssignmentFilter {
+            subaccount_guid: None,
+            service_name: Some(service.to_owned()),
+            plan_name: Some(plan.to_owned()),
+        };
+        let what = format!(
+            "entitlement {service}/{plan} of {} subaccounts",
+            subaccount_guids.len()
+        );
+        let polled = self
+            .btp
+            .poll(Api::Entitlements, &what, || async {
+                let assignments = self.list_assignments(&filter).await?;
+                let mut pending = 0usize;
+                let found: Vec<Option<Assignment>> = subaccount_guids
+                    .iter()
+                    .map(|guid| {
+                        let a = assignments.find(guid, service, plan).cloned();
+                        let settled = a.as_ref().is_some_and(|a| {
+                            matches!(
+                                a.entity_state.as_deref(),
+                                Some("OK") | Some("PROCESSING_FAILED")
+                            )
+                        });
+                        if !settled {
+                            pending += 1;
+                        }
+                        a
+                    })
+                    .collect();
+                Ok(if pending == 0 {
+                    Ok(found)
+                } else {
+                    Err(format!("{pending} of {} pending", subaccount_guids.len()))
+                })
+            })
+            .await;
+        let found = polled?;
+        Ok(subaccount_guids
+            .iter()
+            .zip(found)
+            .map(|(guid, a)| {
+                let outcome = match a {
+                    Some(a) if a.entity_state.as_deref() == Some("OK") => Ok(a),
+                    other => Err(Error::OperationFailed {
+                        api: Api::Entitlements,
+                        resource: "entitlement",
+                        resource_id: format!("{service}/{plan} of {guid}"),
+                        operation: "assign".into(),
+                        description: other
+                            .and_then(|a| a.state_message)
+                            .unwrap_or_else(|| "not assigned".into()),
+                    }),
+                };
+                (guid.clone(), outcome)
+            })
+            .collect())
     }
 }
 

@@ -1,7 +1,8 @@
 //! One AIMD rate limiter per API host, shared by every task of a process.
 //!
-//! Requests are paced at `rate` per second. Until a host first answers 429 the rate grows by half
-//! of itself with every second of successes ("slow start", as in TCP, then halved on the first 429), so that a host without a limit is not
+//! Requests are paced at `rate` per second, after a burst of `burst` requests that an idle host
+//! takes at once. Until a host first answers 429 the rate doubles with every second of successes
+//! ("slow start", as in TCP, then halved on the first 429), so that a host without a limit is not
 //! throttled by calmctl itself. After that, each success raises the rate a little (additive
 //! increase, about `increase_per_second` per second of successes); a 429 cuts it (multiplicative
 //! decrease) and pauses the host until the server's `Retry-After`. This is TCP's congestion
@@ -27,28 +28,38 @@ pub struct LimiterConfig {
     pub increase_per_second: f64,
     /// The factor the rate is multiplied by on a 429.
     pub decrease_factor: f64,
+    /// How many requests may go back to back after the host was idle (a token bucket of this
+    /// size, refilled at `rate`). 1 means strict pacing.
+    pub burst: f64,
 }
 
 impl Default for LimiterConfig {
     fn default() -> Self {
         LimiterConfig {
-            // 20/s is inside every BTP API's limits (SM: 1,000/min; CF: 20,000/h per user with a
-            // burst allowance), and slow start finds the rest within seconds.
-            initial_rate: 20.0,
+            // 50/s is inside every BTP API's short-term limits (SM: 1,000/min; CF: 20,000/h per
+            // user with a burst allowance), and slow start finds the rest within seconds.
+            initial_rate: 50.0,
             min_rate: 0.2,
             max_rate: 500.0,
-            increase_per_second: 2.0,
+            increase_per_second: 5.0,
             decrease_factor: 0.7,
+            // The first wave of a plan (token, orgs of every region, entitlements, subaccounts)
+            // goes out at once instead of trickling out at the initial rate; CF and SM allow such bursts.
+            burst: 50.0,
         }
     }
 }
 
-/// Growth per success in slow start: the rate grows by half of itself per second of successes.
-const SLOW_START_STEP: f64 = 0.5;
+/// Growth per success in slow start: the rate doubles with every second of successes.
+const SLOW_START_STEP: f64 = 1.0;
 
 /// A burst of 429s from requests that were already in flight is one signal, not many: the rate is
 /// cut at most once per this interval.
 const DECREASE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// A budget that runs out later than this is left to the 429 handling: a host is never held back
+/// for long on an estimate (CF's `Remaining` is one, scaled in coarse steps).
+const MAX_BUDGET_PAUSE: Duration = Duration::from_secs(10);
 
 #[derive(Debug)]
 struct State {
@@ -93,12 +104,15 @@ impl HostLimiter {
         let slot = {
             let mut state = self.lock();
             let now = Instant::now();
-            let mut start = state.next_slot.max(now);
+            // Time the host was idle is credited, up to `burst` slots: those go out at once.
+            let credit = Duration::from_secs_f64((self.config.burst - 1.0).max(0.0) / state.rate);
+            let earliest = now.checked_sub(credit).unwrap_or(now);
+            let mut start = state.next_slot.max(earliest);
             if let Some(paused) = state.paused_until {
                 start = start.max(paused);
             }
             state.next_slot = start + Duration::from_secs_f64(1.0 / state.rate);
-            start
+            start.max(now)
         };
         tokio::time::sleep_until(slot).await;
     }
@@ -115,6 +129,22 @@ impl HostLimiter {
             self.config.increase_per_second / rate
         };
         state.rate = (rate + step).min(self.config.max_rate);
+    }
+
+    /// The host said how many requests its current window has left and when the window resets
+    /// (Cloud Foundry's `X-RateLimit-Remaining`/`-Reset` on every answer, btp-api.md §2.3). When
+    /// the requests that may already be on their way (a tenth of a second at the current rate)
+    /// would use up what is left, the host is paused until the reset instead of being run into a
+    /// 429 and its pause.
+    pub(crate) fn on_budget(&self, remaining: u64, reset_in: Duration) {
+        let mut state = self.lock();
+        let in_flight = (state.rate / 10.0).max(1.0);
+        if (remaining as f64) > in_flight || reset_in > MAX_BUDGET_PAUSE {
+            return;
+        }
+        let until = Instant::now() + reset_in;
+        state.paused_until = Some(state.paused_until.map_or(until, |p| p.max(until)));
+        state.next_slot = state.next_slot.max(until);
     }
 
     /// The host answered 429: cut the rate and pause it for `wait`. Returns the new rate.
@@ -181,6 +211,7 @@ mod tests {
     async fn paces_requests_at_the_rate() {
         let limiter = HostLimiter::new(LimiterConfig {
             initial_rate: 10.0,
+            burst: 1.0,
             ..Default::default()
         });
         let start = Instant::now();
@@ -190,6 +221,59 @@ mod tests {
         let elapsed = start.elapsed();
         assert!(elapsed >= Duration::from_millis(990), "{elapsed:?}");
         assert!(elapsed <= Duration::from_millis(1100), "{elapsed:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_host_takes_a_burst_then_paces() {
+        let limiter = HostLimiter::new(LimiterConfig {
+            initial_rate: 10.0,
+            burst: 5.0,
+            ..Default::default()
+        });
+        tokio::time::advance(Duration::from_secs(5)).await;
+        let start = Instant::now();
+        for _ in 0..5 {
+            limiter.acquire().await;
+        }
+        assert_eq!(
+            start.elapsed(),
+            Duration::ZERO,
+            "a burst of 5 waits for nothing"
+        );
+        for _ in 0..10 {
+            limiter.acquire().await;
+        }
+        let elapsed = start.elapsed();
+        assert!(
+            elapsed >= Duration::from_millis(990),
+            "then 10/s: {elapsed:?}"
+        );
+        assert!(elapsed <= Duration::from_millis(1100), "{elapsed:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_exhausted_window_pauses_until_its_reset() {
+        let limiter = HostLimiter::new(LimiterConfig {
+            initial_rate: 100.0,
+            ..Default::default()
+        });
+        limiter.on_budget(50, Duration::from_millis(700));
+        let start = Instant::now();
+        limiter.acquire().await;
+        assert_eq!(start.elapsed(), Duration::ZERO, "50 left is plenty");
+        limiter.on_budget(3, Duration::from_millis(700));
+        limiter.acquire().await;
+        assert!(
+            start.elapsed() >= Duration::from_millis(700),
+            "3 left at 100/s is not"
+        );
+        limiter.on_budget(0, Duration::from_secs(3_000));
+        let before = Instant::now();
+        limiter.acquire().await;
+        assert!(
+            before.elapsed() < Duration::from_secs(1),
+            "long windows are left to 429s"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -219,7 +303,7 @@ mod tests {
         for _ in 0..10 {
             limiter.on_success();
         }
-        assert!((limiter.rate() - 15.0).abs() < 1e-9, "{}", limiter.rate());
+        assert!((limiter.rate() - 20.0).abs() < 1e-9, "{}", limiter.rate());
         limiter.on_rate_limited(Duration::ZERO);
         let cut = limiter.rate();
         limiter.on_success();

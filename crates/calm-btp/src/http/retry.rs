@@ -62,6 +62,23 @@ impl RetryPolicy {
 /// item 6).
 const MILLIS_THRESHOLD: u64 = 100_000_000_000;
 
+/// What is left of the rate-limit window and when it resets, from Cloud Foundry's
+/// `X-RateLimit-Remaining` and `X-RateLimit-Reset` (Unix seconds, btp-api.md §2.3 and quirk 6).
+pub(crate) fn window_budget(headers: &HeaderMap, now: SystemTime) -> Option<(u64, Duration)> {
+    let number = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    };
+    let remaining = number("x-ratelimit-remaining")?;
+    let reset = UNIX_EPOCH.checked_add(Duration::from_secs(number("x-ratelimit-reset")?))?;
+    Some((
+        remaining,
+        reset.duration_since(now).unwrap_or(Duration::ZERO),
+    ))
+}
+
 /// How long the server asked us to wait, from `Retry-After` (delta seconds or HTTP-date, RFC 9110
 /// §10.2.3) or else `X-Ratelimit-Reset` (epoch seconds or milliseconds). `None` if neither header
 /// is present or parsable.
@@ -105,6 +122,21 @@ mod tests {
             HeaderValue::from_str(value).expect("test header value is valid"),
         );
         map
+    }
+
+    #[test]
+    fn window_budget_reads_cf_headers() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_783_667_130);
+        let mut h = headers("x-ratelimit-remaining", "18000");
+        h.insert("x-ratelimit-reset", "1783667131".parse().unwrap());
+        assert_eq!(
+            window_budget(&h, now),
+            Some((18_000, Duration::from_secs(1)))
+        );
+        assert_eq!(
+            window_budget(&headers("x-ratelimit-remaining", "5"), now),
+            None
+        );
     }
 
     #[test]

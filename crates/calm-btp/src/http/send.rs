@@ -124,6 +124,11 @@ impl Btp {
             }
             if !matches!(status, 500..=599) {
                 limiter.on_success();
+                if let Some((remaining, reset_in)) =
+                    retry::window_budget(&answered.headers, SystemTime::now())
+                {
+                    limiter.on_budget(remaining, reset_in);
+                }
             }
             if answered.status.is_success() {
                 return Ok(answered);
@@ -189,6 +194,22 @@ impl Btp {
                 body,
             }),
         }
+    }
+
+    /// [`Btp::poll`] of an operation that was just started: waits `poll_first` before the first
+    /// check.
+    pub(crate) async fn poll_started<T, F, Fut>(
+        &self,
+        api: Api,
+        what: &str,
+        check: F,
+    ) -> Result<T, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Result<T, String>, Error>>,
+    {
+        tokio::time::sleep(self.inner.config.poll_first).await;
+        self.poll(api, what, check).await
     }
 
     /// Polls `check` until it returns `Some`, waiting `poll_initial`, then half as long again each

@@ -263,7 +263,7 @@ impl ServiceManagerClient {
         let what = format!("operation {}", url.path());
         let operation = self
             .btp
-            .poll(Api::ServiceManager, &what, || {
+            .poll_started(Api::ServiceManager, &what, || {
                 let url = url.clone();
                 async move {
                     let request = Request::new(

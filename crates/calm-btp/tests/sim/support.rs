@@ -88,6 +88,7 @@ pub async fn landscape(configure: impl FnOnce(Sim) -> Sim) -> Landscape {
 pub fn config(url: &str, recorder: &Arc<Recorder>) -> ClientConfig {
     ClientConfig {
         api_url: Some(url.parse().expect("simulator URL")),
+        poll_first: Duration::ZERO,
         poll_initial: Duration::from_millis(50),
         poll_max: Duration::from_millis(200),
         request_timeout: Duration::from_secs(10),

@@ -1,5 +1,5 @@
-//! Entitlement changes: one PUT per global account carrying all of its subaccounts, then a wait
-//! per subaccount until the assignment is `OK`. Accounts run concurrently; within one account
+//! Entitlement changes: one PUT per global account carrying all of its subaccounts, then one
+//! wait, polling the account's assignments, until every subaccount's assignment is `OK`. Accounts run concurrently; within one account
 //! there is a single request at a time, so calmctl never trips BTP's entitlement lock (30004)
 //! on itself.
 
@@ -126,17 +126,30 @@ async fn account_batch(run: &Run<'_>, account: String, items: Vec<Item>) -> Gate
     if let Ok(Some(job)) = &put {
         let _ = conn.entitlements.wait_for_job(job).await;
     }
-    for item in items {
-        let waited = conn
-            .entitlements
-            .wait_for_assignment(&item.subaccount_guid, SERVICE_OFFERING, DEFAULT_PLAN, false)
-            .await;
-        match waited {
-            Ok(_) => {
-                finish(run, &item, None);
-                gates.insert(item.tenant.clone(), Ok(item.step));
+    // One poll of the account's assignments covers every subaccount of the batch.
+    let guids: Vec<String> = items.iter().map(|i| i.subaccount_guid.clone()).collect();
+    let waited = conn
+        .entitlements
+        .wait_for_assignments(&guids, SERVICE_OFFERING, DEFAULT_PLAN)
+        .await;
+    match waited {
+        Ok(outcomes) => {
+            for (item, (_, outcome)) in items.into_iter().zip(outcomes) {
+                match outcome {
+                    Ok(_) => {
+                        finish(run, &item, None);
+                        gates.insert(item.tenant.clone(), Ok(item.step));
+                    }
+                    Err(e) => {
+                        let failure = Failure::api(&item.step, &e);
+                        finish(run, &item, Some(&failure));
+                        gates.insert(item.tenant, Err(failure));
+                    }
+                }
             }
-            Err(e) => {
+        }
+        Err(e) => {
+            for item in items {
                 let failure = Failure::api(&item.step, &e);
                 finish(run, &item, Some(&failure));
                 gates.insert(item.tenant, Err(failure));

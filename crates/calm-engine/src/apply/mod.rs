@@ -57,7 +57,7 @@ pub struct ApplyOptions {
 impl Default for ApplyOptions {
     fn default() -> Self {
         ApplyOptions {
-            parallelism: 8,
+            parallelism: 32,
             max_delete: None,
             refresh_credentials: false,
             verify: true,
