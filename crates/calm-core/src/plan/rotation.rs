@@ -72,7 +72,7 @@ pub(super) fn rotate(
         action: Action::Rotate,
         reason: Some(reason),
         fields: vec![FieldChange {
-            path: format!("retires.{}", labels::RETIRED_AT),
+            path: "retires".into(),
             before: None,
             after: Some(json!(current.name)),
             unknown_before: false,
