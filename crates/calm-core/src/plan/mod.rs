@@ -6,6 +6,7 @@
 //! whatever else lives there).
 
 mod diff;
+mod removal;
 mod rotation;
 mod support;
 mod tenant;

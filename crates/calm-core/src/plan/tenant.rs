@@ -2,13 +2,12 @@
 
 use serde_json::{Value, json};
 
+use super::removal::{delete, delete_instance, instance_resource};
 use super::support::{
     key_version, mask_all, observed, ownership_fields, protect_field, push, version,
 };
-use super::{
-    Action, Change, FieldChange, NotManaged, Observed, Plan, PlanOptions, Resource, rotation,
-};
-use crate::live::{LiveInstance, LiveKey, LiveTenant, Metadata, Ownership, labels, ownership};
+use super::{Action, Change, FieldChange, NotManaged, Plan, PlanOptions, Resource, rotation};
+use crate::live::{LiveInstance, LiveKey, LiveTenant, Ownership, labels, ownership};
 use crate::{Entitlement, Instance, Runtime, Tenant};
 
 /// Appends the changes `tenant` needs given what exists (`live`).
@@ -356,85 +355,5 @@ fn keys(
                 });
             }
         }
-    }
-}
-
-fn delete_instance(
-    tenant: &str,
-    live: &LiveTenant,
-    li: &LiveInstance,
-    options: &PlanOptions,
-    out: &mut Plan,
-) {
-    if ownership(&li.metadata) == Ownership::Unmanaged {
-        return;
-    }
-    for lk in live.keys.iter().filter(|k| k.instance_guid == li.guid) {
-        let resource = Resource::ServiceKey {
-            instance: li.name.clone(),
-            name: lk.name.clone(),
-            rotates: None,
-        };
-        if ownership(&lk.metadata) != Ownership::Unmanaged {
-            // A protected instance protects its keys too.
-            let mut metadata = lk.metadata.clone();
-            if crate::live::is_protected(&li.metadata) {
-                metadata.insert(labels::PROTECT.into(), "true".into());
-            }
-            delete(
-                out,
-                tenant,
-                resource,
-                &metadata,
-                options,
-                observed(&lk.guid, &key_version(lk), &lk.metadata),
-            );
-        }
-    }
-    let resource = instance_resource(live, li);
-    delete(
-        out,
-        tenant,
-        resource,
-        &li.metadata,
-        options,
-        observed(&li.guid, &version(li), &li.metadata),
-    );
-}
-
-fn delete(
-    out: &mut Plan,
-    tenant: &str,
-    resource: Resource,
-    metadata: &Metadata,
-    options: &PlanOptions,
-    observed: Observed,
-) {
-    if crate::live::is_protected(metadata) {
-        out.protected.push(resource);
-    } else if !options.allow_delete {
-        out.withheld_deletes.push(resource);
-    } else {
-        out.changes.push(Change {
-            tenant: tenant.to_owned(),
-            resource,
-            action: Action::Delete,
-            reason: Some("managed by calmctl but no longer in calm.yaml".into()),
-            fields: Vec::new(),
-            observed: Some(observed),
-        });
-    }
-}
-
-fn instance_resource(live: &LiveTenant, li: &LiveInstance) -> Resource {
-    let space = li.space_guid.as_ref().map(|g| {
-        live.spaces
-            .iter()
-            .find(|s| &s.guid == g)
-            .map_or_else(|| g.clone(), |s| s.name.clone())
-    });
-    Resource::ServiceInstance {
-        space,
-        name: li.name.clone(),
     }
 }
