@@ -131,6 +131,9 @@ pub struct Faults {
     pub job_failure_rate: f64,
     /// Async operations on instances, keys or bindings with these names always fail.
     pub fail_names: Vec<String>,
+    /// Keys and bindings whose name starts with one of these get no token with their client
+    /// credentials (401 `invalid_client`), as if the UAA had not caught up with a new key.
+    pub reject_token_prefixes: Vec<String>,
     /// Overrides `Settings::token_ttl_secs`.
     pub token_ttl_secs: Option<u64>,
     /// A 429 storm: the next `requests` requests to `apis` (all APIs when empty) get a 429.
@@ -158,6 +161,7 @@ impl Default for Faults {
             slow_ms: 0,
             job_failure_rate: 0.0,
             fail_names: Vec::new(),
+            reject_token_prefixes: Vec::new(),
             token_ttl_secs: None,
             storm: None,
         })
@@ -178,6 +182,7 @@ impl Faults {
             slow_ms: 0,
             job_failure_rate: 0.0,
             fail_names: Vec::new(),
+            reject_token_prefixes: Vec::new(),
             token_ttl_secs: None,
             storm: None,
         };

@@ -86,10 +86,12 @@ pub async fn token(
     let client = if grant.ends_with(":jwt-bearer") && client_id == "cf" {
         Some(Client::Cf)
     } else {
+        let rejected = state.settings().faults.reject_token_prefixes;
         authenticate_client(
             &world,
             &client_id,
             client_secret.as_deref().unwrap_or_default(),
+            &rejected,
         )
     };
     let Some(client) = client else {
@@ -196,7 +198,13 @@ fn login_hint_origin(hint: Option<&str>) -> Option<String> {
     value.get("origin")?.as_str().map(str::to_owned)
 }
 
-fn authenticate_client(world: &World, id: &str, secret: &str) -> Option<Client> {
+fn authenticate_client(
+    world: &World,
+    id: &str,
+    secret: &str,
+    rejected: &[String],
+) -> Option<Client> {
+    let accepted = |name: &str| !rejected.iter().any(|p| name.starts_with(p.as_str()));
     if id == "cf" {
         return secret.is_empty().then_some(Client::Cf);
     }
@@ -223,6 +231,7 @@ fn authenticate_client(world: &World, id: &str, secret: &str) -> Option<Client> 
             k.instance == instance.guid
                 && k.client_secret == secret
                 && k.last_operation.state == "succeeded"
+                && accepted(&k.name)
         });
         if key_secret || instance.client.instance_secret == secret {
             let subaccount = world
@@ -240,10 +249,9 @@ fn authenticate_client(world: &World, id: &str, secret: &str) -> Option<Client> 
         .values()
         .filter(|i| i.client.client_id == id)
     {
-        let binding_secret = world
-            .sm_bindings
-            .values()
-            .any(|b| b.instance == instance.id && b.client_secret == secret && b.ready);
+        let binding_secret = world.sm_bindings.values().any(|b| {
+            b.instance == instance.id && b.client_secret == secret && b.ready && accepted(&b.name)
+        });
         if binding_secret || instance.client.instance_secret == secret {
             return Some(Client::Instance {
                 subaccount: instance.subaccount.clone(),

@@ -29,6 +29,13 @@ pub mod labels {
     pub const KEY: &str = "calmctl.sap/key";
     /// On keys: when a rotated-away key was retired (Unix seconds).
     pub const RETIRED_AT: &str = "calmctl.sap/retired-at";
+    /// On Service Manager instances: ids of the instance's bindings that calmctl adopted. A
+    /// binding cannot be relabelled after its creation (no PATCH for bindings, btp-api.md §4.4),
+    /// so its ownership is recorded on its instance, whose labels can change.
+    pub const ADOPTED_BINDINGS: &str = "calmctl.sap/adopted-bindings";
+    /// On Service Manager instances: `<binding id>@<Unix seconds>` for each retired binding, for
+    /// the same reason.
+    pub const RETIRED_BINDINGS: &str = "calmctl.sap/retired-bindings";
 }
 
 /// Everything read from BTP for one plan.

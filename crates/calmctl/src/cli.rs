@@ -42,6 +42,10 @@ pub enum Command {
     /// credential delivery.
     #[command(after_help = APPLY_HELP)]
     Apply(ApplyArgs),
+    /// Rotate keys now, whatever their age: create, deliver and verify a new key, then retire
+    /// the old one (deleted after its `retire_after` by a later apply).
+    #[command(after_help = ROTATE_HELP)]
+    Rotate(RotateArgs),
     /// Print the JSON Schema of calm.yaml (draft-07), for editors and CI checks.
     #[command(
         after_help = "Example:\n  calmctl schema > schemas/calm.schema.json\n\nEditors pick it up from the first line of calm.yaml:\n  # yaml-language-server: $schema=../schemas/calm.schema.json"
@@ -187,6 +191,55 @@ pub struct ApplyArgs {
     /// Fetch and deliver the credentials of every key, not only new ones.
     #[arg(long)]
     pub refresh_credentials: bool,
+    /// Run against a built-in simulator seeded from the config (no BTP account needed).
+    #[arg(long)]
+    pub sandbox: bool,
+    /// With --sandbox: load the simulated world from this file and save it back afterwards.
+    #[arg(long, value_name = "FILE", requires = "sandbox")]
+    pub sandbox_state: Option<PathBuf>,
+}
+
+const ROTATE_HELP: &str = "\
+Examples:
+  calmctl rotate --tenant acme-prod --auto-approve
+  calmctl rotate --tenant acme-prod --key calm-key
+
+Other pending changes of the tenant are applied too. If the new key cannot be delivered or gets no
+token, it is deleted and the old key stays as it was.
+
+Exit codes:
+  0  every tenant converged
+  1  error, refusal, or a tenant failed or is pending";
+
+/// Arguments of `rotate`.
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// The config file.
+    #[arg(
+        short = 'f',
+        long = "file",
+        default_value = "calm.yaml",
+        value_name = "FILE"
+    )]
+    pub file: PathBuf,
+    /// The tenant whose keys to rotate (repeatable).
+    #[arg(long = "tenant", value_name = "NAME", required = true)]
+    pub tenants: Vec<String>,
+    /// Only this key (its name in calm.yaml); all of the tenant's keys without it.
+    #[arg(long, value_name = "NAME")]
+    pub key: Option<String>,
+    /// Apply without asking (required without a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Also write the final report as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Plain progress lines instead of progress bars.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Do not get a token with the new key before retiring the old one.
+    #[arg(long)]
+    pub no_verify: bool,
     /// Run against a built-in simulator seeded from the config (no BTP account needed).
     #[arg(long)]
     pub sandbox: bool,

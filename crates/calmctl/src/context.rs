@@ -10,6 +10,9 @@ pub mod env {
     pub const NO_COLOR: &str = "NO_COLOR";
     /// Routes every BTP API to one base URL (the simulator, or a proxy).
     pub const API_URL: &str = calm_btp::API_URL_ENV;
+    /// Test hook: the current time as Unix seconds, instead of the clock. Tests use it to age keys
+    /// past `rotate_after` and retired keys past `retire_after` without waiting.
+    pub const NOW: &str = "CALMCTL_NOW";
 }
 
 /// What a command may know about the world outside its arguments.
@@ -23,7 +26,7 @@ pub struct Context {
     pub width: usize,
     /// `CALMCTL_API_URL`, if set.
     pub api_url: Option<String>,
-    /// The current time (Unix seconds), read once.
+    /// The current time (Unix seconds), read once (`CALMCTL_NOW` overrides it in tests).
     pub now_unix: i64,
     /// Reads environment variables named by `{ env: NAME }` references.
     pub env: Arc<calm_engine::EnvLookup>,
@@ -43,9 +46,13 @@ impl Context {
     /// Reads the process environment.
     pub fn from_env() -> Context {
         let no_color = std::env::var_os(env::NO_COLOR).is_some_and(|v| !v.is_empty());
-        let now_unix = std::time::SystemTime::now()
+        let clock = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let now_unix = std::env::var(env::NOW)
+            .ok()
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .unwrap_or(clock);
         Context {
             stderr_color: !no_color && std::io::stderr().is_terminal(),
             stdout_color: !no_color && std::io::stdout().is_terminal(),

@@ -6,6 +6,8 @@
 //! whatever else lives there).
 
 mod diff;
+mod removal;
+mod rotation;
 mod support;
 mod tenant;
 
@@ -17,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::{Desired, Live};
 
 pub use diff::{FieldChange, REDACTED, json_diff};
+pub use rotation::stamp;
 
 /// The version of the plan's JSON form (`schemas/plan.schema.json`).
 pub const PLAN_FORMAT_VERSION: u32 = 1;
@@ -28,6 +31,11 @@ pub struct PlanOptions {
     pub allow_delete: bool,
     /// Only these tenants (a partial plan); `None` plans all.
     pub targets: Option<BTreeSet<String>>,
+    /// The current time (Unix seconds): which keys are old enough to rotate, which retired keys
+    /// are past their grace period, and the stamp in a rotated key's name.
+    pub now_unix: i64,
+    /// Keys to rotate whatever their age (`calmctl rotate`), as (tenant, key name in calm.yaml).
+    pub rotate: BTreeSet<(String, String)>,
 }
 
 /// The changes, in the order they must be applied.
@@ -97,6 +105,12 @@ pub enum Action {
     Adopt,
     /// Delete it.
     Delete,
+    /// Create a new key for a calm.yaml key, deliver and verify it, then retire the old one.
+    Rotate,
+    /// Delete a key retired by a rotation whose grace period is over, or one left by an
+    /// interrupted rotation. Part of the rotation the config asked for: it needs no
+    /// `--allow-delete` and is not counted by `--max-delete`.
+    DeleteRetired,
 }
 
 impl Action {
@@ -107,7 +121,8 @@ impl Action {
             Action::Update => "~",
             Action::Replace => "-/+",
             Action::Adopt => "=",
-            Action::Delete => "-",
+            Action::Delete | Action::DeleteRetired => "-",
+            Action::Rotate => "+/-",
         }
     }
 
@@ -119,12 +134,17 @@ impl Action {
             Action::Replace => "replace",
             Action::Adopt => "adopt",
             Action::Delete => "delete",
+            Action::Rotate => "rotate",
+            Action::DeleteRetired => "delete retired",
         }
     }
 
     /// Whether the change destroys something.
     pub fn is_destructive(self) -> bool {
-        matches!(self, Action::Delete | Action::Replace)
+        matches!(
+            self,
+            Action::Delete | Action::Replace | Action::DeleteRetired
+        )
     }
 }
 
@@ -177,7 +197,7 @@ impl Resource {
             Resource::ServiceInstance { .. } => 2,
             Resource::ServiceKey { .. } => 3,
         };
-        if action == Action::Delete {
+        if matches!(action, Action::Delete | Action::DeleteRetired) {
             10 - depth
         } else {
             depth

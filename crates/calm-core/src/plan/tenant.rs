@@ -2,11 +2,12 @@
 
 use serde_json::{Value, json};
 
+use super::removal::{delete, delete_instance, instance_resource};
 use super::support::{
     key_version, mask_all, observed, ownership_fields, protect_field, push, version,
 };
-use super::{Action, Change, FieldChange, NotManaged, Observed, Plan, PlanOptions, Resource};
-use crate::live::{LiveInstance, LiveKey, LiveTenant, Metadata, Ownership, labels, ownership};
+use super::{Action, Change, FieldChange, NotManaged, Plan, PlanOptions, Resource, rotation};
+use crate::live::{LiveInstance, LiveKey, LiveTenant, Ownership, labels, ownership};
 use crate::{Entitlement, Instance, Runtime, Tenant};
 
 /// Appends the changes `tenant` needs given what exists (`live`).
@@ -248,18 +249,45 @@ fn keys(
         _ => Vec::new(),
     };
     let mut claimed: Vec<&str> = Vec::new();
+    // Retired keys are past: deleted after their grace period, never matched to a calm.yaml key.
+    for lk in live_keys.iter().filter(|lk| {
+        ownership(&lk.metadata) != Ownership::Unmanaged
+            && rotation::retired_at(&lk.metadata).is_some()
+    }) {
+        claimed.push(&lk.guid);
+        let retire_after = i
+            .keys
+            .iter()
+            .find(|k| lk.metadata.get(labels::KEY) == Some(&k.name))
+            .map_or(crate::DEFAULT_RETIRE_AFTER_SECS, |k| k.retire_after_secs);
+        rotation::expire(&t.name, &i.name, lk, retire_after, t.protect, options, out);
+    }
     for k in &i.keys {
         let resource = Resource::ServiceKey {
             instance: i.name.clone(),
             name: k.name.clone(),
             rotates: None,
         };
-        let managed = live_keys.iter().find(|lk| {
-            lk.metadata.get(labels::KEY) == Some(&k.name)
-                && ownership(&lk.metadata) != Ownership::Unmanaged
-        });
-        let by_name = live_keys.iter().find(|lk| lk.name == k.name);
-        match managed.or(by_name) {
+        // The oldest managed key of this name is current; younger ones were left by an
+        // interrupted rotation.
+        let mut managed: Vec<&LiveKey> = live_keys
+            .iter()
+            .copied()
+            .filter(|lk| {
+                lk.metadata.get(labels::KEY) == Some(&k.name)
+                    && ownership(&lk.metadata) != Ownership::Unmanaged
+                    && !claimed.contains(&lk.guid.as_str())
+            })
+            .collect();
+        managed.sort_by(|a, b| (a.created_at, &a.name).cmp(&(b.created_at, &b.name)));
+        for lk in managed.iter().skip(1) {
+            claimed.push(&lk.guid);
+            rotation::leftover(t, i, k, lk, out);
+        }
+        let by_name = live_keys
+            .iter()
+            .find(|lk| lk.name == k.name && !claimed.contains(&lk.guid.as_str()));
+        match managed.first().or(by_name) {
             None => push(out, t, resource, Action::Create, None, Vec::new(), None),
             Some(lk) => {
                 claimed.push(&lk.guid);
@@ -290,6 +318,8 @@ fn keys(
                         ownership_fields(t),
                         obs,
                     );
+                } else {
+                    rotation::rotate(t, i, k, lk, &live_keys, options, out);
                 }
             }
         }
@@ -325,85 +355,5 @@ fn keys(
                 });
             }
         }
-    }
-}
-
-fn delete_instance(
-    tenant: &str,
-    live: &LiveTenant,
-    li: &LiveInstance,
-    options: &PlanOptions,
-    out: &mut Plan,
-) {
-    if ownership(&li.metadata) == Ownership::Unmanaged {
-        return;
-    }
-    for lk in live.keys.iter().filter(|k| k.instance_guid == li.guid) {
-        let resource = Resource::ServiceKey {
-            instance: li.name.clone(),
-            name: lk.name.clone(),
-            rotates: None,
-        };
-        if ownership(&lk.metadata) != Ownership::Unmanaged {
-            // A protected instance protects its keys too.
-            let mut metadata = lk.metadata.clone();
-            if crate::live::is_protected(&li.metadata) {
-                metadata.insert(labels::PROTECT.into(), "true".into());
-            }
-            delete(
-                out,
-                tenant,
-                resource,
-                &metadata,
-                options,
-                observed(&lk.guid, &key_version(lk), &lk.metadata),
-            );
-        }
-    }
-    let resource = instance_resource(live, li);
-    delete(
-        out,
-        tenant,
-        resource,
-        &li.metadata,
-        options,
-        observed(&li.guid, &version(li), &li.metadata),
-    );
-}
-
-fn delete(
-    out: &mut Plan,
-    tenant: &str,
-    resource: Resource,
-    metadata: &Metadata,
-    options: &PlanOptions,
-    observed: Observed,
-) {
-    if crate::live::is_protected(metadata) {
-        out.protected.push(resource);
-    } else if !options.allow_delete {
-        out.withheld_deletes.push(resource);
-    } else {
-        out.changes.push(Change {
-            tenant: tenant.to_owned(),
-            resource,
-            action: Action::Delete,
-            reason: Some("managed by calmctl but no longer in calm.yaml".into()),
-            fields: Vec::new(),
-            observed: Some(observed),
-        });
-    }
-}
-
-fn instance_resource(live: &LiveTenant, li: &LiveInstance) -> Resource {
-    let space = li.space_guid.as_ref().map(|g| {
-        live.spaces
-            .iter()
-            .find(|s| &s.guid == g)
-            .map_or_else(|| g.clone(), |s| s.name.clone())
-    });
-    Resource::ServiceInstance {
-        space,
-        name: li.name.clone(),
     }
 }

@@ -217,7 +217,7 @@ fn removed_tenant_is_deleted_only_with_allow_delete_and_never_when_protected() {
         &l,
         &PlanOptions {
             allow_delete: true,
-            targets: None,
+            ..PlanOptions::default()
         },
     );
     assert_eq!(
@@ -263,8 +263,116 @@ fn targets_make_a_partial_plan() {
     let options = PlanOptions {
         allow_delete: false,
         targets: Some(["b".to_owned()].into()),
+        ..PlanOptions::default()
     };
     let plan = plan(&d, &Live::default(), &options);
     assert!(plan.changes.iter().all(|c| c.tenant == "b"));
     assert_eq!(plan.targets, Some(vec!["b".to_owned()]));
+}
+
+const DAY: i64 = 86_400;
+
+/// A converged tenant whose key was created on day 0 and may be rotated after 90 days.
+fn rotating() -> (Tenant, LiveTenant) {
+    let mut t = tenant("a", Runtime::ServiceManager);
+    t.instances[0].keys[0].rotate_after_secs = Some(90 * 86_400);
+    t.instances[0].keys[0].retire_after_secs = 7 * 86_400;
+    let mut lt = converged(&t);
+    lt.keys[0].created_at = DAY;
+    (t, lt)
+}
+
+fn at(now_unix: i64) -> PlanOptions {
+    PlanOptions {
+        now_unix,
+        ..PlanOptions::default()
+    }
+}
+
+#[test]
+fn a_key_is_rotated_once_older_than_rotate_after() {
+    let (t, lt) = rotating();
+    let d = desired(vec![t]);
+    let l = live(vec![lt]);
+    assert!(plan(&d, &l, &at(90 * DAY)).is_empty(), "89 days old");
+    let p = plan(&d, &l, &at(91 * DAY + 3600 + 60));
+    assert_eq!(
+        actions(&p),
+        [(
+            "service_key calm-api/calm-key-197004020101".to_owned(),
+            Action::Rotate
+        )]
+    );
+    let c = &p.changes[0];
+    assert_eq!(
+        c.observed.as_ref().map(|o| o.guid.as_str()),
+        Some("key-guid")
+    );
+    assert!(
+        matches!(&c.resource, Resource::ServiceKey { rotates: Some(k), .. } if k == "calm-key")
+    );
+    assert!(
+        c.reason.as_deref().unwrap_or_default().contains("90d old"),
+        "{c:?}"
+    );
+}
+
+#[test]
+fn calmctl_rotate_asks_whatever_the_age() {
+    let (t, lt) = rotating();
+    let mut options = at(2 * DAY);
+    options.rotate.insert(("a".into(), "calm-key".into()));
+    let p = plan(&desired(vec![t]), &live(vec![lt]), &options);
+    assert_eq!(p.count(Action::Rotate), 1);
+    assert_eq!(p.count(Action::Delete), 0);
+}
+
+#[test]
+fn a_retired_key_is_deleted_after_its_grace_period_only() {
+    let (mut t, mut lt) = rotating();
+    let mut retired = lt.keys[0].clone();
+    retired.guid = "old-guid".into();
+    retired.name = "calm-key-old".into();
+    retired.created_at = 0;
+    retired
+        .metadata
+        .insert(labels::RETIRED_AT.into(), (10 * DAY).to_string());
+    lt.keys.push(retired);
+    let d = desired(vec![t.clone()]);
+    let l = live(vec![lt.clone()]);
+    assert!(
+        plan(&d, &l, &at(16 * DAY)).is_empty(),
+        "6 days after retirement"
+    );
+    let p = plan(&d, &l, &at(17 * DAY));
+    assert_eq!(
+        actions(&p),
+        [(
+            "service_key calm-api/calm-key-old".to_owned(),
+            Action::DeleteRetired
+        )]
+    );
+    assert!(p.withheld_deletes.is_empty(), "needs no --allow-delete");
+    t.protect = true;
+    let p = plan(&desired(vec![t]), &l, &at(17 * DAY));
+    assert_eq!(p.count(Action::DeleteRetired), 0, "a protected key stays");
+    assert_eq!(p.protected.len(), 1);
+}
+
+#[test]
+fn a_key_left_by_an_interrupted_rotation_is_deleted_and_the_old_one_kept() {
+    let (t, mut lt) = rotating();
+    let mut younger = lt.keys[0].clone();
+    younger.guid = "new-guid".into();
+    younger.name = "calm-key-197001050000".into();
+    younger.created_at = 4 * DAY;
+    lt.keys.push(younger);
+    let p = plan(&desired(vec![t]), &live(vec![lt]), &at(5 * DAY));
+    assert_eq!(
+        actions(&p),
+        [(
+            "service_key calm-api/calm-key-197001050000".to_owned(),
+            Action::DeleteRetired
+        )]
+    );
 }

@@ -21,7 +21,7 @@ pub(crate) async fn change(
     c: &Change,
 ) -> Result<(), Fail> {
     match (&c.resource, c.action) {
-        (Resource::ServiceKey { .. }, Action::Delete) => {
+        (Resource::ServiceKey { .. }, Action::Delete | Action::DeleteRetired) => {
             Ok(cf.delete_service_credential_binding(guid_of(c)?).await?)
         }
         (Resource::ServiceInstance { .. }, Action::Delete) => {
@@ -129,7 +129,7 @@ async fn upsert(
                 name,
                 rotates,
             },
-            Action::Create | Action::Replace,
+            Action::Create | Action::Replace | Action::Rotate,
         ) => {
             let instance_guid = ids
                 .instances

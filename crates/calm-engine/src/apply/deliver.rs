@@ -141,12 +141,33 @@ async fn one(
 ) -> Result<(), Fail> {
     let client = ensure(run, Some(t), lt, ids, client).await?;
     let credentials = client.credentials(ids, guid).await?;
+    put_and_verify(run, t, key, &credentials).await
+}
+
+/// Writes a key's credentials to the sink.
+pub(crate) async fn put(
+    run: &Run<'_>,
+    t: &Tenant,
+    key: &str,
+    credentials: &Credentials,
+) -> Result<(), Fail> {
     run.sink
-        .put(&t.name, key, &credentials)
+        .put(&t.name, key, credentials)
         .await
-        .map_err(Fail::Other)?;
+        .map(|_| ())
+        .map_err(Fail::Other)
+}
+
+/// Writes a key's credentials to the sink, then gets a token with them (unless `--no-verify`).
+pub(crate) async fn put_and_verify(
+    run: &Run<'_>,
+    t: &Tenant,
+    key: &str,
+    credentials: &Credentials,
+) -> Result<(), Fail> {
+    put(run, t, key, credentials).await?;
     if run.options.verify {
-        verify::token(&credentials)
+        verify::token(credentials)
             .await
             .map_err(|e| Fail::Other(format!("delivered, but the key does not work: {e}")))?;
     }

@@ -24,6 +24,8 @@ pub(crate) struct Ids {
     pub(crate) fresh: HashSet<String>,
     /// Credentials returned with a create (Service Manager), to spare a second read.
     pub(crate) credentials: HashMap<String, Credentials>,
+    /// `retired-at` of retired keys, by GUID (to remove a binding's mark from its instance).
+    pub(crate) retired: HashMap<String, String>,
 }
 
 impl Ids {
@@ -38,6 +40,7 @@ impl Ids {
                 .insert(s.name.to_ascii_lowercase(), s.guid.clone());
         }
         let mut names: HashMap<&str, &str> = HashMap::new();
+        let mut created: HashMap<(String, String), (i64, &str)> = HashMap::new();
         for i in &live.instances {
             let failed = i
                 .last_operation
@@ -59,6 +62,9 @@ impl Ids {
                 .is_some_and(|op| op.create_failed());
             let managed = matches!(ownership(&k.metadata), Ownership::Managed { .. });
             let retired = k.metadata.contains_key(labels::RETIRED_AT);
+            if let Some(at) = k.metadata.get(labels::RETIRED_AT) {
+                ids.retired.insert(k.guid.clone(), at.clone());
+            }
             if failed || !managed || retired {
                 continue;
             }
@@ -66,8 +72,14 @@ impl Ids {
                 continue;
             };
             let name = k.metadata.get(labels::KEY).unwrap_or(&k.name);
-            ids.keys
-                .insert(((*instance).to_owned(), name.clone()), k.guid.clone());
+            let slot = ((*instance).to_owned(), name.clone());
+            // The oldest is current; a younger one was left by an interrupted rotation.
+            let age = (k.created_at, k.name.as_str());
+            if created.get(&slot).is_some_and(|older| *older <= age) {
+                continue;
+            }
+            created.insert(slot.clone(), age);
+            ids.keys.insert(slot, k.guid.clone());
         }
         ids
     }

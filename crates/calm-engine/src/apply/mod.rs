@@ -20,6 +20,7 @@ mod deliver;
 mod entitlements;
 mod ids;
 mod report;
+mod rotate;
 mod saved;
 mod sm;
 mod tenant;
@@ -52,6 +53,8 @@ pub struct ApplyOptions {
     pub verify: bool,
     /// The tenants the run covers (`None`: all of the config's).
     pub targets: Option<BTreeSet<String>>,
+    /// The current time (Unix seconds), written on keys retired by a rotation.
+    pub now_unix: i64,
 }
 
 impl Default for ApplyOptions {
@@ -62,6 +65,9 @@ impl Default for ApplyOptions {
             refresh_credentials: false,
             verify: true,
             targets: None,
+            now_unix: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
         }
     }
 }

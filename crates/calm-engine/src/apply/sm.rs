@@ -12,6 +12,7 @@ use calm_core::{Action, Change, Resource, SERVICE_OFFERING, Tenant};
 
 use super::Run;
 use super::ids::{Ids, key_labels, ownership_labels, parameter_marks};
+use super::rotate::mark;
 use super::tenant::{Fail, guid_of, instance_of, until_visible};
 use crate::read::PLAN_LABEL;
 
@@ -24,8 +25,11 @@ pub(crate) async fn change(
     c: &Change,
 ) -> Result<(), Fail> {
     match (&c.resource, c.action) {
-        (Resource::ServiceKey { .. }, Action::Delete) => {
-            Ok(sm.delete_service_binding(guid_of(c)?).await?)
+        (Resource::ServiceKey { instance, .. }, Action::Delete | Action::DeleteRetired) => {
+            let id = guid_of(c)?;
+            sm.delete_service_binding(id).await?;
+            forget(sm, ids, instance, id).await;
+            Ok(())
         }
         (Resource::ServiceInstance { .. }, Action::Delete) => {
             Ok(sm.delete_service_instance(guid_of(c)?).await?)
@@ -97,7 +101,7 @@ pub(crate) async fn change(
                 name,
                 rotates,
             },
-            Action::Create | Action::Replace,
+            Action::Create | Action::Replace | Action::Rotate,
         ) => {
             let instance_id = ids
                 .instances
@@ -124,16 +128,50 @@ pub(crate) async fn change(
                 .insert((instance.clone(), calm_name.to_owned()), binding.id);
             Ok(())
         }
-        (Resource::ServiceKey { .. }, Action::Adopt) => Err(Fail::Other(
-            "a Service Manager binding cannot be labelled after its creation; \
-             rename the key in calm.yaml or delete the binding by hand"
-                .into(),
-        )),
+        (Resource::ServiceKey { instance, name, .. }, Action::Adopt) => {
+            // A binding cannot be relabelled after its creation (no PATCH for bindings,
+            // btp-api.md §4.4): its ownership is recorded on its managed instance instead.
+            let id = guid_of(c)?.to_owned();
+            let instance_id = ids
+                .instances
+                .get(instance)
+                .cloned()
+                .ok_or_else(|| Fail::Other(format!("instance {instance} does not exist")))?;
+            if ids.busy.remove(&instance_id) {
+                sm.wait_for_service_instance(&instance_id).await?;
+            }
+            let add = LabelChange::Add {
+                key: labels::ADOPTED_BINDINGS.into(),
+                values: vec![id.clone()],
+            };
+            mark(sm, &instance_id, vec![add]).await?;
+            ids.keys.insert((instance.clone(), name.clone()), id);
+            Ok(())
+        }
         _ => Err(Fail::Other(format!(
             "{} of this object is not supported on Service Manager",
             c.action.verb()
         ))),
     }
+}
+
+/// Removes what the instance recorded about a deleted binding. Best effort: a mark left behind
+/// names a binding that no longer exists and is ignored.
+async fn forget(sm: &ServiceManagerClient, ids: &Ids, instance: &str, id: &str) {
+    let Some(instance_id) = ids.instances.get(instance) else {
+        return;
+    };
+    let mut changes = vec![LabelChange::Remove {
+        key: labels::ADOPTED_BINDINGS.into(),
+        values: vec![id.to_owned()],
+    }];
+    if let Some(at) = ids.retired.get(id) {
+        changes.push(LabelChange::Remove {
+            key: labels::RETIRED_BINDINGS.into(),
+            values: vec![format!("{id}@{at}")],
+        });
+    }
+    let _ = mark(sm, instance_id, changes).await;
 }
 
 /// Ownership, parameter marks and the plan name (Service Manager returns only the plan id).

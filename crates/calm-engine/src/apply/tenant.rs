@@ -7,10 +7,10 @@ use std::time::Duration;
 use calm_btp::cf::{CfClient, Credentials};
 use calm_btp::service_manager::ServiceManagerClient;
 use calm_btp::{Api, Event};
-use calm_core::{Change, Instance, Live, LiveTenant, Plan, Resource, Runtime, Tenant};
+use calm_core::{Action, Change, Instance, Live, LiveTenant, Plan, Resource, Runtime, Tenant};
 
 use super::ids::Ids;
-use super::{ApplyEvent, Failure, Run, TenantReport, TenantStatus, cf, deliver, sm};
+use super::{ApplyEvent, Failure, Run, TenantReport, TenantStatus, cf, deliver, rotate, sm};
 
 /// Why a step failed, before it is named.
 pub(crate) enum Fail {
@@ -229,7 +229,7 @@ pub(crate) async fn apply(
         let step = &steps[n];
         run.reporter
             .on_event(&ApplyEvent::StepStarted { tenant: name, step });
-        let result = step_once(run, t, lt, &mut ids, &mut client, c).await;
+        let result = step_once(run, t, lt, &mut ids, &mut client, c, &mut report).await;
         if let Err(fail) = result {
             let failure = fail.named(step);
             run.reporter.on_event(&ApplyEvent::StepFinished {
@@ -262,13 +262,42 @@ async fn step_once(
     ids: &mut Ids,
     client: &mut Option<Client>,
     c: &Change,
+    report: &mut TenantReport,
 ) -> Result<(), Fail> {
-    let client = ensure(run, t, lt, ids, client).await?;
-    match (client, t) {
-        (Client::Cf(cf), _) => cf::change(run, cf, t, ids, c).await,
-        (Client::Sm(sm), Some(t)) => sm::change(run, sm, t, ids, c).await,
-        (Client::Sm(_), None) => Err(Fail::Other("the tenant is not in the config".into())),
+    {
+        let client = ensure(run, t, lt, ids, client).await?;
+        match (client, t) {
+            (Client::Cf(cf), _) => cf::change(run, cf, t, ids, c).await?,
+            (Client::Sm(sm), Some(t)) => sm::change(run, sm, t, ids, c).await?,
+            (Client::Sm(_), None) => {
+                return Err(Fail::Other("the tenant is not in the config".into()));
+            }
+        }
     }
+    let Resource::ServiceKey {
+        instance,
+        rotates: Some(key),
+        ..
+    } = &c.resource
+    else {
+        return Ok(());
+    };
+    match (c.action, t) {
+        (Action::Rotate, Some(t)) => {
+            let warning = rotate::finish(run, t, lt, ids, client, c).await?;
+            report.warnings.extend(warning);
+            report.delivered.push(format!("{instance}/{key}"));
+        }
+        (Action::DeleteRetired, _) => {
+            // A key left by an interrupted rotation may be what the sink holds: deliver the
+            // current key again.
+            if let Some(current) = ids.keys.get(&(instance.clone(), key.clone())) {
+                ids.fresh.insert(current.clone());
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// The tenant's client, connected on first use (a tenant with nothing to do sends nothing).

@@ -61,7 +61,7 @@ async fn tenant_state(sm: &ServiceManagerClient, t: &Tenant) -> Result<SmPart, E
     };
     let instances: Vec<LiveInstance> = all
         .iter()
-        .map(|si| (si, first_values(&si.labels)))
+        .map(|si| (si, instance_metadata(&si.labels)))
         .filter(|(si, metadata)| wanted(&si.name, metadata))
         .map(|(si, metadata)| LiveInstance {
             guid: si.id.clone(),
@@ -73,6 +73,7 @@ async fn tenant_state(sm: &ServiceManagerClient, t: &Tenant) -> Result<SmPart, E
             metadata,
         })
         .collect();
+    let marks = binding_marks(all.iter().map(|si| &si.labels));
     let keys = if instances.is_empty() {
         Vec::new()
     } else {
@@ -93,7 +94,7 @@ async fn tenant_state(sm: &ServiceManagerClient, t: &Tenant) -> Result<SmPart, E
                 instance_guid: b.service_instance_id.clone(),
                 created_at: unix_seconds(b.created_at.as_deref()),
                 last_operation: b.last_operation.as_ref().map(last_operation),
-                metadata: first_values(&b.labels),
+                metadata: with_marks(first_values(&b.labels), &b.id, &b.name, &marks),
             })
             .collect()
     };
@@ -106,6 +107,64 @@ fn first_values(labels: &BTreeMap<String, Vec<String>>) -> Metadata {
         .iter()
         .filter_map(|(k, v)| v.first().map(|v| (k.clone(), v.clone())))
         .collect()
+}
+
+/// An instance's labels without the marks it holds for its bindings.
+fn instance_metadata(tags: &BTreeMap<String, Vec<String>>) -> Metadata {
+    let mut metadata = first_values(tags);
+    metadata.remove(labels::ADOPTED_BINDINGS);
+    metadata.remove(labels::RETIRED_BINDINGS);
+    metadata
+}
+
+/// What calmctl recorded about bindings on their managed instances, by binding id: ownership of
+/// adopted bindings and retirement times. Bindings cannot be relabelled after creation (btp-api.md
+/// §4.4), so these marks live on the instance and are read back as if they were the binding's.
+fn binding_marks<'a>(
+    instances: impl Iterator<Item = &'a BTreeMap<String, Vec<String>>>,
+) -> BTreeMap<String, Metadata> {
+    let mut out: BTreeMap<String, Metadata> = BTreeMap::new();
+    for tags in instances {
+        let one = first_values(tags);
+        let Some(tenant) = one.get(labels::TENANT).filter(|_| {
+            one.get(labels::MANAGED_BY).map(String::as_str) == Some(labels::MANAGED_BY_VALUE)
+        }) else {
+            continue;
+        };
+        for id in tags.get(labels::ADOPTED_BINDINGS).into_iter().flatten() {
+            let entry = out.entry(id.clone()).or_default();
+            entry.insert(labels::MANAGED_BY.into(), labels::MANAGED_BY_VALUE.into());
+            entry.insert(labels::TENANT.into(), tenant.clone());
+        }
+        for mark in tags.get(labels::RETIRED_BINDINGS).into_iter().flatten() {
+            if let Some((id, at)) = mark.split_once('@') {
+                let entry = out.entry(id.to_owned()).or_default();
+                entry.insert(labels::RETIRED_AT.into(), at.to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// A binding's labels with the marks its instance holds for it. An adopted binding's calm.yaml
+/// name is its own name (adoption matches by name).
+fn with_marks(
+    mut metadata: Metadata,
+    id: &str,
+    name: &str,
+    marks: &BTreeMap<String, Metadata>,
+) -> Metadata {
+    if let Some(extra) = marks.get(id) {
+        if extra.contains_key(labels::MANAGED_BY) {
+            metadata
+                .entry(labels::KEY.into())
+                .or_insert_with(|| name.to_owned());
+        }
+        for (k, v) in extra {
+            metadata.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
+    metadata
 }
 
 /// The plan name: Service Manager returns only the plan id, so calmctl records the plan name in a

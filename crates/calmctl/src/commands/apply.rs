@@ -1,6 +1,7 @@
 //! `calmctl apply`: plan and apply in one go (asking first on a terminal), or apply a saved plan
 //! after checking that nothing it touches changed since it was made.
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, IsTerminal};
 use std::path::Path;
 use std::sync::Arc;
@@ -24,9 +25,19 @@ fn fail(message: &str) -> Status {
 }
 
 pub(crate) fn apply(args: &ApplyArgs, ctx: &Context) -> Status {
-    let Some(loaded) = load_config(&args.file, ctx) else {
-        return Status::Failure;
-    };
+    match load_config(&args.file, ctx) {
+        Some(loaded) => run(args, ctx, &loaded, BTreeSet::new()),
+        None => Status::Failure,
+    }
+}
+
+/// Plans (with `rotate`: these keys are rotated whatever their age) and applies.
+pub(crate) fn run(
+    args: &ApplyArgs,
+    ctx: &Context,
+    loaded: &calm_config::Loaded,
+    rotate: BTreeSet<(String, String)>,
+) -> Status {
     let saved = match args.saved_plan.as_deref().map(read_saved) {
         None => None,
         Some(Ok(saved)) => Some(saved),
@@ -81,6 +92,7 @@ pub(crate) fn apply(args: &ApplyArgs, ctx: &Context) -> Status {
         refresh_credentials: args.refresh_credentials,
         verify: !args.no_verify,
         targets: targets.clone(),
+        now_unix: ctx.now_unix,
     };
     let allow_delete = saved.as_ref().map_or(args.allow_delete, |s| s.allow_delete);
     crate::runtime::block_on(async {
@@ -96,9 +108,13 @@ pub(crate) fn apply(args: &ApplyArgs, ctx: &Context) -> Status {
             Ok(s) => s,
             Err(message) => return fail(&message),
         };
+        // A saved plan is checked as of when it was made: the keys it rotates and the stamps in
+        // their names are the ones the reviewer saw.
         let plan_options = PlanOptions {
             allow_delete,
             targets,
+            now_unix: saved.as_ref().map_or(ctx.now_unix, |s| s.created_at),
+            rotate,
         };
         let status = match calm_engine::plan(&session.desired, &session.connections, &plan_options)
             .await

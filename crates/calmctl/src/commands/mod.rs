@@ -4,6 +4,7 @@ mod apply;
 mod apply_report;
 mod completions;
 mod plan;
+mod rotate;
 mod schema;
 mod session;
 mod validate;
@@ -17,6 +18,7 @@ pub(crate) fn run(cli: &Cli, ctx: &Context) -> Status {
         Command::Validate(args) => validate::validate(args, ctx),
         Command::Plan(args) => plan::plan(args, ctx),
         Command::Apply(args) => apply::apply(args, ctx),
+        Command::Rotate(args) => rotate::rotate(args, ctx),
         Command::Schema => schema::schema(),
         Command::Completions(args) => completions::completions(args),
     }

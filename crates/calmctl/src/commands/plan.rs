@@ -38,6 +38,8 @@ pub(crate) fn plan(args: &PlanArgs, ctx: &Context) -> Status {
         let options = PlanOptions {
             allow_delete: args.allow_delete,
             targets: targets.clone(),
+            now_unix: ctx.now_unix,
+            rotate: Default::default(),
         };
         let result = calm_engine::plan(&session.desired, &session.connections, &options).await;
         let status = match result {

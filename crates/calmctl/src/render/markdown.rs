@@ -58,23 +58,36 @@ pub(crate) fn render(plan: &Plan, limit: usize) -> Vec<String> {
         head.push_str("**No changes.** BTP matches calm.yaml.\n");
     } else {
         let _ = writeln!(head, "**{}**\n", summary(plan));
-        head.push_str("| tenant | create | update | replace | adopt | delete |\n|---|---:|---:|---:|---:|---:|\n");
+        // Rotation's columns appear only when the plan rotates or deletes retired keys.
+        let mut columns = vec![
+            Action::Create,
+            Action::Update,
+            Action::Replace,
+            Action::Adopt,
+            Action::Delete,
+        ];
+        columns.extend(
+            [Action::Rotate, Action::DeleteRetired]
+                .into_iter()
+                .filter(|a| plan.count(*a) > 0),
+        );
+        let names: Vec<&str> = columns.iter().map(|a| a.verb()).collect();
+        let _ = writeln!(
+            head,
+            "| tenant | {} |\n|---|{}",
+            names.join(" | "),
+            "---:|".repeat(columns.len())
+        );
         for t in tenants(plan) {
-            let n = |a: Action| {
+            let n = |a: &Action| {
                 plan.changes
                     .iter()
-                    .filter(|c| c.tenant == t && c.action == a)
+                    .filter(|c| c.tenant == t && c.action == *a)
                     .count()
+                    .to_string()
             };
-            let _ = writeln!(
-                head,
-                "| `{t}` | {} | {} | {} | {} | {} |",
-                n(Action::Create),
-                n(Action::Update),
-                n(Action::Replace),
-                n(Action::Adopt),
-                n(Action::Delete)
-            );
+            let counts: Vec<String> = columns.iter().map(n).collect();
+            let _ = writeln!(head, "| `{t}` | {} |", counts.join(" | "));
         }
         head.push('\n');
     }

@@ -18,6 +18,13 @@ pub(crate) fn summary(plan: &Plan) -> String {
     ]
     .into_iter()
     .map(|a| format!("{} to {}", plan.count(a), a.verb()))
+    .chain(
+        // Rotation's actions are named only when present, to keep the usual line short.
+        [Action::Rotate, Action::DeleteRetired]
+            .into_iter()
+            .filter(|a| plan.count(*a) > 0)
+            .map(|a| format!("{} to {}", plan.count(a), a.verb())),
+    )
     .collect();
     parts.join(", ")
 }

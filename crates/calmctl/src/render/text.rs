@@ -25,8 +25,9 @@ impl Paint {
         let code = match action {
             Action::Create => "32",
             Action::Update => "33",
-            Action::Replace | Action::Delete => "31",
+            Action::Replace | Action::Delete | Action::DeleteRetired => "31",
             Action::Adopt => "36",
+            Action::Rotate => "35",
         };
         self.paint(code, text)
     }

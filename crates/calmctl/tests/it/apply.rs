@@ -1,20 +1,20 @@
 //! `calmctl apply` end to end: the binary against btp-sim, checked against the simulator's world.
+//! Adoption is in adopt.rs, rotation in rotate.rs.
 
 use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use btp_sim::{ADMIN_PASSWORD, ADMIN_USER, Faults, JobTimings, World};
-use calm_btp::cf::{Metadata, NewServiceInstance, NewServiceKey, ServicePlanFilter, SpaceFilter};
+use btp_sim::{ADMIN_PASSWORD, ADMIN_USER, Faults};
 use calm_core::live::labels;
 use serde_json::{Value, json};
 
 use crate::landscape::{Landscape, scrub};
-use crate::{stderr, stdout};
+use crate::stderr;
 
-const MIXED: &str = include_str!("../../../../examples/quickstart.yaml");
+pub(crate) const MIXED: &str = include_str!("../../../../examples/quickstart.yaml");
 
-const CF_ONLY: &str = "\
+pub(crate) const CF_ONLY: &str = "\
 version: 1
 accounts:
   acme: { subdomain: acme-ga, region: eu10, cis_key: { env: ACME_CIS_KEY }, username: { env: BTP_USERNAME }, password: { env: BTP_PASSWORD } }
@@ -26,38 +26,6 @@ defaults:
 tenants:
   - { name: beta, subaccount: beta }
 ";
-
-/// A landscape whose async operations finish quickly, to keep the suite short.
-fn quick(yaml: &str) -> Landscape {
-    quick_with(yaml, |_, _| {})
-}
-
-fn quick_with(yaml: &str, seed: impl FnOnce(&mut World, &calm_core::Desired)) -> Landscape {
-    let l = Landscape::with_world(yaml, seed);
-    l.sim.update_settings(|s| {
-        s.jobs = JobTimings {
-            processing_ms: 20,
-            polling_ms: 60,
-            entitlement_ms: 50,
-        }
-    });
-    l
-}
-
-fn run(l: &Landscape, args: &[&str]) -> (i32, String, String) {
-    let output = l.calmctl().args(args).output().unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        stdout(&output),
-        stderr(&output),
-    )
-}
-
-fn apply(l: &Landscape, extra: &[&str]) -> (i32, String, String) {
-    let mut args = vec!["apply", "--auto-approve", "--no-progress"];
-    args.extend_from_slice(extra);
-    run(l, &args)
-}
 
 /// Drops the `HH:MM:SS ` prefix of progress lines.
 fn untimed(text: &str) -> String {
@@ -75,21 +43,9 @@ fn untimed(text: &str) -> String {
         .join("\n")
 }
 
-/// Every credentials JSON the simulator would render for a live key or binding.
-fn live_credentials(l: &Landscape) -> Vec<Value> {
-    let state = l.sim.state_json();
-    let mut out = Vec::new();
-    for map in ["service_keys", "sm_bindings"] {
-        if let Some(m) = state["credentials"][map].as_object() {
-            out.extend(m.values().cloned());
-        }
-    }
-    out
-}
-
 /// Exactly one instance and one key per tenant, all labelled, and every delivered file is a
 /// live key's credentials.
-fn assert_converged(l: &Landscape, tenants: usize) {
+pub(crate) fn assert_converged(l: &Landscape, tenants: usize) {
     let world = l.sim.export_world();
     let mut instances = BTreeSet::new();
     for i in world.service_instances.values() {
@@ -116,7 +72,7 @@ fn assert_converged(l: &Landscape, tenants: usize) {
     assert_eq!(instances.len(), tenants, "one instance per tenant");
     let keys = world.service_keys.len() + world.sm_bindings.len();
     assert_eq!(keys, tenants, "one key per tenant, no duplicate, no orphan");
-    let live = live_credentials(l);
+    let live = l.live_credentials();
     let mut files = 0;
     for tenant in std::fs::read_dir(l.path("credentials")).unwrap() {
         let tenant = tenant.unwrap().path();
@@ -145,8 +101,8 @@ fn assert_converged(l: &Landscape, tenants: usize) {
 
 #[test]
 fn fresh_onboarding_of_both_runtimes_then_no_changes() {
-    let l = quick(MIXED);
-    let (code, out, err) = apply(&l, &["--parallelism", "1", "--report", "report.json"]);
+    let l = Landscape::quick(MIXED);
+    let (code, out, err) = l.apply(&["--parallelism", "1", "--report", "report.json"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "", "stdout carries data only");
     insta::assert_snapshot!("fresh_apply_progress", scrub(&untimed(&err)));
@@ -164,11 +120,11 @@ fn fresh_onboarding_of_both_runtimes_then_no_changes() {
             "a secret reached the report"
         );
     }
-    let (code, _, err) = run(&l, &["plan"]);
+    let (code, _, err) = l.run(&["plan"]);
     assert_eq!(code, 0, "a second plan shows no changes: {err}");
     // A lost file is delivered again from the live key, without any change on BTP.
     std::fs::remove_file(l.path("credentials/acme-test/calm-key.json")).unwrap();
-    let (code, _, err) = apply(&l, &[]);
+    let (code, _, err) = l.apply(&[]);
     assert_eq!(code, 0, "{err}");
     assert!(
         err.contains("acme-test: deliver calm-api/calm-key: ok"),
@@ -179,10 +135,10 @@ fn fresh_onboarding_of_both_runtimes_then_no_changes() {
 
 #[test]
 fn saved_plan_is_applied_and_a_stale_one_refused() {
-    let l = quick(MIXED);
-    let (code, _, err) = run(&l, &["plan", "--out", "plan.json"]);
+    let l = Landscape::quick(MIXED);
+    let (code, _, err) = l.run(&["plan", "--out", "plan.json"]);
     assert_eq!(code, 2, "{err}");
-    let (code, _, err) = run(&l, &["apply", "--no-progress", "plan.json"]);
+    let (code, _, err) = l.run(&["apply", "--no-progress", "plan.json"]);
     assert_eq!(code, 0, "{err}");
     assert_converged(&l, 2);
 
@@ -192,14 +148,14 @@ fn saved_plan_is_applied_and_a_stale_one_refused() {
         "imp-cdm-feature-manage-ui, calm-api.tasks.read]",
     );
     std::fs::write(l.path("calm.yaml"), &yaml).unwrap();
-    let (code, _, err) = run(&l, &["plan", "--out", "stale.json"]);
+    let (code, _, err) = l.run(&["plan", "--out", "stale.json"]);
     assert_eq!(code, 2, "{err}");
     l.sim.with_world(|w| {
         for i in w.service_instances.values_mut() {
             i.metadata.labels.insert("touched".into(), "by-hand".into());
         }
     });
-    let (code, _, err) = run(&l, &["apply", "--no-progress", "stale.json"]);
+    let (code, _, err) = l.run(&["apply", "--no-progress", "stale.json"]);
     assert_eq!(code, 1);
     assert!(err.contains("refusing the saved plan"), "{err}");
     assert!(
@@ -209,22 +165,22 @@ fn saved_plan_is_applied_and_a_stale_one_refused() {
 
     // A plan for another config, and a plan too old, are refused too.
     std::fs::write(l.path("calm.yaml"), MIXED).unwrap();
-    let (code, _, err) = run(&l, &["apply", "stale.json"]);
+    let (code, _, err) = l.run(&["apply", "stale.json"]);
     assert_eq!(code, 1);
     assert!(err.contains("different calm.yaml"), "{err}");
     let mut old: Value =
         serde_json::from_str(&std::fs::read_to_string(l.path("plan.json")).unwrap()).unwrap();
     old["created_at"] = json!(0);
     std::fs::write(l.path("old.json"), old.to_string()).unwrap();
-    let (code, _, err) = run(&l, &["apply", "old.json"]);
+    let (code, _, err) = l.run(&["apply", "old.json"]);
     assert_eq!(code, 1);
     assert!(err.contains("older than --max-plan-age 24 h"), "{err}");
 }
 
 #[test]
 fn without_a_terminal_apply_needs_auto_approve() {
-    let l = quick(MIXED);
-    let (code, _, err) = run(&l, &["apply"]);
+    let l = Landscape::quick(MIXED);
+    let (code, _, err) = l.run(&["apply"]);
     assert_eq!(code, 1);
     assert!(err.contains("--auto-approve"), "{err}");
     assert!(
@@ -235,12 +191,12 @@ fn without_a_terminal_apply_needs_auto_approve() {
 
 #[test]
 fn a_failed_job_is_reported_then_replaced_on_the_next_run() {
-    let l = quick(CF_ONLY);
+    let l = Landscape::quick(CF_ONLY);
     l.sim.set_faults(Faults {
         fail_names: vec!["calm-api".into()],
         ..Faults::default()
     });
-    let (code, _, err) = apply(&l, &["--report", "report.json"]);
+    let (code, _, err) = l.apply(&["--report", "report.json"]);
     assert_eq!(code, 1, "{err}");
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(l.path("report.json")).unwrap()).unwrap();
@@ -252,10 +208,10 @@ fn a_failed_job_is_reported_then_replaced_on_the_next_run() {
     );
     assert!(beta["remaining"].as_array().is_some_and(|r| !r.is_empty()));
     l.sim.set_faults(Faults::default());
-    let (code, _, err) = run(&l, &["plan"]);
+    let (code, _, err) = l.run(&["plan"]);
     assert_eq!(code, 2);
     assert!(err.is_empty() || !err.contains("error"), "{err}");
-    let (code, _, err) = apply(&l, &[]);
+    let (code, _, err) = l.apply(&[]);
     assert_eq!(code, 0, "{err}");
     assert!(
         err.contains("replace service_instance calm/calm-api: ok"),
@@ -275,8 +231,8 @@ fn deletion_gates_allow_delete_and_max_delete() {
         "  - { name: beta, subaccount: beta }",
         "  - { name: alpha, subaccount: alpha }\n  - { name: beta, subaccount: beta }",
     );
-    let l = quick(&two);
-    assert_eq!(apply(&l, &[]).0, 0);
+    let l = Landscape::quick(&two);
+    assert_eq!(l.apply(&[]).0, 0);
     std::fs::write(l.path("calm.yaml"), CF_ONLY.replace("beta", "alpha")).unwrap();
     let world = || l.sim.export_world();
     let ci = |args: &[&str]| {
@@ -310,120 +266,6 @@ fn deletion_gates_allow_delete_and_max_delete() {
     assert_eq!(world().service_keys.len(), 1, "and its key");
 }
 
-/// What a person makes by hand: entitlement, space, an unlabelled instance with the configured
-/// name, and the key SAP Cloud ALM generates.
-fn hand_made(l: &Landscape) {
-    let cf = l.cf();
-    l.runtime.block_on(async {
-        let org = cf
-            .list_organizations(&calm_btp::cf::OrganizationFilter {
-                names: vec!["beta".into()],
-                ..Default::default()
-            })
-            .await
-            .unwrap()[0]
-            .guid
-            .clone();
-        let space = cf
-            .list_spaces(&SpaceFilter {
-                organization_guids: vec![org.clone()],
-                ..Default::default()
-            })
-            .await
-            .unwrap()[0]
-            .guid
-            .clone();
-        let plans = cf
-            .list_service_plans(&ServicePlanFilter {
-                service_offering_names: vec!["SAPCloudALMAPIs".into()],
-                organization_guids: vec![org],
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        let instance = cf
-            .create_service_instance(&NewServiceInstance {
-                name: "calm-api".into(),
-                space_guid: space,
-                service_plan_guid: plans[0].guid.clone(),
-                parameters: Some(json!({"xs-security": {"xsappname": "calm-api"}})),
-                tags: Vec::new(),
-                metadata: Metadata::default(),
-            })
-            .await
-            .unwrap();
-        cf.create_service_key(&NewServiceKey {
-            name: "ABC_100_00".into(),
-            service_instance_guid: instance.guid,
-            parameters: None,
-            metadata: Metadata::default(),
-        })
-        .await
-        .unwrap();
-    });
-}
-
-#[test]
-fn an_unlabelled_instance_is_adopted_and_the_generated_key_left_alone() {
-    let l = quick_with(CF_ONLY, |world, _| {
-        let sub = world
-            .subaccounts
-            .values()
-            .find(|s| s.subdomain == "beta")
-            .unwrap()
-            .guid
-            .clone();
-        world.entitle(&sub, "SAPCloudALMAPIs", "standard", 1);
-        let org = world
-            .orgs
-            .values()
-            .find(|o| o.name == "beta")
-            .unwrap()
-            .guid
-            .clone();
-        world.add_space(&org, "calm");
-    });
-    hand_made(&l);
-    let (code, _, err) = apply(&l, &[]);
-    assert_eq!(code, 0, "{err}");
-    assert!(
-        err.contains("adopt service_instance calm/calm-api: ok"),
-        "{err}"
-    );
-    let world = l.sim.export_world();
-    assert_eq!(world.service_instances.len(), 1, "adopted, not recreated");
-    let instance = world.service_instances.values().next().unwrap();
-    assert_eq!(
-        instance
-            .metadata
-            .labels
-            .get(labels::TENANT)
-            .map(String::as_str),
-        Some("beta")
-    );
-    assert!(
-        instance
-            .metadata
-            .annotations
-            .contains_key(labels::PARAMETERS_SHA256)
-    );
-    let generated = world
-        .service_keys
-        .values()
-        .find(|k| k.name == "ABC_100_00")
-        .unwrap();
-    assert!(
-        generated.metadata.labels.is_empty(),
-        "SAP's key is untouched"
-    );
-    assert_eq!(
-        world.service_keys.len(),
-        2,
-        "the generated key and calmctl's"
-    );
-    assert_eq!(run(&l, &["plan"]).0, 0);
-}
-
 /// Tiny deterministic generator for the kill moments.
 fn next(seed: &mut u64) -> u64 {
     *seed = seed
@@ -450,7 +292,7 @@ fn sigkill_at_random_moments_leaves_nothing_to_duplicate() {
     let mut seed = 20_261_123_u64;
     let bin = assert_cmd::cargo::cargo_bin("calmctl");
     for trial in 0..10 {
-        let l = quick(&yaml);
+        let l = Landscape::quick(&yaml);
         let wait = 200 + next(&mut seed) % 2_800;
         let mut child = std::process::Command::new(&bin)
             .current_dir(l.dir.path())
@@ -477,9 +319,9 @@ fn sigkill_at_random_moments_leaves_nothing_to_duplicate() {
         std::thread::sleep(Duration::from_millis(wait));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
-        let (code, _, err) = apply(&l, &["--parallelism", "50"]);
+        let (code, _, err) = l.apply(&["--parallelism", "50"]);
         assert_eq!(code, 0, "trial {trial} (killed after {wait} ms): {err}");
         assert_converged(&l, 50);
-        assert_eq!(run(&l, &["plan"]).0, 0, "trial {trial}: no changes left");
+        assert_eq!(l.run(&["plan"]).0, 0, "trial {trial}: no changes left");
     }
 }

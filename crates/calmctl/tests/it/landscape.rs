@@ -5,11 +5,16 @@
 
 use std::path::PathBuf;
 
-use btp_sim::{ADMIN_PASSWORD, ADMIN_USER, Sim, SimHandle, World};
+use btp_sim::{ADMIN_PASSWORD, ADMIN_USER, JobTimings, Sim, SimHandle, World};
 use calm_btp::auth::Grant;
-use calm_btp::cf::CfClient;
+use calm_btp::cf::{
+    CfClient, Metadata, NewServiceInstance, NewServiceKey, OrganizationFilter, ServicePlanFilter,
+    SpaceFilter,
+};
+use calm_btp::service_manager::{ServiceManagerClient, ServiceManagerCredentials};
 use calm_btp::{Btp, ClientConfig};
 use calm_core::{Desired, SecretRef};
+use serde_json::{Value, json};
 
 /// A running landscape and a folder with its calm.yaml.
 pub struct Landscape {
@@ -56,6 +61,139 @@ impl Landscape {
         }
     }
 
+    /// Like [`Landscape::with_world`], with async operations that finish quickly, to keep the
+    /// suite short.
+    pub fn quick_with(yaml: &str, seed: impl FnOnce(&mut World, &Desired)) -> Landscape {
+        let l = Landscape::with_world(yaml, seed);
+        l.sim.update_settings(|s| {
+            s.jobs = JobTimings {
+                processing_ms: 20,
+                polling_ms: 60,
+                entitlement_ms: 50,
+            }
+        });
+        l
+    }
+
+    /// [`Landscape::new`] with quick async operations.
+    pub fn quick(yaml: &str) -> Landscape {
+        Landscape::quick_with(yaml, |_, _| {})
+    }
+
+    /// Runs calmctl with `args`: exit code, stdout, stderr.
+    pub fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let output = self.calmctl().args(args).output().unwrap();
+        (
+            output.status.code().unwrap_or(-1),
+            crate::stdout(&output),
+            crate::stderr(&output),
+        )
+    }
+
+    /// `calmctl apply --auto-approve --no-progress` plus `extra`.
+    pub fn apply(&self, extra: &[&str]) -> (i32, String, String) {
+        let mut args = vec!["apply", "--auto-approve", "--no-progress"];
+        args.extend_from_slice(extra);
+        self.run(&args)
+    }
+
+    /// A Service Manager client of a subaccount, with the Service Manager credentials calmctl had
+    /// the Accounts API make for it (so calmctl must have run first), for changes "by hand".
+    pub fn sm(&self, subdomain: &str) -> ServiceManagerClient {
+        let credentials = self.sim.with_world(|w| {
+            w.subaccounts
+                .values()
+                .find(|s| s.subdomain == subdomain)
+                .and_then(|s| s.service_manager_binding.clone())
+                .expect("calmctl made the subaccount's Service Manager binding")
+        });
+        let json = json!({
+            "clientid": credentials.client_id,
+            "clientsecret": credentials.client_secret,
+            "sm_url": "https://service-manager.cfapps.eu10.hana.ondemand.com",
+            "url": format!("https://{subdomain}.authentication.eu10.hana.ondemand.com"),
+        });
+        let config = ClientConfig {
+            api_url: Some(self.sim.url().parse().unwrap()),
+            ..ClientConfig::default()
+        };
+        let credentials = ServiceManagerCredentials::from_json(&json.to_string()).unwrap();
+        Btp::new(config)
+            .unwrap()
+            .service_manager(&credentials)
+            .unwrap()
+    }
+
+    /// What a person makes by hand in org `org`'s space `calm`: an instance with the configured
+    /// name but no labels, and keys named `keys` (e.g. the one SAP Cloud ALM generates).
+    pub fn hand_made(&self, org: &str, keys: &[&str]) {
+        let cf = self.cf();
+        self.runtime.block_on(async {
+            let orgs = cf
+                .list_organizations(&OrganizationFilter {
+                    names: vec![org.into()],
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            let org_guid = orgs[0].guid.clone();
+            let spaces = cf
+                .list_spaces(&SpaceFilter {
+                    organization_guids: vec![org_guid.clone()],
+                    names: vec!["calm".into()],
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            let plans = cf
+                .list_service_plans(&ServicePlanFilter {
+                    service_offering_names: vec!["SAPCloudALMAPIs".into()],
+                    organization_guids: vec![org_guid],
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            let instance = cf
+                .create_service_instance(&NewServiceInstance {
+                    name: "calm-api".into(),
+                    space_guid: spaces[0].guid.clone(),
+                    service_plan_guid: plans[0].guid.clone(),
+                    parameters: Some(json!({"xs-security": {"xsappname": "calm-api"}})),
+                    tags: Vec::new(),
+                    metadata: Metadata::default(),
+                })
+                .await
+                .unwrap();
+            for name in keys {
+                let key = NewServiceKey {
+                    name: (*name).into(),
+                    service_instance_guid: instance.guid.clone(),
+                    parameters: None,
+                    metadata: Metadata::default(),
+                };
+                cf.create_service_key(&key).await.unwrap();
+            }
+        });
+    }
+
+    /// Every credentials JSON the simulator would render for a live key or binding.
+    pub fn live_credentials(&self) -> Vec<Value> {
+        let state = self.sim.state_json();
+        let mut out = Vec::new();
+        for map in ["service_keys", "sm_bindings"] {
+            if let Some(m) = state["credentials"][map].as_object() {
+                out.extend(m.values().cloned());
+            }
+        }
+        out
+    }
+
+    /// A delivered credentials file, parsed.
+    pub fn delivered(&self, tenant: &str, key: &str) -> Value {
+        let path = self.path(&format!("credentials/{tenant}/{key}.json"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
     /// `calmctl` run in the landscape's folder, connected to the simulator.
     pub fn calmctl(&self) -> assert_cmd::Command {
         let mut cmd = crate::calmctl();
@@ -98,6 +236,27 @@ impl Landscape {
         out.dedup();
         out
     }
+}
+
+/// The subaccount `subdomain` entitled to Cloud ALM, with a space `calm` in its org, as a person
+/// prepares it before making an instance by hand.
+pub fn entitled_with_space(world: &mut World, subdomain: &str) {
+    let sub = world
+        .subaccounts
+        .values()
+        .find(|s| s.subdomain == subdomain)
+        .unwrap()
+        .guid
+        .clone();
+    world.entitle(&sub, "SAPCloudALMAPIs", "standard", 1);
+    let org = world
+        .orgs
+        .values()
+        .find(|o| o.name == subdomain)
+        .unwrap()
+        .guid
+        .clone();
+    world.add_space(&org, "calm");
 }
 
 fn collect_secrets(value: &serde_json::Value, out: &mut Vec<String>) {

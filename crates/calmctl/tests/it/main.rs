@@ -1,10 +1,12 @@
 //! calmctl's integration tests: the binary, driven as a user drives it. One test binary for the
 //! whole crate keeps link time down on small machines.
 
+mod adopt;
 mod apply;
 mod cli;
 mod landscape;
 mod plan;
+mod rotate;
 mod validate;
 
 use std::path::{Path, PathBuf};

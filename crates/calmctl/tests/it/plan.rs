@@ -3,11 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use calm_btp::cf::{Metadata, NewServiceInstance, NewServiceKey, ServicePlanFilter, SpaceFilter};
+use calm_btp::cf::{Metadata, NewServiceInstance, NewServiceKey, ServicePlanFilter};
 use calm_core::live::labels;
 use serde_json::json;
 
-use crate::landscape::{Landscape, scrub};
+use crate::landscape::{Landscape, entitled_with_space, scrub};
 use crate::{stderr, stdout};
 
 const MIXED: &str = include_str!("../../../../examples/quickstart.yaml");
@@ -27,7 +27,7 @@ tenants:
 ";
 
 /// Checks a JSON plan against the checked-in `schemas/plan.schema.json`.
-fn assert_matches_schema(value: &serde_json::Value) {
+pub(crate) fn assert_matches_schema(value: &serde_json::Value) {
     let text = std::fs::read_to_string(crate::root().join("schemas/plan.schema.json")).unwrap();
     let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
     let validator = jsonschema::draft7::new(&schema).unwrap();
@@ -63,81 +63,10 @@ fn fresh_mixed_landscape_in_every_format() {
     insta::assert_json_snapshot!("fresh_json", value, {".**.guid" => "[guid]"});
 }
 
-/// What a person makes by hand in a subaccount: an entitlement, a space, an instance with the
-/// configured name but no labels, a key with the configured name, and the key SAP creates.
-fn hand_made(l: &Landscape, org: &str) {
-    let cf = l.cf();
-    l.runtime.block_on(async {
-        let orgs = cf
-            .list_organizations(&calm_btp::cf::OrganizationFilter {
-                names: vec![org.into()],
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        let org_guid = orgs[0].guid.clone();
-        let spaces = cf
-            .list_spaces(&SpaceFilter {
-                organization_guids: vec![org_guid.clone()],
-                names: vec!["calm".into()],
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        let plans = cf
-            .list_service_plans(&ServicePlanFilter {
-                service_offering_names: vec!["SAPCloudALMAPIs".into()],
-                organization_guids: vec![org_guid],
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        let instance = cf
-            .create_service_instance(&NewServiceInstance {
-                name: "calm-api".into(),
-                space_guid: spaces[0].guid.clone(),
-                service_plan_guid: plans[0].guid.clone(),
-                parameters: Some(json!({"xs-security": {"xsappname": "calm-api"}})),
-                tags: Vec::new(),
-                metadata: Metadata::default(),
-            })
-            .await
-            .unwrap();
-        for name in ["calm-key", "ABC_100_00"] {
-            let key = NewServiceKey {
-                name: name.into(),
-                service_instance_guid: instance.guid.clone(),
-                parameters: None,
-                metadata: Metadata::default(),
-            };
-            cf.create_service_key(&key).await.unwrap();
-        }
-    });
-}
-
-fn entitled_with_space(world: &mut btp_sim::World, subdomain: &str) {
-    let sub = world
-        .subaccounts
-        .values()
-        .find(|s| s.subdomain == subdomain)
-        .unwrap()
-        .guid
-        .clone();
-    world.entitle(&sub, "SAPCloudALMAPIs", "standard", 1);
-    let org = world
-        .orgs
-        .values()
-        .find(|o| o.name == subdomain)
-        .unwrap()
-        .guid
-        .clone();
-    world.add_space(&org, "calm");
-}
-
 #[test]
 fn unlabelled_objects_are_adopted_and_generated_keys_left_alone() {
     let l = Landscape::with_world(CF_ONLY, |world, _| entitled_with_space(world, "beta"));
-    hand_made(&l, "beta");
+    l.hand_made("beta", &["calm-key", "ABC_100_00"]);
     let (code, text, err) = plan(&l, &["--tenant", "beta"]);
     assert_eq!(code, 2, "{err}");
     insta::assert_snapshot!("adopt_text", scrub(&text));
@@ -346,7 +275,7 @@ fn long_markdown_is_split_under_the_github_limit() {
 #[test]
 fn no_secret_in_any_plan_output_or_saved_plan() {
     let l = Landscape::with_world(CF_ONLY, |world, _| entitled_with_space(world, "beta"));
-    hand_made(&l, "beta");
+    l.hand_made("beta", &["calm-key", "ABC_100_00"]);
     let mut outputs = Vec::new();
     for format in ["text", "markdown", "json"] {
         let (_, out, err) = plan(&l, &["--format", format, "--out", "plan.json"]);
