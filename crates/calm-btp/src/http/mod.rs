@@ -206,7 +206,33 @@ pub(crate) struct Response {
 impl Response {
     /// Decodes the body, or fails with the first bytes of the body (redacted).
     pub(crate) fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        decode(&self.context, self.status.as_u16(), &self.body)
+        decode(&self.context, self.status.as_u16(), &self.body).map_err(|e| match e {
+            // Name a content type that is not JSON: it says who answered (a proxy's HTML or XML).
+            // The body decides, not the header: CF sends JSON 429s as text/plain (btp-api.md §7).
+            Error::Decode {
+                context,
+                status,
+                reason,
+                snippet,
+            } => {
+                let content_type = self
+                    .headers
+                    .get(reqwest::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .filter(|t| !t.contains("json"));
+                let reason = match content_type {
+                    Some(t) => format!("{reason}; content type {}", redact::redact_text(t)),
+                    None => reason,
+                };
+                Error::Decode {
+                    context,
+                    status,
+                    reason,
+                    snippet,
+                }
+            }
+            other => other,
+        })
     }
 
     /// The `Location` header.
@@ -227,7 +253,11 @@ pub(crate) fn decode<T: DeserializeOwned>(
         context: Box::new(context.clone()),
         status,
         // serde's message can quote a value of the wrong type; redact it like a body.
-        reason: redact::redact_text(&e.to_string()),
+        reason: if body.iter().all(u8::is_ascii_whitespace) {
+            "the body is empty".to_owned()
+        } else {
+            redact::redact_text(&e.to_string())
+        },
         snippet: redact::snippet(body),
     })
 }
