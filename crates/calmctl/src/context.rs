@@ -10,6 +10,8 @@ pub mod env {
     pub const NO_COLOR: &str = "NO_COLOR";
     /// Routes every BTP API to one base URL (the simulator, or a proxy).
     pub const API_URL: &str = calm_btp::API_URL_ENV;
+    /// A `tracing` filter (e.g. `calm_btp=debug`); overrides `-v`.
+    pub const RUST_LOG: &str = "RUST_LOG";
 }
 
 /// What a command may know about the world outside its arguments.
@@ -23,6 +25,8 @@ pub struct Context {
     pub width: usize,
     /// `CALMCTL_API_URL`, if set.
     pub api_url: Option<String>,
+    /// `RUST_LOG`, if set.
+    pub rust_log: Option<String>,
     /// The current time (Unix seconds), read once.
     pub now_unix: i64,
     /// Reads environment variables named by `{ env: NAME }` references.
@@ -51,6 +55,7 @@ impl Context {
             stdout_color: !no_color && std::io::stdout().is_terminal(),
             width: 100,
             api_url: std::env::var(env::API_URL).ok().filter(|v| !v.is_empty()),
+            rust_log: std::env::var(env::RUST_LOG).ok().filter(|v| !v.is_empty()),
             now_unix,
             env: Arc::new(|name: &str| std::env::var(name).ok()),
         }

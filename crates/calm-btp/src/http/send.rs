@@ -49,6 +49,10 @@ impl Btp {
                 Auth::Bearer(source) => Some(Box::pin(source.access_token(self)).await?),
                 _ => None,
             };
+            tracing::trace!(
+                api = %request.api, method = %context.method, host = %context.host,
+                path = %context.path, attempt, "sending"
+            );
             let outcome = self.attempt(request, token.as_ref().map(|t| &t.0)).await;
             let elapsed = started.elapsed();
             let answered = match outcome {

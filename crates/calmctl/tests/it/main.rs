@@ -5,6 +5,7 @@ mod apply;
 mod cli;
 mod landscape;
 mod plan;
+mod secrets;
 mod validate;
 
 use std::path::{Path, PathBuf};
