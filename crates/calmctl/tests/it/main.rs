@@ -6,6 +6,7 @@ mod cli;
 mod landscape;
 mod plan;
 mod secrets;
+mod umask;
 mod validate;
 
 use std::path::{Path, PathBuf};
