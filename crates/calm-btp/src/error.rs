@@ -221,6 +221,18 @@ pub enum Error {
         /// The `Location` header, secret query parameters redacted (`none` if absent).
         location: String,
     },
+    /// A response's `Location` header is not a URL of the API's own host (or not a URL at all).
+    #[error("{context}: HTTP {status}: Location {link} not followed: {reason}")]
+    ForeignLink {
+        /// The request whose response carried the header.
+        context: Box<RequestContext>,
+        /// The HTTP status of that response.
+        status: u16,
+        /// The `Location` value, secret query parameters redacted.
+        link: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
     /// A response body was larger than [`ClientConfig::max_body_bytes`](crate::ClientConfig).
     #[error("{context}: HTTP {status}: response body larger than {limit} bytes; not read")]
     BodyTooLarge {
@@ -316,6 +328,7 @@ impl Error {
             Error::Api(e) => Some(e.status),
             Error::Decode { status, .. }
             | Error::Redirect { status, .. }
+            | Error::ForeignLink { status, .. }
             | Error::BodyTooLarge { status, .. } => Some(*status),
             _ => None,
         }

@@ -235,11 +235,27 @@ impl Response {
         })
     }
 
-    /// The `Location` header.
-    pub(crate) fn location(&self) -> Option<&str> {
-        self.headers
+    /// The `Location` header, if it points into `endpoint`. A `Location` to another host is an
+    /// [`Error::ForeignLink`] naming this request and its status: it is never followed, since the
+    /// next request would carry the bearer token there.
+    pub(crate) fn location_in(&self, endpoint: &endpoint::Endpoint) -> Result<Option<&str>, Error> {
+        let Some(location) = self
+            .headers
             .get(reqwest::header::LOCATION)
             .and_then(|v| v.to_str().ok())
+        else {
+            return Ok(None);
+        };
+        match endpoint.resolve(location) {
+            Ok(_) => Ok(Some(location)),
+            Err(Error::Url { url, reason }) => Err(Error::ForeignLink {
+                context: Box::new(self.context.clone()),
+                status: self.status.as_u16(),
+                link: url,
+                reason,
+            }),
+            Err(other) => Err(other),
+        }
     }
 }
 

@@ -145,7 +145,9 @@ impl Btp {
                 // The client follows no redirect (reqwest Policy::none): it could carry the bearer
                 // token to another host. Say where it pointed, so the user can fix the API URL.
                 let location = answered
-                    .location()
+                    .headers
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
                     .map_or_else(|| "none".to_owned(), redact::redact_text);
                 return Err(Error::Redirect {
                     context: Box::new(answered.context),

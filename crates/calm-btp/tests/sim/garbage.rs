@@ -171,8 +171,12 @@ async fn misleading_locations_are_refused_or_fail_and_a_rerun_makes_no_duplicate
         let message = error.to_string();
         match kind {
             GarbageKind::LocationForeign => {
-                assert!(matches!(error, Error::Url { .. }), "{error:?}");
+                assert!(
+                    matches!(error, Error::ForeignLink { status: 202, .. }),
+                    "{error:?}"
+                );
                 assert!(message.contains("evil.example.com"), "{message}");
+                assert!(message.contains(&host(&land)), "{message}");
                 assert!(
                     message.contains("outside the configured API hosts"),
                     "{message}"

@@ -3,6 +3,7 @@
 
 mod apply;
 mod cli;
+mod garbage;
 mod landscape;
 mod plan;
 mod secrets;
