@@ -33,3 +33,7 @@ fmt:
 
 clippy:
     cargo clippy --workspace --all-targets -- -D warnings
+
+# Longer fuzzing of the config parser and every API response decoder; prints executions and time.
+fuzz cases="100000":
+    CALM_FUZZ_CASES={{cases}} cargo test --release -p calm-config -p calm-btp --test fuzz -- --nocapture

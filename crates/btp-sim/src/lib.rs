@@ -42,7 +42,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub use control::stats::StatsSnapshot;
-pub use settings::{Api, Faults, JobTimings, Limit, RateLimits, Settings, Storm};
+pub use settings::{
+    Api, Faults, Garbage, GarbageKind, JobTimings, Limit, RateLimits, Settings, Storm,
+};
 pub use world::World;
 
 use server::{AppState, Shared};
@@ -246,7 +248,16 @@ impl SimHandle {
 
     /// A jwt-bearer assertion for a user that this simulator accepts (valid one day).
     pub fn assertion_for(&self, user: &str) -> String {
-        uaa::assertion_for(&self.state.secret(), user, 86_400)
+        self.state
+            .issue(uaa::assertion_for(&self.state.secret(), user, 86_400))
+    }
+
+    /// Every secret this simulator issued or accepts, sorted: user passwords, client secrets of
+    /// `cis` keys, Service Manager bindings, instances, service keys and bindings, private keys,
+    /// the token-signing secret, and every access, refresh and id token and assertion it handed
+    /// out. Secret-hygiene tests search calmctl's output for each of them.
+    pub fn issued_secrets(&self) -> Vec<String> {
+        control::secrets::issued(&self.state, &self.state_json())
     }
 
     /// What each secret reference of `desired` resolves to in this world: an account's `cis_key`
@@ -254,6 +265,14 @@ impl SimHandle {
     /// `assertion` is an OIDC token the simulator accepts. The binary prints these as `export`
     /// lines; calmctl's sandbox and the tests hand them to calmctl directly.
     pub fn secrets_for(&self, desired: &calm_core::Desired) -> Vec<(calm_core::SecretRef, String)> {
+        // A world may give the administrator another password than the default.
+        let admin_password = self
+            .state
+            .world()
+            .users
+            .iter()
+            .find(|u| u.username == ADMIN_USER)
+            .map_or_else(|| ADMIN_PASSWORD.to_owned(), |u| u.password.clone());
         let mut out: Vec<(calm_core::SecretRef, String)> = Vec::new();
         let mut add = |reference: &Option<calm_core::SecretRef>, value: String| {
             if let Some(r) = reference
@@ -267,10 +286,10 @@ impl SimHandle {
                 add(&account.cis_key, key.to_string());
             }
             add(&account.username, ADMIN_USER.to_owned());
-            add(&account.password, ADMIN_PASSWORD.to_owned());
+            add(&account.password, admin_password.clone());
             if let Some(cf) = &account.cloudfoundry {
                 add(&cf.username, ADMIN_USER.to_owned());
-                add(&cf.password, ADMIN_PASSWORD.to_owned());
+                add(&cf.password, admin_password.clone());
                 add(&cf.assertion, self.assertion_for(ADMIN_USER));
             }
         }

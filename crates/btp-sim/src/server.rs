@@ -1,7 +1,7 @@
 //! The axum application: shared state, the route table and the layers every API request passes.
 //!
 //! Request path: stats (count, concurrency) → faults (latency, 429 storms, rate limits, injected
-//! failures) → the API handler, which checks the bearer token with its API's extractor, locks the
+//! failures, garbage answers) → the API handler, which checks the bearer token with its API's extractor, locks the
 //! world, calls [`World::advance`], reads or changes it, renders JSON and unlocks. `/_sim` routes are
 //! merged after the layers, so they see no faults, latency or auth.
 
@@ -18,6 +18,7 @@ use rand::SeedableRng;
 use rand::rngs::SmallRng;
 
 use crate::control::faults::{self, Injected};
+use crate::control::garbage;
 use crate::control::ratelimit::{CF_NOMINAL, RateLimiter};
 use crate::control::stats::Stats;
 use crate::settings::{Api, Settings};
@@ -36,7 +37,13 @@ pub struct AppState {
     rng: Mutex<SmallRng>,
     limiter: RateLimiter,
     storm_remaining: AtomicU32,
+    /// Every token issued, for secret-hygiene tests ([`crate::SimHandle::issued_secrets`]).
+    issued: Mutex<Vec<String>>,
 }
+
+/// Issued tokens kept for [`AppState::issued`]; beyond this the oldest are dropped, so that a
+/// long benchmark cannot grow memory without bound.
+const ISSUED_KEPT: usize = 100_000;
 
 /// The handle handlers receive.
 pub type Shared = Arc<AppState>;
@@ -55,6 +62,7 @@ impl AppState {
             rng: Mutex::new(SmallRng::seed_from_u64(seed)),
             limiter: RateLimiter::default(),
             storm_remaining: AtomicU32::new(storm),
+            issued: Mutex::new(Vec::new()),
         }
     }
 
@@ -76,6 +84,24 @@ impl AppState {
     pub fn secret(&self) -> String {
         self.secret
             .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Records an issued token and gives it back.
+    pub fn issue(&self, token: String) -> String {
+        let mut issued = self.issued.lock().unwrap_or_else(|e| e.into_inner());
+        if issued.len() >= ISSUED_KEPT {
+            issued.drain(..ISSUED_KEPT / 2);
+        }
+        issued.push(token.clone());
+        token
+    }
+
+    /// Every token issued so far (the most recent [`ISSUED_KEPT`]).
+    pub fn issued(&self) -> Vec<String> {
+        self.issued
+            .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
     }
@@ -175,10 +201,24 @@ async fn fault_layer(State(state): State<Shared>, request: Request, next: Next) 
         }
         return response;
     }
-    let injected = {
+    let (injected, garbage) = {
         let mut rng = state.rng.lock().unwrap_or_else(|e| e.into_inner());
-        faults::decide(&settings.faults, &mut *rng)
+        let injected = faults::decide(&settings.faults, &mut *rng);
+        let garbage = match (&injected, &settings.faults.garbage) {
+            (None, Some(g)) => garbage::draw(g, api, request.method().as_str(), &mut *rng),
+            _ => None,
+        };
+        (injected, garbage)
     };
+    if let Some(kind) = garbage {
+        state.stats.fault();
+        return if kind.processed() {
+            let response = next.run(request).await;
+            garbage::spoil(kind, response, &state.base_url, &path).await
+        } else {
+            garbage::answer(kind, &path)
+        };
+    }
     match injected {
         Some(Injected::Slow(ms)) => {
             state.stats.fault();

@@ -138,6 +138,91 @@ pub struct Faults {
     pub token_ttl_secs: Option<u64>,
     /// A 429 storm: the next `requests` requests to `apis` (all APIs when empty) get a 429.
     pub storm: Option<Storm>,
+    /// Hostile answers: broken bodies, wrong content types, misleading `Location` headers.
+    pub garbage: Option<Garbage>,
+}
+
+/// Hostile answers for a share of the requests to some APIs ("garbage" mode). Each hit draws one
+/// of `kinds`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Garbage {
+    /// The kinds to draw from; empty means all.
+    #[serde(default)]
+    pub kinds: Vec<GarbageKind>,
+    /// Share of the matching requests that get garbage (1.0: all).
+    pub rate: f64,
+    /// APIs affected; empty means all.
+    #[serde(default)]
+    pub apis: Vec<Api>,
+    /// HTTP methods affected (e.g. `POST`); empty means all.
+    #[serde(default)]
+    pub methods: Vec<String>,
+}
+
+impl Garbage {
+    /// Every request to `apis` gets garbage of `kind`.
+    pub fn always(kind: GarbageKind, apis: &[Api]) -> Self {
+        Garbage {
+            kinds: vec![kind],
+            rate: 1.0,
+            apis: apis.to_vec(),
+            methods: Vec::new(),
+        }
+    }
+
+    /// Whether a request is eligible.
+    pub fn matches(&self, api: Api, method: &str) -> bool {
+        (self.apis.is_empty() || self.apis.contains(&api))
+            && (self.methods.is_empty()
+                || self.methods.iter().any(|m| m.eq_ignore_ascii_case(method)))
+    }
+}
+
+/// One kind of hostile answer. "Processed" kinds let the real handler run first (the request takes
+/// effect, then the answer is spoiled); the others answer in its place, as a broken proxy would.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GarbageKind {
+    /// Processed; the body is cut in the middle (invalid JSON), status and headers kept.
+    TruncatedJson,
+    /// A gateway's `502 Bad Gateway` HTML page with `text/html`.
+    HtmlErrorPage,
+    /// Status 200 with an XML body under `application/xml`.
+    WrongContentType,
+    /// Status 200 with an empty body.
+    Empty200,
+    /// Status 200 with a 64 MiB body, streamed.
+    EnormousBody,
+    /// Processed; `Location` points to another path on the same host.
+    LocationElsewhere,
+    /// Processed; `Location` points at a non-loopback host (`http://evil.example.com/...`).
+    LocationForeign,
+    /// A `302 Found` redirect to `http://evil.example.com/...`.
+    RedirectForeign,
+}
+
+impl GarbageKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [GarbageKind; 8] = [
+        GarbageKind::TruncatedJson,
+        GarbageKind::HtmlErrorPage,
+        GarbageKind::WrongContentType,
+        GarbageKind::Empty200,
+        GarbageKind::EnormousBody,
+        GarbageKind::LocationElsewhere,
+        GarbageKind::LocationForeign,
+        GarbageKind::RedirectForeign,
+    ];
+
+    /// Whether the real handler runs before the answer is spoiled.
+    pub fn processed(self) -> bool {
+        matches!(
+            self,
+            GarbageKind::TruncatedJson
+                | GarbageKind::LocationElsewhere
+                | GarbageKind::LocationForeign
+        )
+    }
 }
 
 /// A burst of 429s.
@@ -164,6 +249,7 @@ impl Default for Faults {
             reject_token_prefixes: Vec::new(),
             token_ttl_secs: None,
             storm: None,
+            garbage: None,
         })
     }
 }
@@ -185,6 +271,7 @@ impl Faults {
             reject_token_prefixes: Vec::new(),
             token_ttl_secs: None,
             storm: None,
+            garbage: None,
         };
         match name {
             "none" => Some(none),

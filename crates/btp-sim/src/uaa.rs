@@ -17,7 +17,7 @@ use serde_json::json;
 
 use crate::auth::{self, Claims};
 use crate::errors;
-use crate::server::Shared;
+use crate::server::{AppState, Shared};
 use crate::world::{World, now_ms};
 
 /// Whose client authenticated.
@@ -103,7 +103,7 @@ pub async fn token(
     };
     let origin = login_hint_origin(field("login_hint"));
     let user_grant = |user: &str, grant: &str, keep: Option<&str>| {
-        user_token(&secret, ttl, &client_id, &client, user, grant, keep)
+        user_token(&state, ttl, &client_id, &client, user, grant, keep)
     };
     match grant {
         "password" => {
@@ -154,7 +154,7 @@ pub async fn token(
                 "invalid_client",
                 "Unauthorized grant type: client_credentials",
             ),
-            other => client_token(&secret, ttl, &client_id, other),
+            other => client_token(&state, ttl, &client_id, other),
         },
         "urn:ietf:params:oauth:grant-type:jwt-bearer" => {
             let user = field("assertion")
@@ -289,7 +289,7 @@ fn base_claims(typ: &str, sub: &str, client_id: &str, grant: &str, ttl: u64) -> 
 }
 
 fn user_token(
-    secret: &str,
+    state: &AppState,
     ttl: u64,
     client_id: &str,
     client: &Client,
@@ -309,13 +309,20 @@ fn user_token(
     refresh.exp = u64::MAX / 2;
     let mut id = access.clone();
     id.typ = "id".to_owned();
+    let secret = state.secret();
+    let access_token = state.issue(auth::sign(&secret, &access));
+    let id_token = state.issue(auth::sign(&secret, &id));
+    let refresh_token = match keep_refresh {
+        Some(kept) => kept.to_owned(),
+        None => state.issue(auth::sign(&secret, &refresh)),
+    };
     errors::json_response(
         StatusCode::OK,
         json!({
-            "access_token": auth::sign(secret, &access),
+            "access_token": access_token,
             "token_type": "bearer",
-            "id_token": auth::sign(secret, &id),
-            "refresh_token": keep_refresh.map_or_else(|| auth::sign(secret, &refresh), str::to_owned),
+            "id_token": id_token,
+            "refresh_token": refresh_token,
             "expires_in": ttl,
             "scope": access.scope.join(" "),
             "jti": access.jti,
@@ -323,7 +330,7 @@ fn user_token(
     )
 }
 
-fn client_token(secret: &str, ttl: u64, client_id: &str, client: &Client) -> Response {
+fn client_token(state: &AppState, ttl: u64, client_id: &str, client: &Client) -> Response {
     let mut access = base_claims("access", client_id, client_id, "client_credentials", ttl);
     match client {
         Client::CloudManagement(ga) => {
@@ -357,10 +364,11 @@ fn client_token(secret: &str, ttl: u64, client_id: &str, client: &Client) -> Res
         }
         Client::Cf => {}
     }
+    let access_token = state.issue(auth::sign(&state.secret(), &access));
     errors::json_response(
         StatusCode::OK,
         json!({
-            "access_token": auth::sign(secret, &access),
+            "access_token": access_token,
             "token_type": "bearer",
             "expires_in": ttl,
             "scope": access.scope.join(" "),

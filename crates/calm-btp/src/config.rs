@@ -48,6 +48,10 @@ pub struct ClientConfig {
     pub max_url_len: usize,
     /// Items per page for Cloud Foundry lists (at most 5000, btp-api.md §2.3 pagination).
     pub cf_per_page: u32,
+    /// Largest response body read. A full CF page of 5000 service instances is about 10 MiB; a
+    /// larger body is refused ([`Error::BodyTooLarge`](crate::Error::BodyTooLarge)) rather than
+    /// read into memory.
+    pub max_body_bytes: usize,
 }
 
 impl Default for ClientConfig {
@@ -68,6 +72,7 @@ impl Default for ClientConfig {
             user_agent: format!("calmctl/{}", env!("CARGO_PKG_VERSION")),
             max_url_len: 7 * 1024,
             cf_per_page: 5000,
+            max_body_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -86,6 +91,7 @@ impl fmt::Debug for ClientConfig {
             .field("limiter", &self.limiter)
             .field("user_agent", &self.user_agent)
             .field("max_url_len", &self.max_url_len)
+            .field("max_body_bytes", &self.max_body_bytes)
             .field("cf_per_page", &self.cf_per_page)
             .finish_non_exhaustive()
     }

@@ -50,7 +50,11 @@ pub struct RequestContext {
 
 impl fmt::Display for RequestContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} {}", self.api, self.method, self.path)
+        write!(f, "{} {} {}", self.api, self.method, self.path)?;
+        if !self.host.is_empty() {
+            write!(f, " at {}", self.host)?;
+        }
+        Ok(())
     }
 }
 
@@ -204,6 +208,41 @@ pub enum Error {
         /// The first bytes of the body, secrets redacted.
         snippet: String,
     },
+    /// The API answered with a redirect (3xx). Redirects are never followed: one could carry the
+    /// bearer token to another host.
+    #[error(
+        "{context}: HTTP {status}: redirect to {location} not followed (calmctl never follows redirects; check the API URL)"
+    )]
+    Redirect {
+        /// Where the request went.
+        context: Box<RequestContext>,
+        /// The HTTP status, e.g. 302.
+        status: u16,
+        /// The `Location` header, secret query parameters redacted (`none` if absent).
+        location: String,
+    },
+    /// A response's `Location` header is not a URL of the API's own host (or not a URL at all).
+    #[error("{context}: HTTP {status}: Location {link} not followed: {reason}")]
+    ForeignLink {
+        /// The request whose response carried the header.
+        context: Box<RequestContext>,
+        /// The HTTP status of that response.
+        status: u16,
+        /// The `Location` value, secret query parameters redacted.
+        link: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+    /// A response body was larger than [`ClientConfig::max_body_bytes`](crate::ClientConfig).
+    #[error("{context}: HTTP {status}: response body larger than {limit} bytes; not read")]
+    BodyTooLarge {
+        /// Where the request went.
+        context: Box<RequestContext>,
+        /// The HTTP status.
+        status: u16,
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// A Cloud Foundry job ended in `FAILED`.
     #[error("{api} job {job_guid} ({operation}) failed: {}", ErrorBody::CloudFoundry(errors.clone()))]
     JobFailed {
@@ -287,7 +326,10 @@ impl Error {
     pub fn status(&self) -> Option<u16> {
         match self {
             Error::Api(e) => Some(e.status),
-            Error::Decode { status, .. } => Some(*status),
+            Error::Decode { status, .. }
+            | Error::Redirect { status, .. }
+            | Error::ForeignLink { status, .. }
+            | Error::BodyTooLarge { status, .. } => Some(*status),
             _ => None,
         }
     }

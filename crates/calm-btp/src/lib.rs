@@ -47,8 +47,11 @@
 //! Passwords, client secrets, tokens and credentials are [`secrecy::SecretString`]; their `Debug`
 //! prints `[REDACTED]`. Tracing logs method, redacted path and status only. Error messages keep at
 //! most the first 512 bytes of an unexpected body, with secret-looking values removed. Plain
-//! `http://` is refused except to loopback; redirects are never followed, and links from responses
-//! (`pagination.next.href`, `Location`) are followed only to the API's own host.
+//! `http://` is refused except to loopback; redirects are never followed (a 3xx is
+//! [`Error::Redirect`]), and links from responses (`pagination.next.href`, `Location`) are followed
+//! only to the API's own host. Bodies are read chunk by chunk up to
+//! [`ClientConfig::max_body_bytes`] (16 MiB); a larger one is [`Error::BodyTooLarge`]. Every error
+//! names the API, method, path, host and status.
 
 pub mod accounts;
 pub mod auth;

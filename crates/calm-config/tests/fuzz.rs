@@ -1,9 +1,12 @@
 //! Property tests: no input makes the config reader panic, and every rejection is located.
 //!
 //! 10,000 documents in all (4,000 mutated real configs, 3,000 grammar-built documents, 3,000
-//! random byte strings) go through `load_bytes`, the function `calmctl validate` calls.
+//! random byte strings) go through `load_bytes`, the function `calmctl validate` calls. Each test
+//! prints its count and time on stderr; `CALM_FUZZ_CASES=N` sets the count of every test, e.g.
+//! `CALM_FUZZ_CASES=100000 cargo test --release -p calm-config --test fuzz -- --nocapture`.
 
 use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
 
 const SEEDS: &[&str] = &[
     include_str!("../../../examples/quickstart.yaml"),
@@ -214,23 +217,66 @@ fn document() -> impl Strategy<Value = String> {
     })
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 4_000, failure_persistence: None, ..ProptestConfig::default() })]
-    #[test]
-    fn mutated_configs_never_panic(seed in prop::sample::select(SEEDS), m in prop::collection::vec(mutation(), 1..8)) {
-        check(&apply(seed, &m));
+/// Runs `strategy` for `default_cases` documents (or `CALM_FUZZ_CASES`) and prints the executions
+/// and time on stderr, for the robustness report.
+fn fuzz<S: Strategy>(
+    name: &str,
+    default_cases: u32,
+    strategy: S,
+    document: impl Fn(&S::Value) -> Vec<u8>,
+) {
+    let cases = std::env::var("CALM_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default_cases);
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let started = std::time::Instant::now();
+    let result = runner.run(&strategy, |value| {
+        check(&document(&value));
+        Ok(())
+    });
+    eprintln!(
+        "fuzz {name}: {cases} documents parsed in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    if let Err(e) = result {
+        panic!("{name}: {e}");
     }
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 3_000, failure_persistence: None, ..ProptestConfig::default() })]
-    #[test]
-    fn grammar_documents_never_panic(docs in prop::collection::vec(document(), 1..5)) {
-        check(format!("version: 1\n{}\n", docs.join("\n")).as_bytes());
-    }
+#[test]
+fn mutated_configs_never_panic() {
+    fuzz(
+        "mutated configs",
+        4_000,
+        (
+            prop::sample::select(SEEDS),
+            prop::collection::vec(mutation(), 1..8),
+        ),
+        |(seed, m)| apply(seed, m),
+    );
+}
 
-    #[test]
-    fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
-        check(&bytes);
-    }
+#[test]
+fn grammar_documents_never_panic() {
+    fuzz(
+        "grammar documents",
+        3_000,
+        prop::collection::vec(document(), 1..5),
+        |docs| format!("version: 1\n{}\n", docs.join("\n")).into_bytes(),
+    );
+}
+
+#[test]
+fn random_bytes_never_panic() {
+    fuzz(
+        "random bytes",
+        3_000,
+        prop::collection::vec(any::<u8>(), 0..512),
+        Clone::clone,
+    );
 }

@@ -25,6 +25,10 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Log to stderr: -v requests and waits, -vv each step and response, -vvv everything, HTTP
+    /// internals included. `RUST_LOG` overrides. Secrets are never logged.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
 }
 
 /// The subcommands.

@@ -13,6 +13,8 @@ pub mod env {
     /// Test hook: the current time as Unix seconds, instead of the clock. Tests use it to age keys
     /// past `rotate_after` and retired keys past `retire_after` without waiting.
     pub const NOW: &str = "CALMCTL_NOW";
+    /// A `tracing` filter (e.g. `calm_btp=debug`); overrides `-v`.
+    pub const RUST_LOG: &str = "RUST_LOG";
 }
 
 /// What a command may know about the world outside its arguments.
@@ -26,6 +28,8 @@ pub struct Context {
     pub width: usize,
     /// `CALMCTL_API_URL`, if set.
     pub api_url: Option<String>,
+    /// `RUST_LOG`, if set.
+    pub rust_log: Option<String>,
     /// The current time (Unix seconds), read once (`CALMCTL_NOW` overrides it in tests).
     pub now_unix: i64,
     /// Reads environment variables named by `{ env: NAME }` references.
@@ -58,6 +62,7 @@ impl Context {
             stdout_color: !no_color && std::io::stdout().is_terminal(),
             width: 100,
             api_url: std::env::var(env::API_URL).ok().filter(|v| !v.is_empty()),
+            rust_log: std::env::var(env::RUST_LOG).ok().filter(|v| !v.is_empty()),
             now_unix,
             env: Arc::new(|name: &str| std::env::var(name).ok()),
         }

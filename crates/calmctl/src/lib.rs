@@ -9,6 +9,7 @@
 pub mod cli;
 mod commands;
 mod context;
+mod logging;
 mod output;
 mod progress;
 mod render;
@@ -53,5 +54,6 @@ pub fn main() -> ExitCode {
         }
     };
     let ctx = Context::from_env();
+    logging::init(cli.verbose, &ctx);
     commands::run(&cli, &ctx).into()
 }

@@ -62,7 +62,11 @@ pub(crate) fn render_error(error: &(dyn std::error::Error + 'static)) -> String 
     let mut out = format!("error: {error}\n");
     let mut source = error.source();
     while let Some(cause) = source {
-        out.push_str(&format!("  caused by: {cause}\n"));
+        // Many errors already quote their cause (`connecting to …: {source}`): say it once.
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(&format!("  caused by: {text}\n"));
+        }
         source = cause.source();
     }
     if let Some(help) = help_of(error) {

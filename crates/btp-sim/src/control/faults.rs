@@ -1,8 +1,8 @@
 //! Injected faults and the 429s of rate limits, each in its API's own form.
 //!
-//! A request's fate is one [`Injected`] value chosen by [`decide`]. Adding a new kind of fault (for
-//! example answers with garbage bodies) means adding a variant, a share in [`Faults`] and an arm in
-//! [`respond`]; nothing else changes.
+//! A request's fate is one [`Injected`] value chosen by [`decide`]. Adding a new kind of fault means
+//! adding a variant, a share in [`Faults`] and an arm in [`respond`]; nothing else changes. Hostile
+//! answers (garbage bodies, misleading `Location` headers) live in [`super::garbage`].
 
 use std::time::{Duration, SystemTime};
 

@@ -2,5 +2,7 @@
 
 pub mod admin;
 pub mod faults;
+pub mod garbage;
 pub mod ratelimit;
+pub mod secrets;
 pub mod stats;

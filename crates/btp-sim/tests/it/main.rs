@@ -6,6 +6,7 @@ mod cassette;
 mod cli;
 mod faults;
 mod flows;
+mod garbage;
 mod python;
 mod replay;
 mod seed;

@@ -136,7 +136,7 @@ impl CfClient {
             let key: wire::ServiceCredentialBinding = response.json()?;
             return Ok(key.into());
         }
-        let from_job = match response.location() {
+        let from_job = match response.location_in(&self.endpoint)? {
             Some(location) => self.wait_for_job(location).await?.resource,
             None => None,
         };

@@ -159,7 +159,7 @@ impl CfClient {
     async fn run_to_completion(&self, request: Request) -> Result<Response, Error> {
         let response = self.btp.execute(&request).await?;
         if response.status == reqwest::StatusCode::ACCEPTED
-            && let Some(location) = response.location()
+            && let Some(location) = response.location_in(&self.endpoint)?
         {
             let location = location.to_owned();
             self.wait_for_job(&location).await?;

@@ -207,7 +207,7 @@ impl CfClient {
             let instance: wire::ServiceInstance = response.json()?;
             return Ok(instance.into());
         }
-        let guid = match response.location() {
+        let guid = match response.location_in(&self.endpoint)? {
             Some(location) => match self.wait_for_job(location).await {
                 Ok(job) => job.resource.map(|r| r.guid),
                 Err(Error::JobFailed {

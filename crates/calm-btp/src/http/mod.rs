@@ -206,14 +206,56 @@ pub(crate) struct Response {
 impl Response {
     /// Decodes the body, or fails with the first bytes of the body (redacted).
     pub(crate) fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        decode(&self.context, self.status.as_u16(), &self.body)
+        decode(&self.context, self.status.as_u16(), &self.body).map_err(|e| match e {
+            // Name a content type that is not JSON: it says who answered (a proxy's HTML or XML).
+            // The body decides, not the header: CF sends JSON 429s as text/plain (btp-api.md §7).
+            Error::Decode {
+                context,
+                status,
+                reason,
+                snippet,
+            } => {
+                let content_type = self
+                    .headers
+                    .get(reqwest::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .filter(|t| !t.contains("json"));
+                let reason = match content_type {
+                    Some(t) => format!("{reason}; content type {}", redact::redact_text(t)),
+                    None => reason,
+                };
+                Error::Decode {
+                    context,
+                    status,
+                    reason,
+                    snippet,
+                }
+            }
+            other => other,
+        })
     }
 
-    /// The `Location` header.
-    pub(crate) fn location(&self) -> Option<&str> {
-        self.headers
+    /// The `Location` header, if it points into `endpoint`. A `Location` to another host is an
+    /// [`Error::ForeignLink`] naming this request and its status: it is never followed, since the
+    /// next request would carry the bearer token there.
+    pub(crate) fn location_in(&self, endpoint: &endpoint::Endpoint) -> Result<Option<&str>, Error> {
+        let Some(location) = self
+            .headers
             .get(reqwest::header::LOCATION)
             .and_then(|v| v.to_str().ok())
+        else {
+            return Ok(None);
+        };
+        match endpoint.resolve(location) {
+            Ok(_) => Ok(Some(location)),
+            Err(Error::Url { url, reason }) => Err(Error::ForeignLink {
+                context: Box::new(self.context.clone()),
+                status: self.status.as_u16(),
+                link: url,
+                reason,
+            }),
+            Err(other) => Err(other),
+        }
     }
 }
 
@@ -227,7 +269,11 @@ pub(crate) fn decode<T: DeserializeOwned>(
         context: Box::new(context.clone()),
         status,
         // serde's message can quote a value of the wrong type; redact it like a body.
-        reason: redact::redact_text(&e.to_string()),
+        reason: if body.iter().all(u8::is_ascii_whitespace) {
+            "the body is empty".to_owned()
+        } else {
+            redact::redact_text(&e.to_string())
+        },
         snippet: redact::snippet(body),
     })
 }

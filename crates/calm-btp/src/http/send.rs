@@ -8,7 +8,7 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use secrecy::ExposeSecret;
 use tokio::time::Instant;
 
-use super::{Auth, Body, Btp, Replay, Request, Response, error_body, retry};
+use super::{Auth, Body, Btp, Replay, Request, Response, error_body, redact, retry};
 use crate::error::{Api, ApiError, Error, TransportFailure};
 use crate::observer::{Event, RetryReason};
 
@@ -16,6 +16,8 @@ use crate::observer::{Event, RetryReason};
 enum Attempt {
     Answered(Response),
     Failed(TransportFailure, Option<reqwest::Error>),
+    /// The body exceeded `max_body_bytes`; reading stopped there.
+    TooLarge(reqwest::StatusCode),
 }
 
 impl Btp {
@@ -47,10 +49,21 @@ impl Btp {
                 Auth::Bearer(source) => Some(Box::pin(source.access_token(self)).await?),
                 _ => None,
             };
+            tracing::trace!(
+                api = %request.api, method = %context.method, host = %context.host,
+                path = %context.path, attempt, "sending"
+            );
             let outcome = self.attempt(request, token.as_ref().map(|t| &t.0)).await;
             let elapsed = started.elapsed();
             let answered = match outcome {
                 Attempt::Answered(response) => response,
+                Attempt::TooLarge(status) => {
+                    return Err(Error::BodyTooLarge {
+                        context: Box::new(context),
+                        status: status.as_u16(),
+                        limit: self.inner.config.max_body_bytes,
+                    });
+                }
                 Attempt::Failed(kind, source) => {
                     let wait = policy.backoff(attempt);
                     let safe = kind == TransportFailure::Connect || request.replay == Replay::Safe;
@@ -133,6 +146,20 @@ impl Btp {
             if answered.status.is_success() {
                 return Ok(answered);
             }
+            if answered.status.is_redirection() {
+                // The client follows no redirect (reqwest Policy::none): it could carry the bearer
+                // token to another host. Say where it pointed, so the user can fix the API URL.
+                let location = answered
+                    .headers
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .map_or_else(|| "none".to_owned(), redact::redact_text);
+                return Err(Error::Redirect {
+                    context: Box::new(answered.context),
+                    status,
+                    location,
+                });
+            }
             return Err(api_error(answered));
         }
     }
@@ -168,15 +195,28 @@ impl Btp {
                 .body(form.expose_secret().to_owned()),
         };
         let timeout = self.inner.config.request_timeout;
+        let limit = self.inner.config.max_body_bytes;
         let exchange = async {
-            let response = builder.send().await?;
+            let mut response = builder.send().await?;
             let status = response.status();
             let headers = response.headers().clone();
-            let body = response.bytes().await?;
-            Ok::<_, reqwest::Error>((status, headers, body.to_vec()))
+            // Read at most `limit` bytes, chunk by chunk: an enormous or endless body must neither
+            // fill memory nor be read to its end.
+            if response.content_length().is_some_and(|n| n > limit as u64) {
+                return Ok(Err(status));
+            }
+            let mut body = Vec::new();
+            while let Some(chunk) = response.chunk().await? {
+                if body.len() + chunk.len() > limit {
+                    return Ok(Err(status));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok::<_, reqwest::Error>(Ok((status, headers, body)))
         };
         match tokio::time::timeout(timeout, exchange).await {
             Err(_) => Attempt::Failed(TransportFailure::TimedOut, None),
+            Ok(Ok(Err(status))) => Attempt::TooLarge(status),
             Ok(Err(e)) => {
                 let kind = if e.is_connect() {
                     TransportFailure::Connect
@@ -187,7 +227,7 @@ impl Btp {
                 };
                 Attempt::Failed(kind, Some(e.without_url()))
             }
-            Ok(Ok((status, headers, body))) => Attempt::Answered(Response {
+            Ok(Ok(Ok((status, headers, body)))) => Attempt::Answered(Response {
                 context: request.context(),
                 status,
                 headers,

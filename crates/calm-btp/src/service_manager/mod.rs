@@ -235,7 +235,7 @@ impl ServiceManagerClient {
     /// Follows a create/update answer: waits for the operation of a 202 and returns the object id.
     async fn settle(&self, response: Response, prefix: &str) -> Result<String, Error> {
         if response.status == StatusCode::ACCEPTED
-            && let Some(location) = response.location()
+            && let Some(location) = response.location_in(&self.endpoint)?
         {
             let location = location.to_owned();
             let operation = self.wait_for_operation(&location).await?;
@@ -379,7 +379,7 @@ impl ServiceManagerClient {
         match self.btp.execute(&self.request(Method::DELETE, path)).await {
             Ok(response) => {
                 if response.status == StatusCode::ACCEPTED
-                    && let Some(location) = response.location()
+                    && let Some(location) = response.location_in(&self.endpoint)?
                 {
                     self.wait_for_operation(location).await?;
                 }

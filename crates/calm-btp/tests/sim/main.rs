@@ -5,6 +5,7 @@
 mod auth;
 mod btp;
 mod cf;
+mod garbage;
 mod load;
 mod logs;
 mod support;

@@ -2,7 +2,8 @@
 //!
 //! - `dir`: `<dir>/<tenant>/<key>.json`, written to a temporary file in the same folder (mode
 //!   0600 from creation) and renamed over the target, so a reader never sees half a file. Folders
-//!   are 0700. A target that is a symlink, or a folder that group or others can read, is refused.
+//!   are 0700, whatever the umask. A target that is a symlink, or a folder that group or others
+//!   can read, is refused; an existing file that group or others can read is narrowed to 0600.
 //! - `exec`: the JSON on the command's stdin, with `CALMCTL_TENANT` and `CALMCTL_KEY` set.
 //!
 //! A key is due when it was created in this run, when `--refresh-credentials` asks for all, or,
@@ -55,6 +56,21 @@ impl Sink {
             .is_some_and(|p| std::fs::symlink_metadata(p).is_err())
     }
 
+    /// Narrows an existing credentials file that group or others can read to 0600 (a file copied
+    /// in, or written under an older tool): a file calmctl does not rewrite is fixed in place.
+    fn protect(&self, tenant: &str, key: &str) -> Result<(), String> {
+        let Some(path) = self.path(tenant, key) else {
+            return Ok(());
+        };
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_file() && meta.mode() & 0o077 != 0 => {
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                    .map_err(|e| format!("cannot protect {}: {e}", path.display()))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Writes the credentials; returns where they went.
     async fn put(
         &self,
@@ -93,6 +109,12 @@ pub(crate) async fn tenant(
                 || run.options.refresh_credentials
                 || run.sink.missing(&t.name, &k.name);
             if !due {
+                if let Err(message) = run.sink.protect(&t.name, &k.name) {
+                    report.status = TenantStatus::Failed;
+                    report.error =
+                        Some(Fail::Other(message).named(&format!("protect {}/{}", i.name, k.name)));
+                    return;
+                }
                 continue;
             }
             let step = format!("deliver {}/{}", i.name, k.name);

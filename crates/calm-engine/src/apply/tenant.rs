@@ -227,11 +227,13 @@ pub(crate) async fn apply(
             return report;
         }
         let step = &steps[n];
+        tracing::debug!(tenant = %name, step = %step, "step started");
         run.reporter
             .on_event(&ApplyEvent::StepStarted { tenant: name, step });
         let result = step_once(run, t, lt, &mut ids, &mut client, c, &mut report).await;
         if let Err(fail) = result {
             let failure = fail.named(step);
+            tracing::debug!(tenant = %name, step = %step, error = %failure.message, "step failed");
             run.reporter.on_event(&ApplyEvent::StepFinished {
                 tenant: name,
                 step,
@@ -242,6 +244,7 @@ pub(crate) async fn apply(
             report.remaining = steps[n + 1..].to_vec();
             return report;
         }
+        tracing::debug!(tenant = %name, step = %step, "step done");
         run.reporter.on_event(&ApplyEvent::StepFinished {
             tenant: name,
             step,

@@ -50,6 +50,11 @@ pub async fn read_live(
         .filter(|t| targets.is_none_or(|set| set.contains(&t.name)))
         .collect();
     let names: Vec<&str> = conns.account_names().collect();
+    tracing::debug!(
+        tenants = tenants.len(),
+        accounts = names.len(),
+        "reading live state"
+    );
     let views = try_join_all(names.iter().map(|name| account_view(conns, name))).await?;
     let views: BTreeMap<&str, AccountView> = names.into_iter().zip(views).collect();
 

@@ -4,9 +4,12 @@
 mod adopt;
 mod apply;
 mod cli;
+mod garbage;
 mod landscape;
 mod plan;
 mod rotate;
+mod secrets;
+mod umask;
 mod validate;
 
 use std::path::{Path, PathBuf};
