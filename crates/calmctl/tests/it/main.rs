@@ -3,6 +3,7 @@
 
 mod apply;
 mod cli;
+mod inventory;
 mod landscape;
 mod plan;
 mod validate;
