@@ -13,6 +13,7 @@
 
 mod decode;
 mod diagnostic;
+pub mod draft;
 mod duplicates;
 mod expand;
 mod inventory;

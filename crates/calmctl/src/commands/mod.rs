@@ -3,6 +3,7 @@
 mod apply;
 mod apply_report;
 mod completions;
+mod discover;
 mod plan;
 mod schema;
 mod session;
@@ -17,6 +18,7 @@ pub(crate) fn run(cli: &Cli, ctx: &Context) -> Status {
         Command::Validate(args) => validate::validate(args, ctx),
         Command::Plan(args) => plan::plan(args, ctx),
         Command::Apply(args) => apply::apply(args, ctx),
+        Command::Discover(args) => discover::discover(args, ctx),
         Command::Schema => schema::schema(),
         Command::Completions(args) => completions::completions(args),
     }
