@@ -255,9 +255,15 @@ fn entitlement(e: Entitlement) -> String {
 /// (a JSON string is a valid YAML double-quoted scalar).
 pub fn scalar(s: &str) -> String {
     let plain = !s.is_empty()
-        && s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric() || c == '$')
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./$".contains(c))
-        && !matches!(s, "true" | "false" | "null" | "True" | "False" | "Null" | "TRUE" | "FALSE" | "NULL")
+        && s.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '$')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./$".contains(c))
+        && !matches!(
+            s,
+            "true" | "false" | "null" | "True" | "False" | "Null" | "TRUE" | "FALSE" | "NULL"
+        )
         && s.parse::<f64>().is_err()
         && !s.starts_with("0x")
         && !s.starts_with("0o");
@@ -279,7 +285,9 @@ pub fn to_csv(draft: &Draft) -> Result<String, String> {
         .filter(|t| {
             t.instances.len() > 1
                 || t.instances.iter().any(|i| {
-                    i.authorities.is_some() || i.credential_types.is_some() || i.parameters.is_some()
+                    i.authorities.is_some()
+                        || i.credential_types.is_some()
+                        || i.parameters.is_some()
                 })
         })
         .map(|t| t.name.as_str())
@@ -291,20 +299,34 @@ pub fn to_csv(draft: &Draft) -> Result<String, String> {
         ));
     }
     let mut writer = csv::Writer::from_writer(Vec::new());
-    let header = ["name", "subaccount", "org", "region", "runtime", "space", "instance", "keys", "protect"];
+    let header = [
+        "name",
+        "subaccount",
+        "org",
+        "region",
+        "runtime",
+        "space",
+        "instance",
+        "keys",
+        "protect",
+    ];
     writer.write_record(header).map_err(|e| e.to_string())?;
     for t in &draft.tenants {
         let runtime = t.runtime.unwrap_or(d.runtime);
         let one = t.instances.first();
         let space = match runtime {
-            Runtime::Cloudfoundry => one.and_then(|i| i.space.clone()).unwrap_or_else(|| d.space.clone()),
+            Runtime::Cloudfoundry => one
+                .and_then(|i| i.space.clone())
+                .unwrap_or_else(|| d.space.clone()),
             Runtime::ServiceManager => String::new(),
         };
         let org = match runtime {
             Runtime::Cloudfoundry => t.org.clone().unwrap_or_else(|| t.subaccount.clone()),
             Runtime::ServiceManager => String::new(),
         };
-        let keys = one.and_then(|i| i.keys.clone()).unwrap_or_else(|| d.keys.clone());
+        let keys = one
+            .and_then(|i| i.keys.clone())
+            .unwrap_or_else(|| d.keys.clone());
         let record = [
             t.name.clone(),
             t.subaccount.clone(),
@@ -312,7 +334,8 @@ pub fn to_csv(draft: &Draft) -> Result<String, String> {
             t.region.clone().unwrap_or_else(|| d.region.clone()),
             runtime.as_str().to_owned(),
             space,
-            one.and_then(|i| i.name.clone()).unwrap_or_else(|| d.instance.clone()),
+            one.and_then(|i| i.name.clone())
+                .unwrap_or_else(|| d.instance.clone()),
             keys.join(" "),
             t.protect.to_string(),
         ];

@@ -251,7 +251,12 @@ pub struct DiscoverArgs {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Without a calm.yaml: the environment variable holding the Cloud Management service key.
-    #[arg(long, value_name = "VAR", conflicts_with = "cis_key_file", requires = "global_account")]
+    #[arg(
+        long,
+        value_name = "VAR",
+        conflicts_with = "cis_key_file",
+        requires = "global_account"
+    )]
     pub cis_key_env: Option<String>,
     /// Without a calm.yaml: the file holding the Cloud Management service key.
     #[arg(long, value_name = "PATH", requires = "global_account")]

@@ -28,15 +28,18 @@ pub fn draft(account: &Account, found: &[Found]) -> Draft {
     let runtime =
         most_common(onboarded.iter().filter_map(|f| f.runtime)).unwrap_or(Runtime::ServiceManager);
     let instances = || onboarded.iter().flat_map(|f| f.instances.iter());
-    let space = most_common(instances().filter_map(|(_, s)| s.clone())).unwrap_or_else(|| "calm".into());
-    let instance = most_common(instances().map(|(i, _)| i.name.clone())).unwrap_or_else(|| "calm-api".into());
-    let authorities = most_common(
-        instances().filter_map(|(i, _)| settings(&i.metadata, &i.name).authorities),
+    let space =
+        most_common(instances().filter_map(|(_, s)| s.clone())).unwrap_or_else(|| "calm".into());
+    let instance =
+        most_common(instances().map(|(i, _)| i.name.clone())).unwrap_or_else(|| "calm-api".into());
+    let authorities =
+        most_common(instances().filter_map(|(i, _)| settings(&i.metadata, &i.name).authorities))
+            .unwrap_or_default();
+    let keys = most_common(
+        onboarded
+            .iter()
+            .flat_map(|f| f.instances.iter().map(|(i, _)| key_names(f, &i.guid))),
     )
-    .unwrap_or_default();
-    let keys = most_common(onboarded.iter().flat_map(|f| {
-        f.instances.iter().map(|(i, _)| key_names(f, &i.guid))
-    }))
     .unwrap_or_else(|| vec!["calm-key".to_owned()]);
     // `Some(n)` for an amount, `None` for an enabled plan without quota.
     let amount = |e: Entitlement| match e {
@@ -79,11 +82,16 @@ pub fn draft(account: &Account, found: &[Found]) -> Draft {
 
 fn tenant(f: &Found, d: &DraftDefaults) -> DraftTenant {
     let s = &f.subaccount;
-    let managed_name = f.instances.iter().find_map(|(i, _)| match ownership(&i.metadata) {
-        Ownership::Managed { tenant } => Some(tenant),
-        Ownership::Unmanaged => None,
-    });
-    let name = managed_name.clone().unwrap_or_else(|| tenant_name(&s.subdomain));
+    let managed_name = f
+        .instances
+        .iter()
+        .find_map(|(i, _)| match ownership(&i.metadata) {
+            Ownership::Managed { tenant } => Some(tenant),
+            Ownership::Unmanaged => None,
+        });
+    let name = managed_name
+        .clone()
+        .unwrap_or_else(|| tenant_name(&s.subdomain));
     let runtime = match f.runtime {
         Some(r) => r,
         None if d.runtime == Runtime::Cloudfoundry && f.org.is_some() => Runtime::Cloudfoundry,
@@ -99,13 +107,26 @@ fn tenant(f: &Found, d: &DraftDefaults) -> DraftTenant {
     };
     let mut comments = Vec::new();
     if !f.instances.is_empty() {
-        let what: Vec<String> = f.instances.iter().map(|(i, _)| format!("instance {}", i.name)).collect();
-        let how = if managed_name.is_some() { "managed by calmctl" } else { "made by hand; the first plan adopts it" };
+        let what: Vec<String> = f
+            .instances
+            .iter()
+            .map(|(i, _)| format!("instance {}", i.name))
+            .collect();
+        let how = if managed_name.is_some() {
+            "managed by calmctl"
+        } else {
+            "made by hand; the first plan adopts it"
+        };
         comments.push(format!("onboarded: {} ({how})", what.join(", ")));
     } else if f.entitlement.is_some() {
         comments.push("entitled already; no Cloud ALM instance yet".into());
     }
-    let generated: Vec<&str> = f.keys.iter().map(|k| k.name.as_str()).filter(|n| looks_generated(n)).collect();
+    let generated: Vec<&str> = f
+        .keys
+        .iter()
+        .map(|k| k.name.as_str())
+        .filter(|n| looks_generated(n))
+        .collect();
     if !generated.is_empty() {
         comments.push(format!(
             "SAP generated credentials {} here; calmctl leaves them alone",
@@ -153,7 +174,12 @@ fn key_names(f: &Found, instance_guid: &str) -> Vec<String> {
         .iter()
         .filter(|k| k.instance_guid == instance_guid && !looks_generated(&k.name))
         .filter(|k| !k.metadata.contains_key(labels::RETIRED_AT))
-        .map(|k| k.metadata.get(labels::KEY).cloned().unwrap_or_else(|| k.name.clone()))
+        .map(|k| {
+            k.metadata
+                .get(labels::KEY)
+                .cloned()
+                .unwrap_or_else(|| k.name.clone())
+        })
         .collect();
     names.sort();
     names.dedup();
@@ -184,13 +210,21 @@ fn settings(metadata: &Metadata, name: &str) -> Settings {
             out.authorities = Some(
                 list.iter()
                     .filter_map(Value::as_str)
-                    .map(|a| a.trim_start_matches(calm_config::XSMASTERAPPNAME).trim_start_matches('.').to_owned())
+                    .map(|a| {
+                        a.trim_start_matches(calm_config::XSMASTERAPPNAME)
+                            .trim_start_matches('.')
+                            .to_owned()
+                    })
                     .collect(),
             );
         }
         if let Some(Value::Object(mut oauth)) = security.remove("oauth2-configuration") {
             if let Some(Value::Array(types)) = oauth.remove("credential-types") {
-                let types: Vec<String> = types.iter().filter_map(Value::as_str).map(str::to_owned).collect();
+                let types: Vec<String> = types
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect();
                 if types != ["binding-secret"] {
                     out.credential_types = Some(types);
                 }
@@ -211,10 +245,17 @@ fn settings(metadata: &Metadata, name: &str) -> Settings {
 fn tenant_name(subdomain: &str) -> String {
     let name: String = subdomain
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
         .take(63)
         .collect();
-    name.trim_matches(|c: char| !c.is_ascii_alphanumeric()).to_owned()
+    name.trim_matches(|c: char| !c.is_ascii_alphanumeric())
+        .to_owned()
 }
 
 /// The most frequent value; ties go to the smallest, so the result does not depend on order.

@@ -108,7 +108,10 @@ pub async fn discover(
         .collect();
     let mut regions: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, f) in found.iter().enumerate() {
-        regions.entry(f.subaccount.region.clone()).or_default().push(i);
+        regions
+            .entry(f.subaccount.region.clone())
+            .or_default()
+            .push(i);
     }
     let listed = &found;
     let reads = regions.iter().map(|(region, members)| async move {
@@ -211,8 +214,14 @@ async fn cf_region(
             .filter(|s| s.organization_guid == org.guid)
             .map(|s| (s.guid.as_str(), s.name.as_str()))
             .collect();
-        for si in instances.iter().filter(|si| space_names.contains_key(si.space_guid.as_str())) {
-            let plan = si.service_plan_guid.as_ref().and_then(|g| plan_names.get(g));
+        for si in instances
+            .iter()
+            .filter(|si| space_names.contains_key(si.space_guid.as_str()))
+        {
+            let plan = si
+                .service_plan_guid
+                .as_ref()
+                .and_then(|g| plan_names.get(g));
             let live = LiveInstance {
                 guid: si.guid.clone(),
                 name: si.name.clone(),
@@ -222,12 +231,18 @@ async fn cf_region(
                 last_operation: si.last_operation.as_ref().map(last_operation),
                 metadata: merge_metadata(&si.metadata),
             };
-            let space = space_names.get(si.space_guid.as_str()).map(|s| (*s).to_owned());
+            let space = space_names
+                .get(si.space_guid.as_str())
+                .map(|s| (*s).to_owned());
             part.instances.push((live, space));
         }
         part.keys = keys
             .iter()
-            .filter(|k| part.instances.iter().any(|(i, _)| i.guid == k.service_instance_guid))
+            .filter(|k| {
+                part.instances
+                    .iter()
+                    .any(|(i, _)| i.guid == k.service_instance_guid)
+            })
             .map(|k| LiveKey {
                 guid: k.guid.clone(),
                 name: k.name.clone(),

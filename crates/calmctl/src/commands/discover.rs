@@ -41,7 +41,10 @@ fn run(args: &DiscoverArgs, ctx: &Context) -> Result<Status, String> {
     };
     let mut config = ClientConfig::default();
     if let Some(url) = &ctx.api_url {
-        config.api_url = Some(url.parse().map_err(|e| format!("CALMCTL_API_URL={url}: {e}"))?);
+        config.api_url = Some(
+            url.parse()
+                .map_err(|e| format!("CALMCTL_API_URL={url}: {e}"))?,
+        );
     }
     let env = Arc::clone(&ctx.env);
     let found = crate::runtime::block_on(async {
@@ -103,9 +106,15 @@ fn account(args: &DiscoverArgs, ctx: &Context) -> Result<Option<Account>, String
     };
     let accounts = loaded.desired.accounts;
     let chosen = match &args.account {
-        Some(name) => accounts.into_iter().find(|a| &a.name == name).ok_or_else(|| {
-            format!("--account {name}: {} has no account of that name", args.file.display())
-        })?,
+        Some(name) => accounts
+            .into_iter()
+            .find(|a| &a.name == name)
+            .ok_or_else(|| {
+                format!(
+                    "--account {name}: {} has no account of that name",
+                    args.file.display()
+                )
+            })?,
         None if accounts.len() == 1 => accounts.into_iter().next().ok_or("no account")?,
         None => {
             return Err(format!(

@@ -3,6 +3,7 @@
 
 mod apply;
 mod cli;
+mod discover;
 mod inventory;
 mod landscape;
 mod plan;
