@@ -344,3 +344,29 @@ pub fn to_csv(draft: &Draft) -> Result<String, String> {
     let bytes = writer.into_inner().map_err(|e| e.to_string())?;
     String::from_utf8(bytes).map_err(|e| e.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::scalar;
+
+    /// Every scalar written reads back as the same string.
+    #[test]
+    fn scalars_read_back_as_strings() {
+        for s in [
+            "acme", "1234", "true", "no", "", "a: b", "#x", "0x1f", "1e3", "sub-001", "é",
+        ] {
+            let yaml = format!("v: {}\n", scalar(s));
+            let node: crate::node::Node =
+                serde_saphyr::from_str_with_options(&yaml, crate::parse_options())
+                    .unwrap_or_else(|e| panic!("{yaml}: {e}"));
+            let crate::node::Value::Mapping(entries) = node.value else {
+                panic!("{yaml}")
+            };
+            assert_eq!(
+                entries[0].1.value,
+                crate::node::Value::String(s.to_owned()),
+                "{yaml}"
+            );
+        }
+    }
+}
