@@ -3,6 +3,11 @@
 //! A [`Problem`] knows nothing about terminals. It implements [`miette::Diagnostic`] so that the
 //! CLI (the only place that renders) can show it with the file name, `line:column`, a label under
 //! the offending text and a `help:` line.
+//!
+//! A config can span several files (calm.yaml and a `tenants_from` inventory). [`Problems`] gives
+//! each file its own range of one shared offset space, so a [`Span`] names its file without any
+//! change to calm-core's model: a problem is shown in the file of its first label, and labels in
+//! other files become related diagnostics, so that a duplicate across files names both places.
 
 use std::fmt;
 use std::sync::Arc;
@@ -34,6 +39,9 @@ pub struct Problem {
     pub help: Option<String>,
     /// The file the spans refer to.
     pub source: Arc<NamedSource<Arc<str>>>,
+    /// The same finding's places in other files (for example the first definition of a tenant
+    /// that an inventory defines again).
+    pub related: Vec<Problem>,
 }
 
 impl Problem {
@@ -68,6 +76,7 @@ impl fmt::Debug for Problem {
             .field("labels", &self.labels)
             .field("help", &self.help)
             .field("file", &self.source.name())
+            .field("related", &self.related)
             .finish()
     }
 }
@@ -102,6 +111,15 @@ impl miette::Diagnostic for Problem {
         Some(self.source.as_ref())
     }
 
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
+        if self.related.is_empty() {
+            return None;
+        }
+        Some(Box::new(
+            self.related.iter().map(|p| p as &dyn miette::Diagnostic),
+        ))
+    }
+
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         if self.labels.is_empty() {
             return None;
@@ -119,9 +137,15 @@ impl miette::Diagnostic for Problem {
     }
 }
 
+/// A file of the config and the start of its range in the shared offset space.
+struct Source {
+    base: usize,
+    named: Arc<NamedSource<Arc<str>>>,
+}
+
 /// Collects problems while a file is read, so that one run reports all of them.
 pub(crate) struct Problems {
-    source: Arc<NamedSource<Arc<str>>>,
+    sources: Vec<Source>,
     pub(crate) list: Vec<Problem>,
     /// (code, primary span, message) of every problem so far. A rule broken in `defaults` is found once per
     /// tenant that inherits it, but reported once.
@@ -131,14 +155,42 @@ pub(crate) struct Problems {
 impl Problems {
     pub(crate) fn new(source: Arc<NamedSource<Arc<str>>>) -> Self {
         Problems {
-            source,
+            sources: vec![Source {
+                base: 0,
+                named: source,
+            }],
             list: Vec::new(),
             seen: std::collections::HashSet::new(),
         }
     }
 
-    pub(crate) fn text(&self) -> &str {
-        self.source.inner()
+    /// Adds another file; its spans start at the returned offset.
+    pub(crate) fn add_source(&mut self, source: Arc<NamedSource<Arc<str>>>) -> usize {
+        let base = self
+            .sources
+            .last()
+            .map_or(0, |s| s.base + s.named.inner().len() + 1);
+        self.sources.push(Source {
+            base,
+            named: source,
+        });
+        base
+    }
+
+    /// The file a span lies in.
+    fn source_of(&self, span: Span) -> &Source {
+        let i = self
+            .sources
+            .partition_point(|s| s.base <= span.offset)
+            .saturating_sub(1);
+        &self.sources[i]
+    }
+
+    /// The text a span covers, in whichever file it lies.
+    pub(crate) fn slice(&self, span: Span) -> Option<&str> {
+        let source = self.source_of(span);
+        let start = span.offset - source.base;
+        source.named.inner().get(start..start + span.len)
     }
 
     /// Starts an error; finish it with [`Builder::label`], [`Builder::help`] and `push`.
@@ -156,7 +208,7 @@ impl Problems {
     }
 
     fn start(&mut self, severity: Severity, code: &'static str, message: String) -> Builder<'_> {
-        let source = Arc::clone(&self.source);
+        let source = Arc::clone(&self.sources[0].named);
         Builder {
             sink: self,
             problem: Problem {
@@ -166,12 +218,70 @@ impl Problems {
                 labels: Vec::new(),
                 help: None,
                 source,
+                related: Vec::new(),
             },
         }
     }
 
     pub(crate) fn has_errors(&self) -> bool {
         self.list.iter().any(|p| p.severity == Severity::Error)
+    }
+
+    /// Sorts problems into file order (the main file first), so that output reads top to
+    /// bottom and is deterministic.
+    pub(crate) fn into_sorted(self) -> Vec<Problem> {
+        let names: Vec<&str> = self.sources.iter().map(|s| s.named.name()).collect();
+        let mut list = self.list;
+        list.sort_by_key(|p| {
+            let file = names.iter().position(|n| *n == p.source.name());
+            (file, p.labels.first().map_or(0, |(s, _)| s.offset))
+        });
+        list
+    }
+
+    /// Moves the problem's labels into the files they lie in: labels in the file of the first
+    /// label stay, the others become related problems, each in its own file.
+    fn localise(&self, mut problem: Problem) -> Problem {
+        let Some((first, _)) = problem.labels.first() else {
+            return problem;
+        };
+        let home_source = self.source_of(*first);
+        let home = home_source.base;
+        let home_named = Arc::clone(&home_source.named);
+        let mut own = Vec::new();
+        let mut others: Vec<(usize, Vec<(Span, String)>)> = Vec::new();
+        for (span, text) in std::mem::take(&mut problem.labels) {
+            let source = self.source_of(span);
+            let local = Span {
+                offset: span.offset - source.base,
+                len: span.len,
+            };
+            if source.base == home {
+                own.push((local, text));
+            } else if let Some((_, labels)) = others.iter_mut().find(|(b, _)| *b == source.base) {
+                labels.push((local, text));
+            } else {
+                others.push((source.base, vec![(local, text)]));
+            }
+        }
+        problem.source = home_named;
+        problem.labels = own;
+        for (base, labels) in others {
+            let source = self.source_of(Span {
+                offset: base,
+                len: 0,
+            });
+            problem.related.push(Problem {
+                severity: problem.severity,
+                code: problem.code,
+                message: format!("see also `{}`", source.named.name()),
+                labels,
+                help: None,
+                source: Arc::clone(&source.named),
+                related: Vec::new(),
+            });
+        }
+        problem
     }
 }
 
@@ -189,12 +299,7 @@ impl Builder<'_> {
 
     /// Labels only the first line of `span`, so that a label on a whole entry stays readable.
     pub(crate) fn label_line(self, span: Span, text: impl Into<String>) -> Self {
-        let slice = self
-            .problem
-            .source
-            .inner()
-            .get(span.offset..span.offset + span.len)
-            .unwrap_or("");
+        let slice = self.sink.slice(span).unwrap_or("");
         let len = slice.find('\n').unwrap_or(slice.len());
         self.label(
             Span {
@@ -224,7 +329,8 @@ impl Builder<'_> {
             self.problem.message.clone(),
         );
         if self.sink.seen.insert(key) {
-            self.sink.list.push(self.problem);
+            let problem = self.sink.localise(self.problem);
+            self.sink.list.push(problem);
         }
     }
 }

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! bytes ─▶ UTF-8 check ─▶ node::Node (serde-saphyr, spans) ─▶ decode ─▶ schema::CalmFile
+//!       (+ tenants of a `tenants_from` inventory, CSV or YAML: inventory)
 //!       ─▶ rules + expand (defaults, references, duplicates) ─▶ calm_core::Desired
 //! ```
 //!
@@ -12,8 +13,10 @@
 
 mod decode;
 mod diagnostic;
+pub mod draft;
 mod duplicates;
 mod expand;
+mod inventory;
 mod node;
 mod rules;
 pub mod schema;
@@ -26,6 +29,7 @@ use miette::NamedSource;
 
 pub use calm_core::looks_generated;
 pub use diagnostic::{Problem, Severity, line_column};
+pub use inventory::{CSV_COLUMNS, LABEL_PREFIX};
 pub use rules::{KNOWN_AUTHORITIES, XSMASTERAPPNAME};
 
 /// Files larger than this are refused before parsing: a calm.yaml for 10,000 tenants is about
@@ -89,7 +93,8 @@ pub fn load_file(path: &Path) -> Result<Loaded, ConfigError> {
     load_bytes(&path.display().to_string(), &bytes)
 }
 
-/// Validates config bytes; `name` is used in diagnostics.
+/// Validates config bytes; `name` is used in diagnostics, and a `tenants_from` inventory is
+/// read relative to `name`'s folder.
 pub fn load_bytes(name: &str, bytes: &[u8]) -> Result<Loaded, ConfigError> {
     let sha256 = calm_core::hash::sha256_hex(bytes);
     let text: Arc<str> = match std::str::from_utf8(bytes) {
@@ -123,7 +128,11 @@ pub fn load_bytes(name: &str, bytes: &[u8]) -> Result<Loaded, ConfigError> {
             return Err(invalid(name, problems));
         }
     };
-    let file = decode::file(&mut problems, &root);
+    let mut file = decode::file(&mut problems, &root);
+    if let Some(from) = file.tenants_from.clone() {
+        let more = inventory::load(&mut problems, name, &from);
+        file.tenants.extend(more);
+    }
     let desired = expand::desired(&mut problems, &file);
     let reported: Vec<Span> = problems
         .list
@@ -137,7 +146,7 @@ pub fn load_bytes(name: &str, bytes: &[u8]) -> Result<Loaded, ConfigError> {
     }
     Ok(Loaded {
         desired,
-        warnings: sorted(problems.list),
+        warnings: problems.into_sorted(),
         sha256,
     })
 }
@@ -149,14 +158,8 @@ fn source(name: &str, text: Arc<str>) -> Arc<NamedSource<Arc<str>>> {
 fn invalid(name: &str, problems: diagnostic::Problems) -> ConfigError {
     ConfigError::Invalid {
         name: name.to_owned(),
-        problems: sorted(problems.list),
+        problems: problems.into_sorted(),
     }
-}
-
-/// File order, so that output reads top to bottom and is deterministic.
-fn sorted(mut list: Vec<Problem>) -> Vec<Problem> {
-    list.sort_by_key(|p| p.labels.first().map_or(0, |(s, _)| s.offset));
-    list
 }
 
 fn parse(text: &str) -> Result<node::Node, (String, Span)> {

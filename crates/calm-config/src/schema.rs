@@ -51,6 +51,12 @@ pub struct CalmFile {
     /// The subaccounts to connect, one entry each.
     #[schemars(default)]
     pub tenants: Vec<TenantSpec>,
+    /// More tenants, from an inventory file next to calm.yaml: a CSV file with a header row whose
+    /// columns are tenant fields (`name`, `subaccount`, `org`, `account`, `region`, `runtime`,
+    /// `space`, `instance`, `keys`, `protect`, `labels.<key>`), or a YAML file holding a list of
+    /// tenants. They merge with `tenants`; a name defined in both is an error.
+    #[schemars(example = &"tenants.csv")]
+    pub tenants_from: Option<Sp<String>>,
     /// Where the credentials of new and rotated keys are delivered. Default: `{ dir: ./credentials }`.
     pub delivery: Option<DeliverySpec>,
     /// Paths inside instance `parameters` whose values plans show masked, e.g.
@@ -261,7 +267,12 @@ pub fn json_schema() -> serde_json::Value {
     // Optional fields are Rust `Option`s, which schemars describes as "or null"; calm.yaml
     // rejects an explicit null, so the schema must too.
     drop_null(&mut schema);
-    schema["required"] = serde_json::json!(["version", "tenants"]);
+    // `tenants` may come from `tenants_from` instead (or as well).
+    schema["required"] = serde_json::json!(["version"]);
+    schema["anyOf"] = serde_json::json!([
+        { "required": ["tenants"] },
+        { "required": ["tenants_from"] }
+    ]);
     for (definition, choices) in [
         ("SecretRefSpec", ["env", "file"]),
         ("EntitlementSpec", ["amount", "enable"]),

@@ -56,6 +56,19 @@ impl Connections {
         Ok(Connections { btp, accounts })
     }
 
+    /// Prepares the clients of one account only, for commands that start from an account
+    /// rather than from tenants (`discover`).
+    pub fn for_account(
+        account: &Account,
+        config: ClientConfig,
+        env: &EnvLookup,
+    ) -> Result<Self, EngineError> {
+        let btp = Btp::new(config).map_err(EngineError::api("preparing the HTTP client"))?;
+        let mut accounts = BTreeMap::new();
+        accounts.insert(account.name.clone(), connect(&btp, account, env)?);
+        Ok(Connections { btp, accounts })
+    }
+
     /// The shared HTTP client.
     pub fn btp(&self) -> &Btp {
         &self.btp

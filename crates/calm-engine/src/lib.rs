@@ -8,10 +8,13 @@
 //!           └─ apply (apply/: entitlements per account, tenants concurrently, delivery)
 //! ```
 //!
+//! `discover` (discover/) reads what exists in a global account and drafts a calm.yaml from it.
+//!
 //! Commands in `calmctl` call these functions and render what they return; nothing here prints.
 
 pub mod apply;
 mod connect;
+pub mod discover;
 mod error;
 mod read;
 mod secrets;

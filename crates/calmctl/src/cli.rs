@@ -50,6 +50,10 @@ pub enum Command {
     /// the old one (deleted after its `retire_after` by a later apply).
     #[command(after_help = ROTATE_HELP)]
     Rotate(RotateArgs),
+    /// Write a calm.yaml (or a CSV inventory) for the subaccounts of a global account, marking
+    /// those that are onboarded already.
+    #[command(after_help = DISCOVER_HELP)]
+    Discover(DiscoverArgs),
     /// Print the JSON Schema of calm.yaml (draft-07), for editors and CI checks.
     #[command(
         after_help = "Example:\n  calmctl schema > schemas/calm.schema.json\n\nEditors pick it up from the first line of calm.yaml:\n  # yaml-language-server: $schema=../schemas/calm.schema.json"
@@ -201,6 +205,83 @@ pub struct ApplyArgs {
     /// With --sandbox: load the simulated world from this file and save it back afterwards.
     #[arg(long, value_name = "FILE", requires = "sandbox")]
     pub sandbox_state: Option<PathBuf>,
+}
+
+const DISCOVER_HELP: &str = "\
+Examples:
+  calmctl discover --account acme --label calm-onboarding=yes > calm.yaml
+  calmctl discover --account acme --directory 0f5e... --region eu10 --out calm.yaml
+  calmctl discover --format csv --out tenants.csv        # for `tenants_from: tenants.csv`
+  calmctl discover --global-account acme-ga --cis-key-env ACME_CIS_KEY \\
+      --username-env BTP_USERNAME --password-env BTP_PASSWORD   # without a calm.yaml
+
+Secrets of existing keys and bindings are never read.
+
+Exit codes:
+  0  the file was written
+  1  error";
+
+/// Output formats of `discover`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiscoverFormat {
+    /// A complete calm.yaml.
+    Yaml,
+    /// A CSV inventory for `tenants_from`.
+    Csv,
+}
+
+/// Arguments of `discover`.
+#[derive(Debug, Args)]
+pub struct DiscoverArgs {
+    /// The config file whose `accounts` entry is used (not needed with --cis-key-env/--cis-key-file).
+    #[arg(
+        short = 'f',
+        long = "file",
+        default_value = "calm.yaml",
+        value_name = "FILE"
+    )]
+    pub file: PathBuf,
+    /// The account (connection) to read; the only one in the file when not given.
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
+    /// Only subaccounts in this directory.
+    #[arg(long, value_name = "GUID")]
+    pub directory: Option<String>,
+    /// Only subaccounts with this label (repeatable, all must match).
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+    /// Only subaccounts in this region.
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// What to write.
+    #[arg(long, value_enum, default_value_t = DiscoverFormat::Yaml)]
+    pub format: DiscoverFormat,
+    /// Write to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Without a calm.yaml: the environment variable holding the Cloud Management service key.
+    #[arg(
+        long,
+        value_name = "VAR",
+        conflicts_with = "cis_key_file",
+        requires = "global_account"
+    )]
+    pub cis_key_env: Option<String>,
+    /// Without a calm.yaml: the file holding the Cloud Management service key.
+    #[arg(long, value_name = "PATH", requires = "global_account")]
+    pub cis_key_file: Option<PathBuf>,
+    /// Without a calm.yaml: the global account's subdomain.
+    #[arg(long, value_name = "SUBDOMAIN")]
+    pub global_account: Option<String>,
+    /// Without a calm.yaml: the region of the global account's Cloud Management instance.
+    #[arg(long, value_name = "REGION", default_value = "eu10")]
+    pub global_account_region: String,
+    /// Without a calm.yaml: the environment variable holding the BTP user name.
+    #[arg(long, value_name = "VAR")]
+    pub username_env: Option<String>,
+    /// Without a calm.yaml: the environment variable holding the BTP password.
+    #[arg(long, value_name = "VAR")]
+    pub password_env: Option<String>,
 }
 
 const ROTATE_HELP: &str = "\

@@ -3,8 +3,8 @@
 
 mod reader;
 
-pub(crate) use reader::did_you_mean;
-use reader::{Fields, boolean, expected, list, map_of, mapping, missing, string, unsigned};
+use reader::{Fields, boolean, list, map_of, mapping, missing, string, unsigned};
+pub(crate) use reader::{did_you_mean, expected};
 
 use crate::diagnostic::Problems;
 use crate::node::{Node, Value};
@@ -15,7 +15,13 @@ use crate::schema::{
 
 /// Field names of each entry, as the schema declares them (a test keeps them in step).
 pub(crate) const FILE_FIELDS: &[&str] = &[
-    "version", "accounts", "defaults", "tenants", "delivery", "redact",
+    "version",
+    "accounts",
+    "defaults",
+    "tenants",
+    "tenants_from",
+    "delivery",
+    "redact",
 ];
 pub(crate) const ACCOUNT_FIELDS: &[&str] = &[
     "subdomain",
@@ -90,8 +96,12 @@ pub(crate) fn file(problems: &mut Problems, root: &Node) -> CalmFile {
         out.accounts = map_of(problems, n, "`accounts`", account).unwrap_or_default();
     }
     out.defaults = f.get("defaults").and_then(|n| defaults(problems, n));
+    out.tenants_from = f
+        .get("tenants_from")
+        .and_then(|n| string(problems, n, "`tenants_from`"));
     match f.get("tenants") {
         Some(n) => out.tenants = list(problems, n, "`tenants`", tenant).unwrap_or_default(),
+        None if out.tenants_from.is_some() => {}
         None => missing(problems, &f, "tenants", "calm.yaml"),
     }
     out.delivery = f.get("delivery").and_then(|n| delivery(problems, n));
@@ -318,7 +328,8 @@ fn defaults(problems: &mut Problems, node: &Node) -> Option<TenantDefaults> {
     })
 }
 
-fn tenant(problems: &mut Problems, node: &Node) -> Option<TenantSpec> {
+/// One tenant entry (from `tenants:` or an inventory file).
+pub(crate) fn tenant(problems: &mut Problems, node: &Node) -> Option<TenantSpec> {
     let f = mapping(problems, node, "a tenant", TENANT_FIELDS)?;
     let name = required_string(problems, &f, "name", "a tenant");
     let subaccount = required_string(problems, &f, "subaccount", "a tenant");

@@ -120,8 +120,7 @@ pub(crate) fn string(problems: &mut Problems, node: &Node, what: &str) -> Option
         }),
         Value::Bool(_) | Value::Integer(_) | Value::Float(_) => {
             let written = problems
-                .text()
-                .get(node.span.offset..node.span.offset + node.span.len)
+                .slice(node.span)
                 .map(|s| s.trim_matches(|c| c == '"' || c == '\'').to_owned())
                 .unwrap_or_else(|| node.scalar_text());
             Some(Sp {
@@ -166,7 +165,7 @@ pub(crate) fn unsigned(problems: &mut Problems, node: &Node, what: &str) -> Opti
             span: node.span,
         });
     }
-    let found = describe(problems.text(), node);
+    let found = describe(problems.slice(node.span), node);
     problems
         .error(
             "calm::type",
@@ -177,16 +176,13 @@ pub(crate) fn unsigned(problems: &mut Problems, node: &Node, what: &str) -> Opti
     None
 }
 
-fn describe(text: &str, node: &Node) -> String {
+fn describe(written: Option<&str>, node: &Node) -> String {
     match &node.value {
         Value::Integer(i) => format!("{i}, out of range"),
-        other => {
-            let written = text.get(node.span.offset..node.span.offset + node.span.len);
-            match (other, written) {
-                (Value::String(_), Some(w)) => format!("the string {w}"),
-                _ => other.kind().to_owned(),
-            }
-        }
+        other => match (other, written) {
+            (Value::String(_), Some(w)) => format!("the string {w}"),
+            _ => other.kind().to_owned(),
+        },
     }
 }
 

@@ -19,7 +19,7 @@ use calm_btp::entitlements::{AssignmentFilter, Assignments};
 use calm_core::{Desired, Live, LiveEntitlement, LiveTenant, Runtime, SERVICE_OFFERING, Tenant};
 use futures::future::try_join_all;
 
-pub(crate) use service_manager::PLAN_LABEL;
+pub(crate) use service_manager::{PLAN_LABEL, alm_instances};
 
 use crate::{Connections, EngineError};
 

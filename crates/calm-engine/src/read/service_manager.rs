@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use calm_btp::service_manager::ServiceManagerClient;
+use calm_btp::service_manager::{ServiceInstance, ServiceManagerClient};
 use calm_core::live::{Metadata, labels};
 use calm_core::{Live, LiveInstance, LiveKey, Tenant};
 use futures::StreamExt;
@@ -48,21 +48,55 @@ pub(super) async fn read(
 }
 
 async fn tenant_state(sm: &ServiceManagerClient, t: &Tenant) -> Result<SmPart, EngineError> {
-    let ctx = |what: &str| format!("reading {what} of tenant `{}` from Service Manager", t.name);
+    let what = format!("tenant `{}`", t.name);
+    let wanted = |si: &ServiceInstance, labels: &Metadata| {
+        t.instances.iter().any(|i| i.name == si.name) || is_managed(labels)
+    };
+    let (instances, keys) = instances_and_bindings(sm, &what, wanted).await?;
+    Ok(SmPart { instances, keys })
+}
+
+fn is_managed(labels: &Metadata) -> bool {
+    labels
+        .get(labels::MANAGED_BY)
+        .is_some_and(|v| v == labels::MANAGED_BY_VALUE)
+}
+
+/// The `SAPCloudALMAPIs` instances (plan `standard`, or labelled by calmctl) of a subaccount and
+/// their bindings, for `discover`. `what` names the subaccount in errors.
+pub(crate) async fn alm_instances(
+    sm: &ServiceManagerClient,
+    what: &str,
+) -> Result<(Vec<LiveInstance>, Vec<LiveKey>), EngineError> {
+    let plan = sm
+        .find_plan(calm_core::SERVICE_OFFERING, calm_core::DEFAULT_PLAN)
+        .await
+        .map_err(EngineError::api(format!(
+            "reading the Cloud ALM plan of {what} from Service Manager"
+        )))?;
+    let plan_id = plan.map(|p| p.id);
+    let wanted = |si: &ServiceInstance, labels: &Metadata| {
+        plan_id.as_deref() == Some(si.service_plan_id.as_str()) || is_managed(labels)
+    };
+    instances_and_bindings(sm, what, wanted).await
+}
+
+/// Instances that `wanted` picks, and their bindings (names and labels: a list never carries
+/// credentials).
+async fn instances_and_bindings(
+    sm: &ServiceManagerClient,
+    what: &str,
+    wanted: impl Fn(&ServiceInstance, &Metadata) -> bool,
+) -> Result<(Vec<LiveInstance>, Vec<LiveKey>), EngineError> {
+    let ctx = |part: &str| format!("reading {part} of {what} from Service Manager");
     let all = sm
         .list_service_instances(None, None)
         .await
         .map_err(EngineError::api(ctx("service instances")))?;
-    let wanted = |name: &str, labels: &Metadata| {
-        t.instances.iter().any(|i| i.name == name)
-            || labels
-                .get(labels::MANAGED_BY)
-                .is_some_and(|v| v == labels::MANAGED_BY_VALUE)
-    };
     let instances: Vec<LiveInstance> = all
         .iter()
         .map(|si| (si, instance_metadata(&si.labels)))
-        .filter(|(si, metadata)| wanted(&si.name, metadata))
+        .filter(|(si, metadata)| wanted(si, metadata))
         .map(|(si, metadata)| LiveInstance {
             guid: si.id.clone(),
             name: si.name.clone(),
@@ -98,7 +132,7 @@ async fn tenant_state(sm: &ServiceManagerClient, t: &Tenant) -> Result<SmPart, E
             })
             .collect()
     };
-    Ok(SmPart { instances, keys })
+    Ok((instances, keys))
 }
 
 /// Service Manager labels hold lists; calmctl writes one value per key.

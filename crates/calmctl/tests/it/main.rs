@@ -5,6 +5,8 @@ mod adopt;
 mod apply;
 mod cli;
 mod garbage;
+mod discover;
+mod inventory;
 mod landscape;
 mod plan;
 mod rotate;

@@ -1,0 +1,303 @@
+//! `discover`: what already exists in a global account, for writing a first calm.yaml.
+//!
+//! ```text
+//! GET subaccounts?directoryGUID=&labelSelector=   (1)       GET entitlement assignments (1)
+//! per CF region: orgs?names=<subdomains> · spaces?organization_guids= ·
+//!                service_instances?space_guids=&service_plan_guids= · service_credential_bindings
+//! per subaccount without a CF org: serviceManagementBinding (GET only) · instances · bindings
+//! ```
+//!
+//! A subaccount's Cloud Foundry org is found by name: the org named like the subaccount's
+//! subdomain, which is what the cockpit proposes when it enables Cloud Foundry. Only lists are
+//! read: a key's or binding's credentials are never requested, and no Service Manager binding is
+//! created (a subaccount without one has no Service Manager instances).
+
+mod draft;
+
+use std::collections::{BTreeMap, HashMap};
+
+use calm_btp::accounts::{Subaccount, SubaccountFilter};
+use calm_btp::cf::{
+    CfClient, OrganizationFilter, ServiceCredentialBindingFilter, ServiceInstanceFilter,
+    ServicePlanFilter, SpaceFilter,
+};
+use calm_btp::entitlements::AssignmentFilter;
+use calm_core::{LiveEntitlement, LiveInstance, LiveKey, Runtime, SERVICE_OFFERING};
+use futures::StreamExt;
+use futures::future::try_join_all;
+
+pub use draft::draft;
+
+use crate::read::{last_operation, merge_metadata, unix_seconds};
+use crate::{Connections, EngineError};
+
+/// Which subaccounts to look at.
+#[derive(Debug, Clone, Default)]
+pub struct DiscoverOptions {
+    /// The account (connection) to read.
+    pub account: String,
+    /// Only subaccounts in this directory.
+    pub directory: Option<String>,
+    /// Only subaccounts with all these labels (`labelSelector`).
+    pub labels: Vec<(String, String)>,
+    /// Only subaccounts in this region.
+    pub region: Option<String>,
+}
+
+/// What exists in one subaccount.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// The subaccount as the Accounts service lists it.
+    pub subaccount: Subaccount,
+    /// Its Cloud ALM entitlement.
+    pub entitlement: Option<LiveEntitlement>,
+    /// Its Cloud Foundry org (guid, name), if one is named like the subaccount.
+    pub org: Option<(String, String)>,
+    /// Where its `SAPCloudALMAPIs` instances are.
+    pub runtime: Option<Runtime>,
+    /// The instances, each with the name of its space (Cloud Foundry).
+    pub instances: Vec<(LiveInstance, Option<String>)>,
+    /// Keys or bindings of those instances (names and labels only).
+    pub keys: Vec<LiveKey>,
+}
+
+/// Reads what exists for the subaccounts `options` selects, sorted by subdomain.
+pub async fn discover(
+    conns: &Connections,
+    options: &DiscoverOptions,
+) -> Result<Vec<Found>, EngineError> {
+    let conn = conns.account(&options.account)?;
+    let filter = SubaccountFilter {
+        directory_guid: options.directory.clone(),
+        labels: options.labels.clone(),
+    };
+    let assignment_filter = AssignmentFilter {
+        subaccount_guid: None,
+        service_name: Some(SERVICE_OFFERING.to_owned()),
+        plan_name: Some(calm_core::DEFAULT_PLAN.to_owned()),
+    };
+    let (subaccounts, assignments) = futures::join!(
+        conn.accounts.list_subaccounts(&filter),
+        conn.entitlements.list_assignments(&assignment_filter),
+    );
+    let account = &options.account;
+    let mut subaccounts = subaccounts.map_err(EngineError::api(format!(
+        "listing the subaccounts of account `{account}`"
+    )))?;
+    let assignments = assignments.map_err(EngineError::api(format!(
+        "listing the entitlements of account `{account}`"
+    )))?;
+    subaccounts.retain(|s| options.region.as_ref().is_none_or(|r| &s.region == r));
+    subaccounts.sort_by(|a, b| a.subdomain.cmp(&b.subdomain));
+    let mut found: Vec<Found> = subaccounts
+        .into_iter()
+        .map(|s| Found {
+            entitlement: assignments
+                .find(&s.guid, SERVICE_OFFERING, calm_core::DEFAULT_PLAN)
+                .map(|a| LiveEntitlement {
+                    amount: a.amount.filter(|n| *n >= 1.0).map(|n| n as u32),
+                    enabled: a.amount.is_none_or(|n| n > 0.0),
+                    state: a.entity_state.clone().unwrap_or_else(|| "OK".into()),
+                }),
+            subaccount: s,
+            org: None,
+            runtime: None,
+            instances: Vec::new(),
+            keys: Vec::new(),
+        })
+        .collect();
+    let mut regions: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, f) in found.iter().enumerate() {
+        regions
+            .entry(f.subaccount.region.clone())
+            .or_default()
+            .push(i);
+    }
+    let listed = &found;
+    let reads = regions.iter().map(|(region, members)| async move {
+        let cf = conns.cloud_foundry(account, region).await?;
+        let subdomains: Vec<&str> = members
+            .iter()
+            .map(|i| listed[*i].subaccount.subdomain.as_str())
+            .collect();
+        cf_region(&cf, region, &subdomains).await
+    });
+    let parts = try_join_all(reads).await?;
+    for ((_, members), part) in regions.iter().zip(parts) {
+        for (i, cf) in members.iter().zip(part) {
+            let f = &mut found[*i];
+            f.org = cf.org;
+            if !cf.instances.is_empty() {
+                f.runtime = Some(Runtime::Cloudfoundry);
+                f.instances = cf.instances;
+                f.keys = cf.keys;
+            }
+        }
+    }
+    service_manager(conns, account, &mut found).await?;
+    Ok(found)
+}
+
+/// The Cloud Foundry part of one subaccount.
+#[derive(Default)]
+struct CfPart {
+    org: Option<(String, String)>,
+    instances: Vec<(LiveInstance, Option<String>)>,
+    keys: Vec<LiveKey>,
+}
+
+async fn cf_region(
+    cf: &CfClient,
+    region: &str,
+    subdomains: &[&str],
+) -> Result<Vec<CfPart>, EngineError> {
+    let ctx = |what: &str| format!("reading {what} in Cloud Foundry {region}");
+    let orgs = cf
+        .list_organizations(&OrganizationFilter {
+            names: subdomains.iter().map(|s| (*s).to_owned()).collect(),
+            ..Default::default()
+        })
+        .await
+        .map_err(EngineError::api(ctx("organizations")))?;
+    let plans = cf
+        .list_service_plans(&ServicePlanFilter {
+            service_offering_names: vec![SERVICE_OFFERING.into()],
+            ..Default::default()
+        })
+        .await
+        .map_err(EngineError::api(ctx("service plans")))?;
+    let plan_names: HashMap<String, String> = plans.into_iter().map(|p| (p.guid, p.name)).collect();
+    let spaces = if orgs.is_empty() {
+        Vec::new()
+    } else {
+        let filter = SpaceFilter {
+            organization_guids: orgs.iter().map(|o| o.guid.clone()).collect(),
+            ..Default::default()
+        };
+        cf.list_spaces(&filter)
+            .await
+            .map_err(EngineError::api(ctx("spaces")))?
+    };
+    let instances = if spaces.is_empty() || plan_names.is_empty() {
+        Vec::new()
+    } else {
+        let filter = ServiceInstanceFilter {
+            space_guids: spaces.iter().map(|s| s.guid.clone()).collect(),
+            service_plan_guids: plan_names.keys().cloned().collect(),
+            ..Default::default()
+        };
+        cf.list_service_instances(&filter)
+            .await
+            .map_err(EngineError::api(ctx("service instances")))?
+    };
+    let keys = if instances.is_empty() {
+        Vec::new()
+    } else {
+        let filter = ServiceCredentialBindingFilter {
+            service_instance_guids: instances.iter().map(|i| i.guid.clone()).collect(),
+            ..Default::default()
+        };
+        cf.list_service_keys(&filter)
+            .await
+            .map_err(EngineError::api(ctx("service keys")))?
+    };
+    let mut out = Vec::with_capacity(subdomains.len());
+    for subdomain in subdomains {
+        let mut part = CfPart::default();
+        let Some(org) = orgs.iter().find(|o| o.name.eq_ignore_ascii_case(subdomain)) else {
+            out.push(part);
+            continue;
+        };
+        part.org = Some((org.guid.clone(), org.name.clone()));
+        let space_names: HashMap<&str, &str> = spaces
+            .iter()
+            .filter(|s| s.organization_guid == org.guid)
+            .map(|s| (s.guid.as_str(), s.name.as_str()))
+            .collect();
+        for si in instances
+            .iter()
+            .filter(|si| space_names.contains_key(si.space_guid.as_str()))
+        {
+            let plan = si
+                .service_plan_guid
+                .as_ref()
+                .and_then(|g| plan_names.get(g));
+            let live = LiveInstance {
+                guid: si.guid.clone(),
+                name: si.name.clone(),
+                space_guid: Some(si.space_guid.clone()),
+                plan: plan.cloned().unwrap_or_default(),
+                updated_at: si.updated_at.clone().unwrap_or_default(),
+                last_operation: si.last_operation.as_ref().map(last_operation),
+                metadata: merge_metadata(&si.metadata),
+            };
+            let space = space_names
+                .get(si.space_guid.as_str())
+                .map(|s| (*s).to_owned());
+            part.instances.push((live, space));
+        }
+        part.keys = keys
+            .iter()
+            .filter(|k| {
+                part.instances
+                    .iter()
+                    .any(|(i, _)| i.guid == k.service_instance_guid)
+            })
+            .map(|k| LiveKey {
+                guid: k.guid.clone(),
+                name: k.name.clone(),
+                instance_guid: k.service_instance_guid.clone(),
+                created_at: unix_seconds(k.created_at.as_deref()),
+                last_operation: k.last_operation.as_ref().map(last_operation),
+                metadata: merge_metadata(&k.metadata),
+            })
+            .collect();
+        out.push(part);
+    }
+    Ok(out)
+}
+
+/// How many subaccounts' Service Manager is read at once.
+const CONCURRENCY: usize = 16;
+
+/// Service Manager instances of the subaccounts where Cloud Foundry had none.
+async fn service_manager(
+    conns: &Connections,
+    account: &str,
+    found: &mut [Found],
+) -> Result<(), EngineError> {
+    let todo: Vec<(usize, String)> = found
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.runtime.is_none())
+        .map(|(i, f)| (i, f.subaccount.guid.clone()))
+        .collect();
+    let results: Vec<Result<(usize, Option<SmPart>), EngineError>> =
+        futures::stream::iter(todo.into_iter().map(|(i, guid)| async move {
+            let Some(sm) = conns.service_manager(account, &guid, false).await? else {
+                return Ok((i, None));
+            };
+            let what = format!("subaccount {guid}");
+            crate::read::alm_instances(&sm, &what)
+                .await
+                .map(|(instances, keys)| (i, Some(SmPart { instances, keys })))
+        }))
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    for result in results {
+        let (i, part) = result?;
+        if let Some(part) = part.filter(|p| !p.instances.is_empty()) {
+            let f = &mut found[i];
+            f.runtime = Some(Runtime::ServiceManager);
+            f.instances = part.instances.into_iter().map(|i| (i, None)).collect();
+            f.keys = part.keys;
+        }
+    }
+    Ok(())
+}
+
+struct SmPart {
+    instances: Vec<LiveInstance>,
+    keys: Vec<LiveKey>,
+}
