@@ -4,8 +4,8 @@
 mod adopt;
 mod apply;
 mod cli;
-mod garbage;
 mod discover;
+mod garbage;
 mod inventory;
 mod landscape;
 mod plan;
