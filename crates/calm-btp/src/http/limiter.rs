@@ -36,16 +36,16 @@ pub struct LimiterConfig {
 impl Default for LimiterConfig {
     fn default() -> Self {
         LimiterConfig {
-            // 50/s is inside every BTP API's short-term limits (SM: 1,000/min; CF: 20,000/h per
-            // user with a burst allowance), and slow start finds the rest within seconds.
-            initial_rate: 50.0,
+            // 20/s is about Service Manager's 1,000/min and inside CF's burst allowance (20,000/h
+            // per user); slow start doubles it every second until the host says stop.
+            initial_rate: 20.0,
             min_rate: 0.2,
             max_rate: 500.0,
             increase_per_second: 5.0,
             decrease_factor: 0.7,
             // The first wave of a plan (token, orgs of every region, entitlements, subaccounts)
             // goes out at once instead of trickling out at the initial rate; CF and SM allow such bursts.
-            burst: 50.0,
+            burst: 20.0,
         }
     }
 }
@@ -98,23 +98,31 @@ impl HostLimiter {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Waits for this request's slot. Dropping the future gives the slot up (it is not reused,
-    /// which only makes the limiter slightly more cautious).
+    /// Waits for this request's slot. A pause that starts while a request waits (a 429, or a
+    /// spent window) holds it too: it then takes a new slot after the pause. Dropping the future
+    /// gives the slot up (it is not reused, which only makes the limiter slightly more cautious).
     pub(crate) async fn acquire(&self) {
-        let slot = {
-            let mut state = self.lock();
-            let now = Instant::now();
-            // Time the host was idle is credited, up to `burst` slots: those go out at once.
-            let credit = Duration::from_secs_f64((self.config.burst - 1.0).max(0.0) / state.rate);
-            let earliest = now.checked_sub(credit).unwrap_or(now);
-            let mut start = state.next_slot.max(earliest);
-            if let Some(paused) = state.paused_until {
-                start = start.max(paused);
+        loop {
+            let slot = {
+                let mut state = self.lock();
+                let now = Instant::now();
+                // Time the host was idle is credited, up to `burst` slots: those go out at once.
+                let credit =
+                    Duration::from_secs_f64((self.config.burst - 1.0).max(0.0) / state.rate);
+                let earliest = now.checked_sub(credit).unwrap_or(now);
+                let mut start = state.next_slot.max(earliest);
+                if let Some(paused) = state.paused_until {
+                    start = start.max(paused);
+                }
+                state.next_slot = start + Duration::from_secs_f64(1.0 / state.rate);
+                start.max(now)
+            };
+            tokio::time::sleep_until(slot).await;
+            let paused = self.lock().paused_until;
+            if paused.is_none_or(|until| until <= Instant::now()) {
+                return;
             }
-            state.next_slot = start + Duration::from_secs_f64(1.0 / state.rate);
-            start.max(now)
-        };
-        tokio::time::sleep_until(slot).await;
+        }
     }
 
     /// A request succeeded: raise the rate a little.
@@ -134,23 +142,24 @@ impl HostLimiter {
     /// The host said how many requests its current window has left and when the window resets
     /// (Cloud Foundry's `X-RateLimit-Remaining`/`-Reset` on every answer, btp-api.md §2.3). When
     /// the requests that may already be on their way (a tenth of a second at the current rate)
-    /// would use up what is left, the host is paused until the reset instead of being run into a
-    /// 429 and its pause.
+    /// would use up what is left, that is the same signal as a 429 without its cost: the rate is
+    /// cut and the host paused until the reset.
     pub(crate) fn on_budget(&self, remaining: u64, reset_in: Duration) {
         let mut state = self.lock();
         let in_flight = (state.rate / 10.0).max(1.0);
         if (remaining as f64) > in_flight || reset_in > MAX_BUDGET_PAUSE {
             return;
         }
-        let until = Instant::now() + reset_in;
+        let now = Instant::now();
+        self.cut(&mut state, now);
+        let until = now + reset_in;
         state.paused_until = Some(state.paused_until.map_or(until, |p| p.max(until)));
         state.next_slot = state.next_slot.max(until);
     }
 
-    /// The host answered 429: cut the rate and pause it for `wait`. Returns the new rate.
-    pub(crate) fn on_rate_limited(&self, wait: Duration) -> f64 {
-        let mut state = self.lock();
-        let now = Instant::now();
+    /// Multiplicative decrease, once per [`DECREASE_INTERVAL`]: a burst of signals from requests
+    /// that were already in flight is one signal. Ends slow start.
+    fn cut(&self, state: &mut State, now: Instant) {
         let recently = state
             .last_decrease
             .is_some_and(|at| now.duration_since(at) < DECREASE_INTERVAL);
@@ -165,6 +174,13 @@ impl HostLimiter {
             state.last_decrease = Some(now);
         }
         state.slow_start = false;
+    }
+
+    /// The host answered 429: cut the rate and pause it for `wait`. Returns the new rate.
+    pub(crate) fn on_rate_limited(&self, wait: Duration) -> f64 {
+        let mut state = self.lock();
+        let now = Instant::now();
+        self.cut(&mut state, now);
         let until = now + wait;
         state.paused_until = Some(state.paused_until.map_or(until, |p| p.max(until)));
         state.next_slot = state.next_slot.max(until);

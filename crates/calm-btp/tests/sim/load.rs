@@ -42,16 +42,53 @@ fn assert_waited_out(recorder: &Recorder, throttled: u64) {
 #[tokio::test]
 async fn cf_429_with_retry_after_seconds() {
     let land = landscape(|sim| sim).await;
+    let recorder = Arc::new(Recorder::default());
+    let (_btp, cf) = cf_client(config(land.sim.url(), &recorder)).await;
+    cf.get_organization(&land.org)
+        .await
+        .expect("warm-up: token");
+    // Injected 429s carry `Retry-After: 1` and no window headers, as a gateway would send them.
+    land.sim.update_settings(|s| {
+        s.faults.storm = Some(btp_sim::Storm {
+            apis: vec![btp_sim::Api::Cf],
+            requests: 2,
+        })
+    });
+    let before = land.sim.stats().throttled;
+    for _ in 0..3 {
+        cf.get_organization(&land.org)
+            .await
+            .expect("never fails on 429");
+    }
+    assert_waited_out(&recorder, land.sim.stats().throttled - before);
+}
+
+#[tokio::test]
+async fn cf_window_headers_are_honoured_before_a_429() {
+    let land = landscape(|sim| sim).await;
     land.sim
         .update_settings(|s| s.rate_limits = limits(|l| l.cf = two_per_window()));
     let recorder = Arc::new(Recorder::default());
     let (_btp, cf) = cf_client(config(land.sim.url(), &recorder)).await;
+    let started = Instant::now();
     for _ in 0..6 {
         cf.get_organization(&land.org)
             .await
             .expect("never fails on 429");
     }
-    assert_waited_out(&recorder, land.sim.stats().throttled);
+    // `X-RateLimit-Remaining: 0` pauses the host until `X-RateLimit-Reset`: six calls at two per
+    // three-second window span at least one whole window, and none is refused.
+    assert_eq!(
+        land.sim.stats().throttled,
+        0,
+        "{:?}",
+        recorder.rate_limited()
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]

@@ -107,11 +107,29 @@ pub(crate) fn render(plan: &Plan, limit: usize) -> Vec<String> {
         );
     }
     if !plan.not_managed.is_empty() {
+        // Listed for the reviewer, but bounded: every tenant may carry SAP's generated keys.
         let _ = writeln!(
             tail,
-            "{} object(s) not managed by calmctl are left alone.\n",
+            "<details><summary>{} object(s) not managed by calmctl are left alone</summary>\n",
             plan.not_managed.len()
         );
+        for n in plan.not_managed.iter().take(NOT_MANAGED_LISTED) {
+            let _ = writeln!(
+                tail,
+                "- `{}` {}: {}",
+                n.tenant,
+                n.resource.label(),
+                n.reason
+            );
+        }
+        if plan.not_managed.len() > NOT_MANAGED_LISTED {
+            let _ = writeln!(
+                tail,
+                "- and {} more (see the text or JSON plan)",
+                plan.not_managed.len() - NOT_MANAGED_LISTED
+            );
+        }
+        let _ = writeln!(tail, "\n</details>\n");
     }
     let sections: Vec<String> = tenants(plan)
         .into_iter()
@@ -125,6 +143,9 @@ pub(crate) fn render(plan: &Plan, limit: usize) -> Vec<String> {
         .collect();
     paginate(&head, &sections, &tail, limit)
 }
+
+/// How many objects that calmctl leaves alone the Markdown plan names.
+const NOT_MANAGED_LISTED: usize = 50;
 
 /// The plain-text lines of one tenant, with the `+`/`-`/`~` symbols GitHub's diff colouring uses.
 fn tenant_body(plan: &Plan, tenant: &str) -> String {

@@ -9,6 +9,7 @@ mod garbage;
 mod inventory;
 mod landscape;
 mod plan;
+mod plan_scenarios;
 mod rotate;
 mod secrets;
 mod umask;

@@ -12,7 +12,7 @@ use crate::{stderr, stdout};
 
 const MIXED: &str = include_str!("../../../../examples/quickstart.yaml");
 
-const CF_ONLY: &str = "\
+pub(crate) const CF_ONLY: &str = "\
 version: 1
 accounts:
   acme: { subdomain: acme-ga, region: eu10, cis_key: { env: ACME_CIS_KEY }, username: { env: BTP_USERNAME }, password: { env: BTP_PASSWORD } }
@@ -38,7 +38,7 @@ pub(crate) fn assert_matches_schema(value: &serde_json::Value) {
     assert!(errors.is_empty(), "{errors:?}");
 }
 
-fn plan(l: &Landscape, args: &[&str]) -> (i32, String, String) {
+pub(crate) fn plan(l: &Landscape, args: &[&str]) -> (i32, String, String) {
     let output = l.calmctl().arg("plan").args(args).output().unwrap();
     (
         output.status.code().unwrap_or(-1),
@@ -63,29 +63,8 @@ fn fresh_mixed_landscape_in_every_format() {
     insta::assert_json_snapshot!("fresh_json", value, {".**.guid" => "[guid]"});
 }
 
-#[test]
-fn unlabelled_objects_are_adopted_and_generated_keys_left_alone() {
-    let l = Landscape::with_world(CF_ONLY, |world, _| entitled_with_space(world, "beta"));
-    l.hand_made("beta", &["calm-key", "ABC_100_00"]);
-    let (code, text, err) = plan(&l, &["--tenant", "beta"]);
-    assert_eq!(code, 2, "{err}");
-    insta::assert_snapshot!("adopt_text", scrub(&text));
-    assert!(
-        text.contains("=   space beta/calm") || text.contains("= space beta/calm"),
-        "{text}"
-    );
-    assert!(
-        text.contains("ABC_100_00"),
-        "the generated key is listed as not managed"
-    );
-    assert!(
-        !text.contains("- service_key"),
-        "nothing is deleted: {text}"
-    );
-}
-
 /// Objects as a previous `calmctl apply` leaves them, with labels, for a tenant of `org`.
-fn managed(l: &Landscape, org: &str, tenant: &str, authorities: &[&str], protect: bool) {
+pub(crate) fn managed(l: &Landscape, org: &str, tenant: &str, authorities: &[&str], protect: bool) {
     let cf = l.cf();
     let parameters = json!({"xs-security": {
         "xsappname": "calm-api",

@@ -116,10 +116,13 @@ fn no_secret_reaches_output_plans_reports_or_logs_at_the_highest_verbosity() {
     };
     l.sim.set_faults(garbage(
         vec![GarbageKind::TruncatedJson, GarbageKind::Empty200],
-        0.4,
+        0.2,
         vec![Api::Uaa],
     ));
-    for report in ["r2.json", "r3.json"] {
+    // Which requests get garbage is random, and a run whose logins fail stops before it writes
+    // a report; repeat (bounded) until one run got far enough to write one.
+    for attempt in 0..10 {
+        let report = format!("r2-{attempt}.json");
         runs.push(run(
             &l,
             &[
@@ -128,9 +131,12 @@ fn no_secret_reaches_output_plans_reports_or_logs_at_the_highest_verbosity() {
                 "--no-progress",
                 "--refresh-credentials",
                 "--report",
-                report,
+                &report,
             ],
         ));
+        if l.dir.path().join(&report).exists() {
+            break;
+        }
     }
     l.sim.set_faults(garbage(
         vec![
@@ -179,13 +185,9 @@ fn no_secret_reaches_output_plans_reports_or_logs_at_the_highest_verbosity() {
             "{wanted} in {names:?}"
         );
     }
-    // A run that fails before it plans writes no report; the token garbage is random.
-    let garbage_reports = ["r2.json", "r3.json", "r4.json"];
     assert!(
-        names
-            .iter()
-            .any(|n| garbage_reports.iter().any(|r| n.ends_with(r))),
-        "a report of a run under garbage: {names:?}"
+        names.iter().any(|n| n.contains("/r2-")),
+        "a report of a run under token garbage: {names:?}"
     );
 
     let secrets = l.sim.issued_secrets();
