@@ -15,6 +15,7 @@
 //! target/release/calm-bench --tenants 200 --routes apply-fresh   # where the requests go
 //! ```
 
+mod baseline;
 mod generate;
 mod landscape;
 mod measure;

@@ -32,6 +32,7 @@ pub struct Bench {
 }
 
 /// One line of the table.
+#[derive(Clone)]
 pub struct Row {
     pub scenario: String,
     pub tenants: usize,
@@ -53,7 +54,7 @@ impl Row {
     pub fn line(&self) -> String {
         let opt = |v: Option<String>| v.unwrap_or_else(|| "–".into());
         format!(
-            "| {} | {} | {} | {} | {} | {} | {:.2} s | {} | {} | {:.1} MB | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {:.2} s | {} | {} | {} | {} | {} |",
             self.scenario,
             self.tenants,
             self.regions,
@@ -67,7 +68,12 @@ impl Row {
             opt(self
                 .lower_bound_secs
                 .map(|b| format!("{:.2}×", self.wall_secs / b.max(1e-9)))),
-            self.max_rss_kb as f64 / 1024.0,
+            // In-process rows (the baseline) have no RSS of their own.
+            if self.max_rss_kb < 0 {
+                "–".to_owned()
+            } else {
+                format!("{:.1} MB", self.max_rss_kb as f64 / 1024.0)
+            },
             opt(self.throttled.map(|t| t.to_string())),
             self.result,
         )
@@ -87,21 +93,38 @@ impl Bench {
                 };
                 let mut rows = Vec::new();
                 for n in sizes {
-                    rows.push(self.converged("plan-converged", n, true, &["plan"]).await?);
+                    rows.push(
+                        self.converged("plan-converged", n, true, &["plan"])
+                            .await?
+                            .0,
+                    );
                 }
                 Ok(rows)
             }
             "plan-converged-cf" => {
                 let n = self.size(50, 1_000);
-                Ok(vec![
-                    self.converged("plan-converged-cf", n, false, &["plan"])
-                        .await?,
-                ])
+                let (row, l) = self
+                    .converged("plan-converged-cf", n, false, &["plan"])
+                    .await?;
+                let before = l.sim.stats();
+                let wall_secs = crate::baseline::read(&l.sim, &l.desired).await?;
+                let after = l.sim.stats();
+                let baseline = Row {
+                    scenario: "baseline (per-resource, 8 parallel)".into(),
+                    requests: Some(after.total - before.total),
+                    peak_concurrency: Some(after.peak_concurrency),
+                    wall_secs,
+                    max_rss_kb: -1,
+                    throttled: Some(after.throttled - before.throttled),
+                    result: format!("calmctl is {:.1}× faster", wall_secs / row.wall_secs),
+                    ..row.clone()
+                };
+                Ok(vec![row, baseline])
             }
             "apply-noop" => {
                 let n = self.size(50, 1_000);
                 let args = ["apply", "--auto-approve", "--no-progress", "--no-verify"];
-                Ok(vec![self.converged("apply-noop", n, true, &args).await?])
+                Ok(vec![self.converged("apply-noop", n, true, &args).await?.0])
             }
             "apply-fresh" => Ok(vec![self.apply_fresh(self.size(50, 1_000)).await?]),
             other => Err(format!(
@@ -243,7 +266,7 @@ impl Bench {
         tenants: usize,
         mixed: bool,
         args: &[&str],
-    ) -> Result<Row, String> {
+    ) -> Result<(Row, Landscape), String> {
         let regions = 3;
         let yaml = generate::config_with(tenants, regions, mixed);
         let l = Landscape::start(&self.work, scenario, &yaml, 0, JobTimings::instant()).await?;
@@ -289,7 +312,7 @@ impl Bench {
             .filter(|(route, _)| !route.starts_with("GET") && !route.contains("/oauth/token"))
             .map(|(route, n)| n - before.routes.get(route).copied().unwrap_or(0))
             .sum();
-        Ok(Row {
+        let row = Row {
             scenario: scenario.into(),
             tenants,
             regions,
@@ -300,7 +323,8 @@ impl Bench {
             max_rss_kb: run.max_rss_kb,
             throttled: Some(after.throttled - before.throttled),
             result: format!("exit {}, {writes} writes", run.exit_code),
-        })
+        };
+        Ok((row, l))
     }
 
     /// A first apply of N tenants, both runtimes, 2 s jobs, 100 requests/s per API.
