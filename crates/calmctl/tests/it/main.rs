@@ -6,6 +6,7 @@ mod apply;
 mod cli;
 mod discover;
 mod garbage;
+mod interrupt;
 mod inventory;
 mod landscape;
 mod plan;
