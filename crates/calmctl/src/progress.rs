@@ -108,6 +108,13 @@ impl Bars {
             .clone()
     }
 
+    /// Prints `text` on stderr above the bars, and forgets the last client event (it belonged to
+    /// what came before, e.g. the reads behind a plan).
+    pub(crate) fn print(&self, text: &str) {
+        self.waits.set_message("");
+        self.multi.suspend(|| output::stderr(text));
+    }
+
     /// Removes the bars, leaving the terminal clean for the report.
     pub(crate) fn finish(&self) {
         self.waits.finish_and_clear();

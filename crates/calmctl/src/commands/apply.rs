@@ -140,7 +140,11 @@ pub(crate) fn run(
                     }
                     None => fresh,
                 };
-                output::stderr(&text::render(&plan, text::Paint(ctx.stderr_color)));
+                let rendered = text::render(&plan, text::Paint(ctx.stderr_color));
+                match &bars {
+                    Some(bars) => bars.print(&rendered),
+                    None => output::stderr(&rendered),
+                }
                 if saved.is_none() && !args.auto_approve && !plan.is_empty() && !confirm(&plan) {
                     output::stderr("apply cancelled; nothing was changed\n");
                     let _ = session.close().await;
