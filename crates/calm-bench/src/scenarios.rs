@@ -239,7 +239,8 @@ impl Bench {
             requests: Some(stats.total - before),
             peak_concurrency: Some(stats.peak_concurrency),
             wall_secs: run.wall_secs,
-            lower_bound_secs: Some(plan_lower_bound(sm_tenants, latency)),
+            // A fresh subaccount has no Service Manager binding: one round finds that out.
+            lower_bound_secs: Some(plan_lower_bound(sm_tenants, latency, 1.0)),
             max_rss_kb: run.max_rss_kb,
             throttled: Some(stats.throttled),
             result: match run.exit_code {
@@ -319,7 +320,7 @@ impl Bench {
             requests: Some(after.total - before.total),
             peak_concurrency: Some(after.peak_concurrency),
             wall_secs: run.wall_secs,
-            lower_bound_secs: Some(plan_lower_bound(sm_tenants, latency)),
+            lower_bound_secs: Some(plan_lower_bound(sm_tenants, latency, 4.0)),
             max_rss_kb: run.max_rss_kb,
             throttled: Some(after.throttled - before.throttled),
             result: format!("exit {}, {writes} writes", run.exit_code),
@@ -428,10 +429,11 @@ fn api_of(route: &str) -> &'static str {
 /// The lower bound of a plan: the longest chain of dependent requests. Accounts: token, then
 /// subaccounts and assignments together (2 rounds); CF per region: root, token, then orgs,
 /// spaces, instances, keys (6 rounds); Service Manager per tenant: binding, token, instances,
-/// bindings (4 rounds), for `sm_tenants / concurrency` tenants in a row.
-fn plan_lower_bound(sm_tenants: usize, latency_ms: u64) -> f64 {
+/// bindings (`sm_rounds`: 4 when converged, 1 when there is no binding yet), for
+/// `sm_tenants / concurrency` tenants in a row.
+fn plan_lower_bound(sm_tenants: usize, latency_ms: u64, sm_rounds: f64) -> f64 {
     let latency = latency_ms as f64 / 1000.0;
     let chain = (2.0 + 6.0) * latency;
-    let sm = (sm_tenants as f64 / SM_READ_CONCURRENCY).ceil() * 4.0 * latency;
+    let sm = (sm_tenants as f64 / SM_READ_CONCURRENCY).ceil() * sm_rounds * latency;
     chain.max(2.0 * latency + sm)
 }
