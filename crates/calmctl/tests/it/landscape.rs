@@ -16,7 +16,7 @@ pub struct Landscape {
     pub sim: SimHandle,
     pub dir: tempfile::TempDir,
     pub desired: Desired,
-    env: Vec<(String, String)>,
+    pub env: Vec<(String, String)>,
     pub runtime: tokio::runtime::Runtime,
 }
 

@@ -3,7 +3,10 @@
 
 mod apply;
 mod cli;
+mod crash;
+mod faults;
 mod landscape;
+mod matrix;
 mod plan;
 mod validate;
 
