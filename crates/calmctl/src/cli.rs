@@ -174,6 +174,10 @@ pub struct ApplyArgs {
     /// Refuse a saved plan older than this many hours.
     #[arg(long, default_value_t = 24, value_name = "HOURS")]
     pub max_plan_age: u64,
+    /// Wait this long for another calmctl run on the same subaccounts to finish (0: refuse at
+    /// once). Each run holds a lease label on its subaccounts while it works.
+    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    pub lease_wait: u64,
     /// Also write the final report as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,

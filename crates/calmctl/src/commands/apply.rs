@@ -5,9 +5,11 @@ use std::io::{BufRead, IsTerminal};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use calm_btp::ClientConfig;
 use calm_core::{Plan, PlanOptions, SavedPlan};
+use calm_engine::apply::lease::{self, LeaseOptions};
 use calm_engine::apply::{ApplyOptions, Sink, stale_changes};
 use calm_engine::{ApplyReport, Reporter};
 
@@ -96,6 +98,29 @@ pub(crate) fn apply(args: &ApplyArgs, ctx: &Context) -> Status {
             Ok(s) => s,
             Err(message) => return fail(&message),
         };
+        // The lease comes before the live read, so that the plan sees what a run before it made.
+        let cancel = Arc::new(AtomicBool::new(false));
+        let lease_options = LeaseOptions {
+            wait: Duration::from_secs(args.lease_wait),
+            ..LeaseOptions::default()
+        };
+        let lease = match lease::acquire(
+            &session.desired,
+            &session.connections,
+            targets.as_ref(),
+            &lease_options,
+            reporter.as_ref(),
+            cancel.clone(),
+        )
+        .await
+        {
+            Ok(lease) => lease,
+            Err(e) => {
+                output::stderr(&output::render_error(&e));
+                let _ = session.close().await;
+                return Status::Failure;
+            }
+        };
         let plan_options = PlanOptions {
             allow_delete,
             targets,
@@ -117,6 +142,7 @@ pub(crate) fn apply(args: &ApplyArgs, ctx: &Context) -> Status {
                                 "error: refusing the saved plan: {} object(s) changed since it was made:\n{list}  help: make a new plan with `calmctl plan --out`\n",
                                 stale.len()
                             ));
+                            let _ = lease.release().await;
                             let _ = session.close().await;
                             return Status::Failure;
                         }
@@ -127,10 +153,10 @@ pub(crate) fn apply(args: &ApplyArgs, ctx: &Context) -> Status {
                 output::stderr(&text::render(&plan, text::Paint(ctx.stderr_color)));
                 if saved.is_none() && !args.auto_approve && !plan.is_empty() && !confirm(&plan) {
                     output::stderr("apply cancelled; nothing was changed\n");
+                    let _ = lease.release().await;
                     let _ = session.close().await;
                     return Status::Failure;
                 }
-                let cancel = Arc::new(AtomicBool::new(false));
                 let watcher = tokio::spawn({
                     let cancel = cancel.clone();
                     async move {
@@ -165,8 +191,19 @@ pub(crate) fn apply(args: &ApplyArgs, ctx: &Context) -> Status {
                 }
             }
         };
+        let lost = lease.lost_to();
+        if lease.release().await > 0 {
+            output::stderr(
+                "warning: some lease labels could not be removed; they expire on their own\n",
+            );
+        }
         let _ = session.close().await;
-        status
+        match lost {
+            Some(other) => fail(&format!(
+                "another calmctl run ({other}) took over the lease during this run; no new steps were started after that"
+            )),
+            None => status,
+        }
     })
 }
 

@@ -31,7 +31,9 @@ const POINTS: [Point; 4] = [
 ];
 
 fn entitlement_running(w: &World) -> bool {
-    w.entitlement_jobs.values().any(|j| j.status == "IN_PROGRESS")
+    w.entitlement_jobs
+        .values()
+        .any(|j| j.status == "IN_PROGRESS")
 }
 
 fn instance_job_running(w: &World) -> bool {

@@ -6,6 +6,7 @@ mod cli;
 mod crash;
 mod faults;
 mod landscape;
+mod lease;
 mod matrix;
 mod plan;
 mod validate;
