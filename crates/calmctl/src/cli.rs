@@ -178,6 +178,9 @@ pub struct ApplyArgs {
     /// once). Each run holds a lease label on its subaccounts while it works.
     #[arg(long, default_value_t = 600, value_name = "SECONDS")]
     pub lease_wait: u64,
+    /// Lifetime of the lease without renewal (renewed every third of it); for tests.
+    #[arg(long, default_value_t = 600, value_name = "SECONDS", hide = true)]
+    pub lease_ttl: u64,
     /// Also write the final report as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,

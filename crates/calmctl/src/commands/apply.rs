@@ -102,6 +102,7 @@ pub(crate) fn apply(args: &ApplyArgs, ctx: &Context) -> Status {
         let cancel = Arc::new(AtomicBool::new(false));
         let lease_options = LeaseOptions {
             wait: Duration::from_secs(args.lease_wait),
+            ttl: Duration::from_secs(args.lease_ttl.max(1)),
             ..LeaseOptions::default()
         };
         let lease = match lease::acquire(

@@ -159,3 +159,36 @@ fn a_stale_lease_is_taken_over_and_a_live_one_of_another_host_is_not() {
     assert!(kept, "the subaccounts' own labels are kept");
     assert!(matrix::check_state(&l).is_empty());
 }
+
+/// With a 3 s lease, a run of several seconds renews it: another run started after the first
+/// lease would have expired still finds it held.
+#[test]
+fn a_long_apply_renews_its_lease() {
+    let jobs = JobTimings {
+        processing_ms: 500,
+        polling_ms: 8_000,
+        entitlement_ms: 1_000,
+    };
+    let l = matrix::landscape(&matrix::tenants_yaml(4), jobs);
+    let first = matrix::spawn_apply(&l, &["--lease-ttl", "3"]);
+    wait_for_lease(&l);
+    let taken = leases(&l)[0].clone();
+    std::thread::sleep(Duration::from_secs(5));
+    let later = leases(&l);
+    assert!(!later.is_empty(), "the lease is still there");
+    assert_ne!(later[0], taken, "and its expiry moved on");
+    let output = l
+        .calmctl()
+        .args([
+            "apply",
+            "--auto-approve",
+            "--no-progress",
+            "--lease-wait",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", crate::stderr(&output));
+    let (ok, err) = finish(first);
+    assert!(ok, "{err}");
+}
