@@ -1,7 +1,7 @@
 //! Entitlement changes: one PUT per global account carrying all of its subaccounts, then a wait
 //! per subaccount until the assignment is `OK`. Accounts run concurrently; within one account
 //! there is a single request at a time, so calmctl never trips BTP's entitlement lock (30004)
-//! on itself. Subaccounts whose assignment job failed are sent again, up to three times in all.
+//! on itself. Subaccounts whose assignment job failed are sent again, up to four times in all.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -116,7 +116,7 @@ async fn account_batch(run: &Run<'_>, account: String, items: Vec<Item>) -> Gate
 }
 
 /// Assignment jobs sent per batch before a failed subaccount is reported.
-const ATTEMPTS: u32 = 3;
+const ATTEMPTS: u32 = 4;
 
 /// One PUT for `items`, then the wait per subaccount. Returns the finished items and, unless
 /// `last`, those whose assignment job failed and is worth sending again.

@@ -1,6 +1,6 @@
 //! One tenant's run: its changes in dependency order, then delivery of the keys that are due.
-//! A create whose job fails is tried again (up to three times); any other failing step ends the
-//! tenant (later steps depend on it); other tenants go on.
+//! A create whose job fails is tried again (up to four times in all); any other failing step
+//! ends the tenant (later steps depend on it); other tenants go on.
 
 use std::future::Future;
 use std::time::Duration;
@@ -267,7 +267,7 @@ pub(crate) async fn apply(
 }
 
 /// Times a create whose asynchronous job failed is tried in one run.
-const STEP_ATTEMPTS: u32 = 3;
+const STEP_ATTEMPTS: u32 = 4;
 
 /// The change to try again after `result`, if it is a create (or replacement) of an instance or
 /// key whose job or operation failed: the broker failed, not the request, and the same create

@@ -89,7 +89,7 @@ fn one_trial(trial: usize, tenants: usize, seed: &mut u64) -> String {
     let extra = match point {
         // Keys are delivered within milliseconds of their creation: no extra delay.
         Point::KeyNotDelivered => 0,
-        Point::Random => 100 + matrix::next(seed) % 4_000,
+        Point::Random => 100 + matrix::next(seed) % 9_000,
         _ => matrix::next(seed) % 300,
     };
     let mut child = matrix::spawn_apply(&l, &["--parallelism", "16"]);
