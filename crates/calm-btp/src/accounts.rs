@@ -177,6 +177,23 @@ impl AccountsClient {
         Ok(labels.labels)
     }
 
+    /// Replaces all of a subaccount's labels (`PUT .../labels`, btp-api.md §3.2); returns them as
+    /// stored. There is no compare-and-set: read, change and put back.
+    pub async fn put_subaccount_labels(
+        &self,
+        guid: &str,
+        labels: &BTreeMap<String, Vec<String>>,
+    ) -> Result<BTreeMap<String, Vec<String>>, Error> {
+        #[derive(serde::Serialize)]
+        struct Put<'a> {
+            labels: &'a BTreeMap<String, Vec<String>>,
+        }
+        let path = format!("/accounts/v1/subaccounts/{guid}/labels");
+        let request = self.request(Method::PUT, &path).json(&Put { labels });
+        let stored: LabelsWire = self.btp.execute(&request).await?.json()?;
+        Ok(stored.labels)
+    }
+
     /// The subaccount's Service Manager binding, if it has one.
     pub async fn get_service_management_binding(
         &self,

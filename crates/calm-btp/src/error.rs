@@ -348,12 +348,13 @@ impl Error {
     }
 
     /// True when it is unknown whether a non-idempotent request took effect: the connection broke
-    /// after sending, the request timed out, or a gateway answered 502/503/504. The caller must look
+    /// after sending, the request timed out, a gateway answered 502/503/504, or the server answered
+    /// 500 (a backend that failed half way may have stored the object). The caller must look
     /// before it repeats a create.
     pub fn is_ambiguous(&self) -> bool {
         match self {
             Error::Transport { kind, .. } => *kind != TransportFailure::Connect,
-            Error::Api(e) => matches!(e.status, 502..=504),
+            Error::Api(e) => matches!(e.status, 500 | 502..=504),
             _ => false,
         }
     }

@@ -42,6 +42,20 @@ pub enum EngineError {
         /// The limit.
         max: usize,
     },
+    /// Another calmctl run holds the lease of subaccounts this run needs.
+    #[error(
+        "another calmctl run ({holder}) is applying to {subaccounts} of these subaccounts; its lease expires in {expires_in_secs} s unless renewed (waited {waited_secs} s); nothing was changed"
+    )]
+    LeaseHeld {
+        /// The other run, `<host>-<pid>-<nonce>`.
+        holder: String,
+        /// Subaccounts it holds.
+        subaccounts: usize,
+        /// Seconds until its lease expires.
+        expires_in_secs: u64,
+        /// How long this run waited.
+        waited_secs: u64,
+    },
     /// A BTP API call failed.
     #[error("{context}: {source}")]
     Api {

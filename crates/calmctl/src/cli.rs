@@ -187,6 +187,13 @@ pub struct ApplyArgs {
     /// Refuse a saved plan older than this many hours.
     #[arg(long, default_value_t = 24, value_name = "HOURS")]
     pub max_plan_age: u64,
+    /// Wait this long for another calmctl run on the same subaccounts to finish (0: refuse at
+    /// once). Each run holds a lease label on its subaccounts while it works.
+    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    pub lease_wait: u64,
+    /// Lifetime of the lease without renewal (renewed every third of it); for tests.
+    #[arg(long, default_value_t = 600, value_name = "SECONDS", hide = true)]
+    pub lease_ttl: u64,
     /// Also write the final report as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
@@ -331,6 +338,10 @@ pub struct RotateArgs {
     /// With --sandbox: load the simulated world from this file and save it back afterwards.
     #[arg(long, value_name = "FILE", requires = "sandbox")]
     pub sandbox_state: Option<PathBuf>,
+    /// Wait this long for another calmctl run on the same subaccounts to finish (0: refuse at
+    /// once).
+    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    pub lease_wait: u64,
 }
 
 /// Arguments of `completions`.

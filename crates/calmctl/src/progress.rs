@@ -4,7 +4,7 @@
 //!   active tenant with its current step, and a line for the latest wait ("Cloud Foundry: rate
 //!   limited on …, retrying in 4 s"), so that a long run never looks hung.
 //! - [`Lines`] otherwise (CI logs, `--no-progress`): one timestamped line per finished step on
-//!   stderr, plus rate-limit and retry notices. Job polling is left out: it would flood a log.
+//!   stderr, plus rate-limit, retry and lease-wait notices. Job polling is left out: it would flood a log.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -23,6 +23,23 @@ fn clock() -> String {
         .map_or(0, |d| d.as_secs());
     let day = secs % 86_400;
     format!("{:02}:{:02}:{:02}", day / 3600, day % 3600 / 60, day % 60)
+}
+
+/// "waiting for <holder>, which holds the lease of N subaccount(s) …".
+fn lease_line(event: &ApplyEvent<'_>) -> String {
+    let ApplyEvent::LeaseWaiting {
+        holder,
+        subaccounts,
+        expires_in_secs,
+        retry_in,
+    } = event
+    else {
+        return String::new();
+    };
+    format!(
+        "waiting for another calmctl run ({holder}), which holds the lease of {subaccounts} subaccount(s) for up to {expires_in_secs} s; looking again in {:.1} s",
+        retry_in.as_secs_f64()
+    )
 }
 
 /// Plain, timestamped lines on stderr.
@@ -48,6 +65,7 @@ impl Reporter for Lines {
             ApplyEvent::Client(
                 e @ (ClientEvent::RateLimited { .. } | ClientEvent::Retrying { .. }),
             ) => e.to_string(),
+            ApplyEvent::LeaseWaiting { .. } => lease_line(event),
             _ => return,
         };
         output::stderr(&format!("{} {line}\n", clock()));
@@ -157,6 +175,7 @@ impl Reporter for Bars {
                 }
             }
             ApplyEvent::Client(e) => self.waits.set_message(e.to_string()),
+            ApplyEvent::LeaseWaiting { .. } => self.waits.set_message(lease_line(event)),
             _ => {}
         }
     }

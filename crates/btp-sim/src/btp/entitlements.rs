@@ -250,6 +250,7 @@ fn parse_changes(body: &Value) -> Result<Vec<EntitlementChange>, Response> {
                 service: service.clone(),
                 plan: plan_name.clone(),
                 amount,
+                failure: None,
             });
         }
     }
@@ -343,15 +344,14 @@ async fn assign(State(state): State<Shared>, caller: BtpCaller, body: Bytes) -> 
         }
     }
     let now = now_ms();
-    let failure = changes
-        .iter()
-        .filter_map(|c| {
-            world
-                .subaccounts
-                .get(&c.subaccount)
-                .map(|s| s.subdomain.clone())
-        })
-        .find_map(|name| state.operation_fails(&name));
+    let mut changes = changes;
+    for c in &mut changes {
+        c.failure = world
+            .subaccounts
+            .get(&c.subaccount)
+            .and_then(|s| state.operation_fails(&s.subdomain));
+    }
+    let failure = changes.iter().find_map(|c| c.failure.clone());
     for change in &changes {
         if let Some(sub) = world.subaccounts.get_mut(&change.subaccount) {
             match sub

@@ -271,7 +271,14 @@ impl World {
                 .entitlements
                 .iter()
                 .position(|a| a.service == change.service && a.plan == change.plan);
-            match (&job.failure, position) {
+            // Worlds saved before failures were per subaccount carry only the job's.
+            let per_change = job.changes.iter().any(|c| c.failure.is_some());
+            let failure = if per_change {
+                change.failure.as_ref()
+            } else {
+                job.failure.as_ref()
+            };
+            match (failure, position) {
                 (Some(message), Some(i)) => {
                     let a = &mut sub.entitlements[i];
                     if a.state == "STARTED" {

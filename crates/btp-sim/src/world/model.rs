@@ -173,7 +173,7 @@ pub struct EntitlementJob {
     pub due_ms: u64,
     /// `IN_PROGRESS`, `COMPLETED` or `FAILED`.
     pub status: String,
-    /// Why the job failed, if it is going to.
+    /// Why the job failed, if it is going to (the first failing change's reason).
     #[serde(default)]
     pub failure: Option<String>,
 }
@@ -189,6 +189,11 @@ pub struct EntitlementChange {
     pub plan: String,
     /// New amount; 0 removes the assignment.
     pub amount: u32,
+    /// Why this subaccount's part fails, if it is going to. Each subaccount of a batch succeeds
+    /// or fails on its own; the job fails when any part does (the assignment's `entityState`
+    /// says which, btp-api.md §3.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
 }
 
 /// A Cloud Foundry organization, tied to the subaccount whose CF environment it is.

@@ -25,8 +25,11 @@ impl Btp {
     /// - 429: wait for `Retry-After` (or backoff), cut the host's rate, repeat — for every method,
     ///   because a rate-limited request was not processed;
     /// - 401 with a bearer token: drop the token, get a new one, repeat once;
-    /// - 502/503/504 and broken connections: repeat with jittered backoff if the request is
-    ///   [`Replay::Safe`]; a connect failure is repeated for every method;
+    /// - 500/502/503/504 and broken connections: repeat with jittered backoff if the request is
+    ///   [`Replay::Safe`] (501 means "never"; a 500 from BTP is as often a passing fault of a
+    ///   backend as a bug, and a safe request costs nothing to repeat — the same rule as
+    ///   hashicorp/go-retryablehttp's `DefaultRetryPolicy`, under Terraform's providers); a
+    ///   connect failure is repeated for every method;
     /// - everything else: a typed error.
     pub(crate) async fn execute(&self, request: &Request) -> Result<Response, Error> {
         let context = request.context();
@@ -119,10 +122,17 @@ impl Btp {
                 attempt -= 1;
                 continue;
             }
-            if matches!(status, 502..=504) && request.replay == Replay::Safe {
-                let wait = retry::retry_after(&answered.headers, SystemTime::now())
+            if matches!(status, 500 | 502..=504) && request.replay == Replay::Safe {
+                // Only an explicit Retry-After counts here: CF sends `X-RateLimit-Reset` (the end
+                // of its hourly window) on every response, which says nothing about a 5xx.
+                let hinted = answered
+                    .headers
+                    .contains_key(reqwest::header::RETRY_AFTER)
+                    .then(|| retry::retry_after(&answered.headers, SystemTime::now()))
+                    .flatten();
+                let wait = hinted
                     .unwrap_or_else(|| policy.backoff(attempt))
-                    .min(policy.max_retry_after);
+                    .min(policy.max_delay);
                 if attempt < policy.max_attempts && elapsed + wait < policy.max_elapsed {
                     self.emit(Event::Retrying {
                         api: request.api,

@@ -1,9 +1,10 @@
 //! Entitlement changes: one PUT per global account carrying all of its subaccounts, then one
-//! wait, polling the account's assignments, until every subaccount's assignment is `OK`. Accounts run concurrently; within one account
+//! wait, polling the account's assignments, until every subaccount's assignment is settled. Accounts run concurrently; within one account
 //! there is a single request at a time, so calmctl never trips BTP's entitlement lock (30004)
-//! on itself.
+//! on itself. Subaccounts whose assignment job failed are sent again, up to four times in all.
 
 use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
 
 use calm_btp::entitlements::{PlanAssignment, Quota};
 use calm_core::{Action, DEFAULT_PLAN, Live, Plan, Resource, SERVICE_OFFERING};
@@ -99,6 +100,34 @@ async fn account_batch(run: &Run<'_>, account: String, items: Vec<Item>) -> Gate
             return gates;
         }
     };
+    let mut pending = items;
+    for attempt in 1..=ATTEMPTS {
+        let (done, retry) = assign(run, conn, pending, attempt == ATTEMPTS).await;
+        gates.extend(done);
+        if retry.is_empty() {
+            break;
+        }
+        // A failed assignment job is BTP's broker failing for that subaccount; the same request
+        // usually succeeds a moment later, so it is sent again (only for the failed part).
+        tokio::time::sleep(Duration::from_secs(2 * u64::from(attempt))).await;
+        pending = retry;
+    }
+    gates
+}
+
+/// Assignment jobs sent per batch before a failed subaccount is reported.
+const ATTEMPTS: u32 = 4;
+
+/// One PUT for `items`, then one wait for all of them. Returns the finished items and, unless
+/// `last`, those whose assignment job failed and is worth sending again.
+async fn assign(
+    run: &Run<'_>,
+    conn: &crate::AccountConnection,
+    items: Vec<Item>,
+    last: bool,
+) -> (Gates, Vec<Item>) {
+    let mut gates = Gates::new();
+    let mut retry = Vec::new();
     // Enable-type and amount-type changes of the same plan go in one body; BTP takes a list of
     // subaccounts per plan.
     let change = PlanAssignment {
@@ -120,7 +149,7 @@ async fn account_batch(run: &Run<'_>, account: String, items: Vec<Item>) -> Gate
             finish(run, &item, Some(&failure));
             gates.insert(item.tenant, Err(failure));
         }
-        return gates;
+        return (gates, retry);
     }
     // The job (if any) covers the whole batch; the per-subaccount state says which part failed.
     if let Ok(Some(job)) = &put {
@@ -132,31 +161,34 @@ async fn account_batch(run: &Run<'_>, account: String, items: Vec<Item>) -> Gate
         .entitlements
         .wait_for_assignments(&guids, SERVICE_OFFERING, DEFAULT_PLAN)
         .await;
-    match waited {
-        Ok(outcomes) => {
-            for (item, (_, outcome)) in items.into_iter().zip(outcomes) {
-                match outcome {
-                    Ok(_) => {
-                        finish(run, &item, None);
-                        gates.insert(item.tenant.clone(), Ok(item.step));
-                    }
-                    Err(e) => {
-                        let failure = Failure::api(&item.step, &e);
-                        finish(run, &item, Some(&failure));
-                        gates.insert(item.tenant, Err(failure));
-                    }
-                }
-            }
-        }
+    let outcomes = match waited {
+        Ok(outcomes) => outcomes,
         Err(e) => {
             for item in items {
                 let failure = Failure::api(&item.step, &e);
                 finish(run, &item, Some(&failure));
                 gates.insert(item.tenant, Err(failure));
             }
+            return (gates, retry);
+        }
+    };
+    for (item, (_, outcome)) in items.into_iter().zip(outcomes) {
+        match outcome {
+            Ok(_) => {
+                finish(run, &item, None);
+                gates.insert(item.tenant.clone(), Ok(item.step));
+            }
+            Err(calm_btp::Error::OperationFailed { .. }) if !last && !run.cancelled() => {
+                retry.push(item);
+            }
+            Err(e) => {
+                let failure = Failure::api(&item.step, &e);
+                finish(run, &item, Some(&failure));
+                gates.insert(item.tenant, Err(failure));
+            }
         }
     }
-    gates
+    (gates, retry)
 }
 
 fn finish(run: &Run<'_>, item: &Item, failure: Option<&Failure>) {

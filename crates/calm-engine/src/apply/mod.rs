@@ -10,6 +10,9 @@
 //!        → keys or bindings → delivery (deliver.rs: fetch, write to the sink, verify.rs)
 //! ```
 //!
+//! Before the live read, calmctl takes a lease on every subaccount of the run (lease.rs), so that
+//! two runs never work on the same tenant at once.
+//!
 //! Nothing is remembered between runs except what BTP holds: every object carries the ownership
 //! labels when it is created, and delivery is decided from the sink's state (a key whose file is
 //! missing is delivered again), so a run killed at any moment is finished by the next one.
@@ -19,6 +22,7 @@ mod cf;
 mod deliver;
 mod entitlements;
 mod ids;
+pub mod lease;
 mod report;
 mod rotate;
 mod saved;
@@ -113,6 +117,17 @@ pub enum ApplyEvent<'a> {
     },
     /// A client event: rate limit, retry, polling of a job, token refresh.
     Client(&'a ClientEvent),
+    /// Another run holds the lease of some of the run's subaccounts ([`lease`]); waiting.
+    LeaseWaiting {
+        /// The other run, `<host>-<pid>-<nonce>`.
+        holder: &'a str,
+        /// Subaccounts it holds that this run needs.
+        subaccounts: usize,
+        /// When its lease expires unless renewed.
+        expires_in_secs: u64,
+        /// When this run looks again.
+        retry_in: std::time::Duration,
+    },
 }
 
 /// A reporter that ignores everything.

@@ -111,6 +111,15 @@ pub(crate) async fn change(
             if ids.busy.remove(&instance_id) {
                 sm.wait_for_service_instance(&instance_id).await?;
             }
+            if c.action == Action::Replace
+                && let Some(failed) = &c.observed
+            {
+                // A binding whose create failed keeps its name (409 on a new create): remove it.
+                match sm.delete_service_binding(&failed.guid).await {
+                    Err(e) if !e.is_not_found() => return Err(e.into()),
+                    _ => {}
+                }
+            }
             let calm_name = rotates.as_deref().unwrap_or(name);
             let binding = sm
                 .create_service_binding(&NewServiceBinding {

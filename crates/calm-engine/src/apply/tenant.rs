@@ -1,5 +1,6 @@
 //! One tenant's run: its changes in dependency order, then delivery of the keys that are due.
-//! The first failing step ends the tenant (later steps depend on it); other tenants go on.
+//! A create whose job fails is tried again (up to four times in all); any other failing step
+//! ends the tenant (later steps depend on it); other tenants go on.
 
 use std::future::Future;
 use std::time::Duration;
@@ -7,6 +8,7 @@ use std::time::Duration;
 use calm_btp::cf::{CfClient, Credentials};
 use calm_btp::service_manager::ServiceManagerClient;
 use calm_btp::{Api, Event};
+use calm_core::plan::Observed;
 use calm_core::{Action, Change, Instance, Live, LiveTenant, Plan, Resource, Runtime, Tenant};
 
 use super::ids::Ids;
@@ -230,7 +232,16 @@ pub(crate) async fn apply(
         tracing::debug!(tenant = %name, step = %step, "step started");
         run.reporter
             .on_event(&ApplyEvent::StepStarted { tenant: name, step });
-        let result = step_once(run, t, lt, &mut ids, &mut client, c, &mut report).await;
+        let mut result = step_once(run, t, lt, &mut ids, &mut client, c, &mut report).await;
+        let mut attempt = 1;
+        while attempt < STEP_ATTEMPTS && !run.cancelled() {
+            let Some(again) = retry_of(c, &result) else {
+                break;
+            };
+            attempt += 1;
+            tokio::time::sleep(Duration::from_secs(u64::from(attempt))).await;
+            result = step_once(run, t, lt, &mut ids, &mut client, &again, &mut report).await;
+        }
         if let Err(fail) = result {
             let failure = fail.named(step);
             tracing::debug!(tenant = %name, step = %step, error = %failure.message, "step failed");
@@ -256,6 +267,40 @@ pub(crate) async fn apply(
         deliver::tenant(run, t, lt, &mut ids, &mut client, &mut report).await;
     }
     report
+}
+
+/// Times a create whose asynchronous job failed is tried in one run.
+const STEP_ATTEMPTS: u32 = 4;
+
+/// The change to try again after `result`, if it is a create (or replacement) of an instance or
+/// key whose job or operation failed: the broker failed, not the request, and the same create
+/// usually succeeds a moment later. It becomes a replacement of the failed object (a new create
+/// replaces a failed record on Cloud Foundry and for Service Manager instances, btp-api.md §2.7;
+/// a failed Service Manager binding is deleted first, see sm.rs).
+fn retry_of(c: &Change, result: &Result<(), Fail>) -> Option<Change> {
+    let failed_id = match result {
+        Err(Fail::Api(calm_btp::Error::JobFailed { resource_guid, .. })) => resource_guid.clone(),
+        Err(Fail::Api(calm_btp::Error::OperationFailed { resource_id, .. })) => {
+            Some(resource_id.clone())
+        }
+        _ => return None,
+    };
+    let creates = matches!(c.action, Action::Create | Action::Replace)
+        && matches!(
+            c.resource,
+            Resource::ServiceInstance { .. } | Resource::ServiceKey { .. }
+        );
+    if !creates {
+        return None;
+    }
+    let mut again = c.clone();
+    again.action = Action::Replace;
+    again.observed = failed_id.map(|guid| Observed {
+        guid,
+        version: String::new(),
+        metadata_sha256: String::new(),
+    });
+    Some(again)
 }
 
 async fn step_once(

@@ -25,6 +25,9 @@ struct UaaError {
     error: Option<String>,
 }
 
+/// Token requests sent before a key is called broken.
+const ATTEMPTS: u32 = 5;
+
 /// Gets a token with the key's client credentials.
 pub(crate) async fn token(credentials: &Credentials) -> Result<(), String> {
     let json = credentials.expose_json();
@@ -48,19 +51,38 @@ pub(crate) async fn token(credentials: &Credentials) -> Result<(), String> {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| format!("cannot set up HTTP: {e}"))?;
-    let response = client
-        .post(&url)
-        .basic_auth(&uaa.clientid, Some(secret.expose_secret()))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .map_err(|e| {
-            format!(
-                "{}: {}",
-                base.host_str().unwrap_or_default(),
-                e.without_url()
-            )
-        })?;
+    // A rate limit, a 5xx or a broken connection says nothing about the key: ask again a few
+    // times (Retry-After in seconds is honoured up to 10 s) before calling the key broken.
+    let mut attempt = 0u32;
+    let response = loop {
+        attempt += 1;
+        let sent = client
+            .post(&url)
+            .basic_auth(&uaa.clientid, Some(secret.expose_secret()))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await;
+        let transient = match &sent {
+            Ok(r) => r.status().as_u16() == 429 || r.status().is_server_error(),
+            Err(e) => !e.is_builder(),
+        };
+        if !transient || attempt >= ATTEMPTS {
+            break sent.map_err(|e| {
+                format!(
+                    "{}: {}",
+                    base.host_str().unwrap_or_default(),
+                    e.without_url()
+                )
+            })?;
+        }
+        let hinted = sent
+            .ok()
+            .and_then(|r| r.headers().get(reqwest::header::RETRY_AFTER).cloned())
+            .and_then(|v| v.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok()))
+            .map(|secs| Duration::from_secs(secs.min(10)));
+        let backoff = Duration::from_millis(250 << attempt.min(5));
+        tokio::time::sleep(hinted.unwrap_or(backoff)).await;
+    };
     let status = response.status();
     if status.is_success() {
         return Ok(());

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use calm_btp::service_manager::{ServiceInstance, ServiceManagerClient};
-use calm_core::live::{Metadata, labels};
+use calm_core::live::{LastOperation as LiveOperation, Metadata, labels};
 use calm_core::{Live, LiveInstance, LiveKey, Tenant};
 use futures::StreamExt;
 
@@ -127,12 +127,29 @@ async fn instances_and_bindings(
                 name: b.name.clone(),
                 instance_guid: b.service_instance_id.clone(),
                 created_at: unix_seconds(b.created_at.as_deref()),
-                last_operation: b.last_operation.as_ref().map(last_operation),
+                last_operation: binding_operation(b),
                 metadata: with_marks(first_values(&b.labels), &b.id, &b.name, &marks),
             })
             .collect()
     };
     Ok((instances, keys))
+}
+
+/// A binding that is not ready and has nothing running never became usable (its create failed,
+/// then maybe a delete of it failed too): it counts as a failed create, which the plan replaces.
+fn binding_operation(b: &calm_btp::service_manager::ServiceBinding) -> Option<LiveOperation> {
+    let op = b.last_operation.as_ref().map(last_operation);
+    match op {
+        Some(op) if !b.ready && !op.in_progress() && !op.create_failed() => Some(LiveOperation {
+            description: format!(
+                "the binding never became ready (last operation: {} {})",
+                op.kind, op.state
+            ),
+            kind: "create".into(),
+            state: "failed".into(),
+        }),
+        other => other,
+    }
 }
 
 /// Service Manager labels hold lists; calmctl writes one value per key.

@@ -6,9 +6,11 @@ use std::io::{BufRead, IsTerminal};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use calm_btp::ClientConfig;
 use calm_core::{Plan, PlanOptions, SavedPlan};
+use calm_engine::apply::lease::{self, LeaseOptions};
 use calm_engine::apply::{ApplyOptions, Sink, stale_changes};
 use calm_engine::{ApplyReport, Reporter};
 
@@ -116,9 +118,50 @@ pub(crate) fn run(
             now_unix: saved.as_ref().map_or(ctx.now_unix, |s| s.created_at),
             rotate,
         };
-        let status = match calm_engine::plan(&session.desired, &session.connections, &plan_options)
+        // Read and plan; then, if anything changes, lease the subaccounts of the tenants that
+        // change and read again under the lease, so that the plan applied includes what a
+        // concurrent run made. A run that changes nothing takes no lease and writes nothing.
+        let cancel = Arc::new(AtomicBool::new(false));
+        let mut planned =
+            calm_engine::plan(&session.desired, &session.connections, &plan_options).await;
+        let changing: BTreeSet<String> = match (&saved, &planned) {
+            (Some(saved), _) => saved
+                .plan
+                .changes
+                .iter()
+                .map(|c| c.tenant.clone())
+                .collect(),
+            (None, Ok((_, plan))) => plan.changes.iter().map(|c| c.tenant.clone()).collect(),
+            (None, Err(_)) => BTreeSet::new(),
+        };
+        let mut lease = None;
+        if !changing.is_empty() && planned.is_ok() {
+            let lease_options = LeaseOptions {
+                wait: Duration::from_secs(args.lease_wait),
+                ttl: Duration::from_secs(args.lease_ttl.max(1)),
+                ..LeaseOptions::default()
+            };
+            match lease::acquire(
+                &session.desired,
+                &session.connections,
+                Some(&changing),
+                &lease_options,
+                reporter.as_ref(),
+                cancel.clone(),
+            )
             .await
-        {
+            {
+                Ok(held) => lease = Some(held),
+                Err(e) => {
+                    output::stderr(&output::render_error(&e));
+                    let _ = session.close().await;
+                    return Status::Failure;
+                }
+            }
+            planned =
+                calm_engine::plan(&session.desired, &session.connections, &plan_options).await;
+        }
+        let status = match planned {
             Err(e) => {
                 output::stderr(&output::render_error(&e));
                 Status::Failure
@@ -133,6 +176,9 @@ pub(crate) fn run(
                                 "error: refusing the saved plan: {} object(s) changed since it was made:\n{list}  help: make a new plan with `calmctl plan --out`\n",
                                 stale.len()
                             ));
+                            if let Some(lease) = lease {
+                                let _ = lease.release().await;
+                            }
                             let _ = session.close().await;
                             return Status::Failure;
                         }
@@ -147,10 +193,12 @@ pub(crate) fn run(
                 }
                 if saved.is_none() && !args.auto_approve && !plan.is_empty() && !confirm(&plan) {
                     output::stderr("apply cancelled; nothing was changed\n");
+                    if let Some(lease) = lease {
+                        let _ = lease.release().await;
+                    }
                     let _ = session.close().await;
                     return Status::Failure;
                 }
-                let cancel = Arc::new(AtomicBool::new(false));
                 let watcher = tokio::spawn({
                     let cancel = cancel.clone();
                     async move {
@@ -185,8 +233,23 @@ pub(crate) fn run(
                 }
             }
         };
+        let lost = lease.as_ref().and_then(|l| l.lost_to());
+        let unreleased = match lease {
+            Some(lease) => lease.release().await,
+            None => 0,
+        };
+        if unreleased > 0 {
+            output::stderr(
+                "warning: some lease labels could not be removed; they expire on their own\n",
+            );
+        }
         let _ = session.close().await;
-        status
+        match lost {
+            Some(other) => fail(&format!(
+                "another calmctl run ({other}) took over the lease during this run; no new steps were started after that"
+            )),
+            None => status,
+        }
     })
 }
 

@@ -53,6 +53,8 @@ pub(crate) fn rotate(args: &RotateArgs, ctx: &Context) -> Status {
         refresh_credentials: false,
         sandbox: args.sandbox,
         sandbox_state: args.sandbox_state.clone(),
+        lease_wait: args.lease_wait,
+        lease_ttl: 600,
     };
     apply::run(&apply_args, ctx, &loaded, keys)
 }

@@ -4,11 +4,15 @@
 mod adopt;
 mod apply;
 mod cli;
+mod crash;
 mod discover;
+mod faults;
 mod garbage;
 mod interrupt;
 mod inventory;
 mod landscape;
+mod lease;
+mod matrix;
 mod plan;
 mod plan_scenarios;
 mod rotate;

@@ -1,0 +1,451 @@
+//! A lease per subaccount, so that two `calmctl apply` runs on the same tenants never work at once.
+//!
+//! The lease is the subaccount label `calmctl.sap/lease` = `["<holder>@<expiry, Unix seconds>"]`,
+//! kept with the Accounts API (`GET|PUT /accounts/v1/subaccounts/{guid}/labels`, btp-api.md
+//! §3.2). A subaccount label was chosen over a CF org or space annotation because every tenant has
+//! a subaccount whatever its runtime, calmctl already talks to the Accounts API with the account's
+//! `cis` key, and no object has to be created for it.
+//!
+//! ```text
+//! acquire: read labels ─ held by another, not expired? ─ yes ─▶ wait (progress line) or refuse
+//!                       └ no ─▶ PUT ours ─▶ settle ─▶ read back ─ all ours? ─▶ held; renew every ttl/3
+//!                                                              └ no: give ours back, retry later
+//! release: read labels, drop ours, PUT            (also after a failed run; a killed run's lease
+//!                                                  expires, or is taken over on the same host
+//!                                                  once its process is gone)
+//! ```
+//!
+//! The Accounts API has no compare-and-set, so acquisition writes, waits `settle` and reads back:
+//! of two runs writing at once the later write wins and the other backs off. A run whose lease is
+//! taken while it works (only possible after a long stall) finds out at the next renewal and stops
+//! starting new steps.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use calm_btp::accounts::{AccountsClient, SubaccountFilter};
+use futures::StreamExt;
+
+use super::{ApplyEvent, Reporter};
+use crate::{Connections, EngineError};
+
+/// The label that holds the lease.
+pub const LEASE_LABEL: &str = "calmctl.sap/lease";
+
+/// How long leases last and how long to wait for one.
+#[derive(Debug, Clone)]
+pub struct LeaseOptions {
+    /// Lifetime of a lease without renewal.
+    pub ttl: Duration,
+    /// How long to wait for leases held by another run (zero: refuse at once).
+    pub wait: Duration,
+    /// Pause between writing a lease and reading it back.
+    pub settle: Duration,
+}
+
+impl Default for LeaseOptions {
+    fn default() -> Self {
+        LeaseOptions {
+            ttl: Duration::from_secs(600),
+            wait: Duration::from_secs(600),
+            settle: Duration::from_secs(2),
+        }
+    }
+}
+
+/// A lease found on a subaccount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Found {
+    holder: String,
+    expires: u64,
+}
+
+/// The leases of one run. Call [`Lease::release`] at the end.
+pub struct Lease {
+    holder: String,
+    held: Vec<Place>,
+    renewer: Option<tokio::task::JoinHandle<()>>,
+    lost: Arc<Mutex<Option<String>>>,
+}
+
+#[derive(Clone)]
+struct Place {
+    /// The account (connection) the subaccount belongs to: labels are listed per account.
+    account: String,
+    accounts: AccountsClient,
+    guid: String,
+}
+
+/// Labels per subaccount GUID, as one listing per account returned them.
+type Labels = BTreeMap<String, BTreeMap<String, Vec<String>>>;
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// `<host>-<pid>-<nonce>`: who holds a lease, readable in the cockpit.
+fn holder_id() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "host".into());
+    let host: String = host
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.')
+        .take(40)
+        .collect();
+    let nonce = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos())
+        % 0x10000;
+    format!("{host}-{}-{nonce:04x}", std::process::id())
+}
+
+fn parse(labels: &BTreeMap<String, Vec<String>>) -> Option<Found> {
+    let value = labels.get(LEASE_LABEL)?.first()?;
+    let (holder, expires) = value.rsplit_once('@')?;
+    Some(Found {
+        holder: holder.to_owned(),
+        expires: expires.parse().ok()?,
+    })
+}
+
+/// Whether a lease of another holder still counts: not expired, and, when it was taken on this
+/// host, its process still runs (a killed run's lease is taken over at once by the next run on
+/// the same machine).
+fn alive(found: &Found, me: &str) -> bool {
+    if found.expires <= now() {
+        return false;
+    }
+    let mut parts = found.holder.rsplitn(3, '-');
+    let (_nonce, pid, host) = (parts.next(), parts.next(), parts.next());
+    let my_host = me.rsplitn(3, '-').nth(2);
+    match (host, pid.and_then(|p| p.parse::<u32>().ok())) {
+        (Some(host), Some(pid)) if Some(host) == my_host && cfg!(target_os = "linux") => {
+            std::path::Path::new(&format!("/proc/{pid}")).exists()
+        }
+        _ => true,
+    }
+}
+
+/// The labels of every place's subaccount: one subaccount listing per account (the Accounts API
+/// returns labels with each subaccount), not one read per subaccount.
+async fn labels_of(places: &[Place]) -> Result<Labels, EngineError> {
+    let mut out = Labels::new();
+    let mut listed: Vec<&str> = Vec::new();
+    for place in places {
+        if listed.contains(&place.account.as_str()) {
+            continue;
+        }
+        listed.push(&place.account);
+        let all = place
+            .accounts
+            .list_subaccounts(&SubaccountFilter::default())
+            .await
+            .map_err(EngineError::api(format!(
+                "reading the lease labels of account `{}`",
+                place.account
+            )))?;
+        out.extend(all.into_iter().map(|s| (s.guid, s.labels)));
+    }
+    Ok(out)
+}
+
+/// Writes the lease label of `place` (`None` removes it), keeping its other labels as `labels`
+/// last listed them.
+async fn write(place: &Place, labels: &Labels, value: Option<String>) -> Result<(), EngineError> {
+    let mut labels = labels.get(&place.guid).cloned().unwrap_or_default();
+    match value {
+        Some(v) => labels.insert(LEASE_LABEL.to_owned(), vec![v]),
+        None => labels.remove(LEASE_LABEL),
+    };
+    place
+        .accounts
+        .put_subaccount_labels(&place.guid, &labels)
+        .await
+        .map(|_| ())
+        .map_err(EngineError::api(format!(
+            "writing the lease label of subaccount {}",
+            place.guid
+        )))
+}
+
+async fn each<T, F, Fut>(places: &[Place], f: F) -> Vec<(Place, T)>
+where
+    F: Fn(Place) -> Fut,
+    Fut: Future<Output = T>,
+{
+    futures::stream::iter(places.iter().cloned().map(|p| {
+        let fut = f(p.clone());
+        async move { (p, fut.await) }
+    }))
+    .buffer_unordered(16)
+    .collect()
+    .await
+}
+
+/// The subaccounts of the targeted tenants, found by GUID or subdomain (one list per account).
+async fn places(
+    desired: &calm_core::Desired,
+    conns: &Connections,
+    targets: Option<&std::collections::BTreeSet<String>>,
+) -> Result<Vec<Place>, EngineError> {
+    let mut out: Vec<Place> = Vec::new();
+    for name in conns.account_names() {
+        let conn = conns.account(name)?;
+        let tenants: Vec<_> = desired
+            .tenants
+            .iter()
+            .filter(|t| t.account == name && targets.is_none_or(|s| s.contains(&t.name)))
+            .collect();
+        if tenants.is_empty() {
+            continue;
+        }
+        let all = conn
+            .accounts
+            .list_subaccounts(&SubaccountFilter::default())
+            .await
+            .map_err(EngineError::api(format!(
+                "listing the subaccounts of account `{name}`"
+            )))?;
+        for t in tenants {
+            let found = all.iter().find(|s| {
+                s.guid.eq_ignore_ascii_case(&t.subaccount)
+                    || s.subdomain.eq_ignore_ascii_case(&t.subaccount)
+            });
+            // A missing subaccount is reported by the live read that follows.
+            if let Some(s) = found
+                && !out.iter().any(|p| p.guid == s.guid)
+            {
+                out.push(Place {
+                    account: name.to_owned(),
+                    accounts: conn.accounts.clone(),
+                    guid: s.guid.clone(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Takes the lease of every targeted tenant's subaccount, waiting up to `options.wait` for
+/// leases of other runs. `cancel` is set if the lease is lost while the run works.
+pub async fn acquire(
+    desired: &calm_core::Desired,
+    conns: &Connections,
+    targets: Option<&std::collections::BTreeSet<String>>,
+    options: &LeaseOptions,
+    reporter: &dyn Reporter,
+    cancel: Arc<AtomicBool>,
+) -> Result<Lease, EngineError> {
+    let me = holder_id();
+    let places = places(desired, conns, targets).await?;
+    let started = tokio::time::Instant::now();
+    let mut contended = 0;
+    loop {
+        let labels = labels_of(&places).await?;
+        let blocking = match blocked_by(&places, &labels, &me) {
+            Some(b) => b,
+            None => {
+                let value = format!("{me}@{}", now() + options.ttl.as_secs());
+                for (_, r) in each(&places, |p| {
+                    let (v, labels) = (value.clone(), &labels);
+                    async move { write(&p, labels, Some(v)).await }
+                })
+                .await
+                {
+                    r?;
+                }
+                tokio::time::sleep(options.settle).await;
+                match blocked_by(&places, &labels_of(&places).await?, &me) {
+                    None => return Ok(Lease::start(me, places, options.ttl, cancel)),
+                    Some(b) => {
+                        // Another run wrote at the same moment: give ours back and try again.
+                        release_places(&places, &me).await;
+                        contended += 1;
+                        b
+                    }
+                }
+            }
+        };
+        let waited = started.elapsed();
+        // Runs that wrote at the same moment retry a few times even when told not to wait.
+        let contention_retry =
+            contended > 0 && contended < 5 && waited < options.wait.max(options.settle * 8);
+        if waited >= options.wait && !contention_retry {
+            return Err(EngineError::LeaseHeld {
+                holder: blocking.1.holder.clone(),
+                subaccounts: blocking.0,
+                expires_in_secs: blocking.1.expires.saturating_sub(now()),
+                waited_secs: waited.as_secs(),
+            });
+        }
+        let jitter = Duration::from_millis(u64::from(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_millis()),
+        ));
+        let pause = (Duration::from_secs(1) + jitter).min(
+            options
+                .wait
+                .saturating_sub(waited)
+                .max(Duration::from_millis(200)),
+        );
+        reporter.on_event(&ApplyEvent::LeaseWaiting {
+            holder: &blocking.1.holder,
+            subaccounts: blocking.0,
+            expires_in_secs: blocking.1.expires.saturating_sub(now()),
+            retry_in: pause,
+        });
+        tokio::time::sleep(pause).await;
+    }
+}
+
+/// How many subaccounts carry a live lease of another holder, and one such lease.
+fn blocked_by(places: &[Place], labels: &Labels, me: &str) -> Option<(usize, Found)> {
+    let mut count = 0;
+    let mut first = None;
+    for place in places {
+        if let Some(found) = labels.get(&place.guid).and_then(parse)
+            && found.holder != me
+            && alive(&found, me)
+        {
+            count += 1;
+            first.get_or_insert(found);
+        }
+    }
+    first.map(|f| (count, f))
+}
+
+/// Removes this holder's lease label wherever it is still ours; returns how many failed.
+async fn release_places(places: &[Place], me: &str) -> usize {
+    let Ok(labels) = labels_of(places).await else {
+        return places.len();
+    };
+    let results = each(places, |p| {
+        let labels = &labels;
+        async move {
+            match labels.get(&p.guid).and_then(parse) {
+                Some(found) if found.holder == me => write(&p, labels, None).await,
+                _ => Ok(()),
+            }
+        }
+    })
+    .await;
+    results.iter().filter(|(_, r)| r.is_err()).count()
+}
+
+impl Lease {
+    fn start(holder: String, held: Vec<Place>, ttl: Duration, cancel: Arc<AtomicBool>) -> Lease {
+        let lost = Arc::new(Mutex::new(None));
+        let renewer = tokio::spawn({
+            let (holder, held, lost) = (holder.clone(), held.clone(), lost.clone());
+            async move {
+                loop {
+                    tokio::time::sleep(ttl / 3).await;
+                    let value = format!("{holder}@{}", now() + ttl.as_secs());
+                    let Ok(labels) = labels_of(&held).await else {
+                        continue;
+                    };
+                    for place in &held {
+                        match labels.get(&place.guid).and_then(parse) {
+                            Some(found) if found.holder != holder && alive(&found, &holder) => {
+                                cancel.store(true, Ordering::SeqCst);
+                                if let Ok(mut l) = lost.lock() {
+                                    *l = Some(found.holder);
+                                }
+                            }
+                            _ => {
+                                let _ = write(place, &labels, Some(value.clone())).await;
+                            }
+                        }
+                    }
+                }
+            }
+        });
+        Lease {
+            holder,
+            held,
+            renewer: Some(renewer),
+            lost,
+        }
+    }
+
+    /// Who this run is in the lease labels.
+    pub fn holder(&self) -> &str {
+        &self.holder
+    }
+
+    /// The run that took over one of this run's leases, if any.
+    pub fn lost_to(&self) -> Option<String> {
+        self.lost.lock().ok().and_then(|l| l.clone())
+    }
+
+    /// Stops renewing and removes the lease labels; returns how many could not be removed (they
+    /// expire on their own).
+    pub async fn release(mut self) -> usize {
+        if let Some(renewer) = self.renewer.take() {
+            renewer.abort();
+        }
+        release_places(&self.held, &self.holder).await
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some(renewer) = self.renewer.take() {
+            renewer.abort();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lease_label_round_trips_and_expires() {
+        let mut labels = BTreeMap::new();
+        labels.insert(
+            LEASE_LABEL.to_owned(),
+            vec!["ci-7-1-00ff@4102444800".to_owned()],
+        );
+        let found = parse(&labels).expect("a lease");
+        assert_eq!(found.holder, "ci-7-1-00ff");
+        assert!(
+            alive(&found, "elsewhere-1-abcd"),
+            "another host's lease counts"
+        );
+        let old = Found {
+            holder: found.holder.clone(),
+            expires: 1,
+        };
+        assert!(
+            !alive(&old, "elsewhere-1-abcd"),
+            "an expired lease does not"
+        );
+        labels.insert(LEASE_LABEL.to_owned(), vec!["no expiry".to_owned()]);
+        assert_eq!(parse(&labels), None);
+    }
+
+    #[test]
+    fn a_dead_process_on_this_host_holds_nothing() {
+        let me = holder_id();
+        let host = me.rsplitn(3, '-').nth(2).unwrap_or_default().to_owned();
+        let dead = Found {
+            holder: format!("{host}-4294967-0001"),
+            expires: now() + 600,
+        };
+        assert_eq!(alive(&dead, &me), !cfg!(target_os = "linux"));
+        let living = Found {
+            holder: format!("{host}-{}-0002", std::process::id()),
+            expires: now() + 600,
+        };
+        assert!(alive(&living, &me));
+    }
+}
