@@ -116,7 +116,7 @@ impl Bench {
                     wall_secs,
                     max_rss_kb: -1,
                     throttled: Some(after.throttled - before.throttled),
-                    result: format!("calmctl is {:.1}× faster", wall_secs / row.wall_secs),
+                    result: format!("baseline time / calmctl time = {:.1}", wall_secs / row.wall_secs),
                     ..row.clone()
                 };
                 Ok(vec![row, baseline])
