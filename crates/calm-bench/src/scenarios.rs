@@ -116,7 +116,10 @@ impl Bench {
                     wall_secs,
                     max_rss_kb: -1,
                     throttled: Some(after.throttled - before.throttled),
-                    result: format!("baseline time / calmctl time = {:.1}", wall_secs / row.wall_secs),
+                    result: format!(
+                        "baseline time / calmctl time = {:.1}",
+                        wall_secs / row.wall_secs
+                    ),
                     ..row.clone()
                 };
                 Ok(vec![row, baseline])
