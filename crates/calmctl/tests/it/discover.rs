@@ -13,7 +13,7 @@ use calm_btp::cf::{
 };
 use serde_json::{Value, json};
 
-use crate::landscape::Landscape;
+use crate::landscape::{Landscape, add_calm_space, entitle};
 use crate::{stderr, stdout};
 
 const DIR_A: &str = "0a0a0a0a-0000-4000-8000-00000000000a";
@@ -105,23 +105,8 @@ fn landscape() -> Landscape {
 /// a key without calmctl's labels, and the key SAP Cloud ALM generates.
 fn hand_made(l: &Landscape, subdomain: &str) {
     let org = l.sim.with_world(|w| {
-        let guid = w
-            .subaccounts
-            .values()
-            .find(|s| s.subdomain == subdomain)
-            .unwrap()
-            .guid
-            .clone();
-        w.entitle(&guid, "SAPCloudALMAPIs", "standard", 1);
-        let org = w
-            .orgs
-            .values()
-            .find(|o| o.name == subdomain)
-            .unwrap()
-            .guid
-            .clone();
-        w.add_space(&org, "calm");
-        org
+        entitle(w, subdomain);
+        add_calm_space(w, subdomain)
     });
     let cf = l.cf();
     l.runtime.block_on(async {

@@ -241,14 +241,25 @@ impl Landscape {
 /// The subaccount `subdomain` entitled to Cloud ALM, with a space `calm` in its org, as a person
 /// prepares it before making an instance by hand.
 pub fn entitled_with_space(world: &mut World, subdomain: &str) {
-    let sub = world
+    entitle(world, subdomain);
+    add_calm_space(world, subdomain);
+}
+
+/// Entitles the subaccount `subdomain` to Cloud ALM; returns its GUID.
+pub fn entitle(world: &mut World, subdomain: &str) -> String {
+    let guid = world
         .subaccounts
         .values()
         .find(|s| s.subdomain == subdomain)
         .unwrap()
         .guid
         .clone();
-    world.entitle(&sub, "SAPCloudALMAPIs", "standard", 1);
+    world.entitle(&guid, "SAPCloudALMAPIs", "standard", 1);
+    guid
+}
+
+/// Adds a space `calm` to the org named `subdomain`; returns the org's GUID.
+pub fn add_calm_space(world: &mut World, subdomain: &str) -> String {
     let org = world
         .orgs
         .values()
@@ -257,6 +268,7 @@ pub fn entitled_with_space(world: &mut World, subdomain: &str) {
         .guid
         .clone();
     world.add_space(&org, "calm");
+    org
 }
 
 fn collect_secrets(value: &serde_json::Value, out: &mut Vec<String>) {

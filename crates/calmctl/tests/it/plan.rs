@@ -7,7 +7,7 @@ use calm_btp::cf::{Metadata, NewServiceInstance, NewServiceKey, ServicePlanFilte
 use calm_core::live::labels;
 use serde_json::json;
 
-use crate::landscape::{Landscape, entitled_with_space, scrub};
+use crate::landscape::{Landscape, entitle, entitled_with_space, scrub};
 use crate::{stderr, stdout};
 
 const MIXED: &str = include_str!("../../../../examples/quickstart.yaml");
@@ -149,14 +149,7 @@ pub(crate) fn managed(l: &Landscape, org: &str, tenant: &str, authorities: &[&st
 fn drift_removed_tenants_and_protection() {
     let l = Landscape::with_world(CF_ONLY, |world, _| {
         for sub in ["alpha", "beta"] {
-            let guid = world
-                .subaccounts
-                .values()
-                .find(|s| s.subdomain == sub)
-                .unwrap()
-                .guid
-                .clone();
-            world.entitle(&guid, "SAPCloudALMAPIs", "standard", 1);
+            entitle(world, sub);
         }
         let ga = world.global_accounts.keys().next().unwrap().clone();
         for gone in ["gone", "kept"] {

@@ -1,7 +1,7 @@
 //! More plan scenarios in all three formats: a partly onboarded landscape, and adoption with
 //! SAP's generated key beside it.
 
-use crate::landscape::{Landscape, entitled_with_space, scrub};
+use crate::landscape::{Landscape, entitle, entitled_with_space, scrub};
 use crate::plan::{CF_ONLY, assert_matches_schema, managed, plan};
 
 /// Runs `plan` in text, Markdown and JSON with `args`, checks the exit codes and the JSON schema,
@@ -35,14 +35,7 @@ fn partly_onboarded_landscape_in_every_format() {
     // alpha was onboarded by an earlier apply; beta got its entitlement (by hand) and nothing else.
     let l = Landscape::with_world(CF_ONLY, |world, _| {
         for sub in ["alpha", "beta"] {
-            let guid = world
-                .subaccounts
-                .values()
-                .find(|s| s.subdomain == sub)
-                .unwrap()
-                .guid
-                .clone();
-            world.entitle(&guid, "SAPCloudALMAPIs", "standard", 1);
+            entitle(world, sub);
         }
     });
     managed(&l, "alpha", "alpha", &["imp-cdm-feature-display-ui"], true);
