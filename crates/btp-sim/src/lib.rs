@@ -41,7 +41,7 @@ pub mod world;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-pub use control::stats::StatsSnapshot;
+pub use control::stats::{Second, StatsSnapshot};
 pub use settings::{
     Api, Faults, Garbage, GarbageKind, JobTimings, Limit, RateLimits, Settings, Storm,
 };

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post, put};
@@ -58,7 +58,7 @@ impl AppState {
             world: Mutex::new(world),
             base_url,
             settings: RwLock::new(settings),
-            stats: Stats::default(),
+            stats: Stats::new(),
             rng: Mutex::new(SmallRng::seed_from_u64(seed)),
             limiter: RateLimiter::default(),
             storm_remaining: AtomicU32::new(storm),
@@ -172,15 +172,24 @@ async fn stats_layer(State(state): State<Shared>, request: Request, next: Next) 
 }
 
 async fn fault_layer(State(state): State<Shared>, request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_owned();
-    let Some(api) = Api::of_path(&path) else {
+    let Some(api) = Api::of_path(request.uri().path()) else {
         return next.run(request).await;
     };
+    let response = faults_and_limits(&state, api, request, next).await;
+    state
+        .stats
+        .answered(api, response.status() == StatusCode::TOO_MANY_REQUESTS);
+    response
+}
+
+/// Latency, fault storms, rate limits, injected faults and garbage, in that order.
+async fn faults_and_limits(state: &Shared, api: Api, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
     let settings = state.settings();
     if settings.latency_ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(settings.latency_ms)).await;
     }
-    if in_storm(&state, &settings, api) {
+    if in_storm(state, &settings, api) {
         state.stats.throttled(api);
         return faults::throttled(api, 1, &path);
     }

@@ -19,6 +19,7 @@ mod baseline;
 mod generate;
 mod landscape;
 mod measure;
+mod routes;
 mod scenarios;
 
 use std::path::PathBuf;
@@ -36,7 +37,8 @@ struct Args {
     /// Tenants per scenario, instead of the scenario's own sizes (for profiling).
     #[arg(long)]
     tenants: Option<usize>,
-    /// Print the requests per route of each scenario to stderr (where the requests go).
+    /// Print each scenario's requests per route, and per API and second, to stderr (where and
+    /// when the requests go).
     #[arg(long)]
     routes: bool,
     /// Append calmctl's stderr (progress lines, errors) to this file.

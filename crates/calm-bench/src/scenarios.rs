@@ -143,27 +143,10 @@ impl Bench {
             .unwrap_or(if self.quick { quick } else { full })
     }
 
-    /// With `--routes`, prints the requests each route got between two snapshots.
+    /// With `--routes`, prints where and when the requests between two snapshots went.
     fn print_routes(&self, scenario: &str, before: &StatsSnapshot, after: &StatsSnapshot) {
-        if !self.routes {
-            return;
-        }
-        eprintln!("{scenario}: requests per route");
-        let mut rows: Vec<(u64, &String)> = after
-            .routes
-            .iter()
-            .map(|(route, n)| (n - before.routes.get(route).copied().unwrap_or(0), route))
-            .filter(|(n, _)| *n > 0)
-            .collect();
-        rows.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
-        for (n, route) in rows {
-            eprintln!("  {n:>8}  {route}");
-        }
-        for (api, n) in &after.throttled_by_api {
-            let n = n - before.throttled_by_api.get(api).copied().unwrap_or(0);
-            if n > 0 {
-                eprintln!("  {n:>8}  429s from {api:?}");
-            }
+        if self.routes {
+            crate::routes::print(scenario, before, after);
         }
     }
 
@@ -357,7 +340,7 @@ impl Bench {
             };
         });
         let before = l.sim.stats();
-        let parallelism: usize = if self.quick { 8 } else { 128 };
+        let parallelism: usize = if self.quick { 8 } else { 256 };
         let parallelism_arg = parallelism.to_string();
         let command = self.command(
             &l.config,

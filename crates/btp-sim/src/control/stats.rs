@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +19,17 @@ pub struct Stats {
     peak: AtomicUsize,
     routes: Mutex<BTreeMap<String, u64>>,
     throttled_by_api: Mutex<BTreeMap<Api, u64>>,
+    timeline: Mutex<Vec<BTreeMap<Api, Second>>>,
+    started: Option<Instant>,
+}
+
+/// What one API answered during one second of the simulator's life.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Second {
+    /// Requests answered (429s included).
+    pub requests: u64,
+    /// Of those, 429s.
+    pub throttled: u64,
 }
 
 /// A snapshot of [`Stats`], as served by `/_sim/stats`.
@@ -36,6 +48,10 @@ pub struct StatsSnapshot {
     pub faults: u64,
     /// Highest number of requests in flight at once.
     pub peak_concurrency: usize,
+    /// Per second since the simulator started: requests and 429s per API. Shows which API is
+    /// busy when, which totals cannot.
+    #[serde(default)]
+    pub timeline: Vec<BTreeMap<Api, Second>>,
 }
 
 /// Decrements the in-flight count when a request ends, however it ends.
@@ -48,6 +64,28 @@ impl Drop for InFlight<'_> {
 }
 
 impl Stats {
+    /// Counters whose timeline starts now.
+    pub fn new() -> Stats {
+        Stats {
+            started: Some(Instant::now()),
+            ..Stats::default()
+        }
+    }
+
+    /// Count a request to `api` in the current second of the timeline.
+    pub fn answered(&self, api: Api, throttled: bool) {
+        let Some(started) = self.started else { return };
+        let second = started.elapsed().as_secs() as usize;
+        if let Ok(mut timeline) = self.timeline.lock() {
+            if timeline.len() <= second {
+                timeline.resize_with(second + 1, BTreeMap::new);
+            }
+            let entry = timeline[second].entry(api).or_default();
+            entry.requests += 1;
+            entry.throttled += u64::from(throttled);
+        }
+    }
+
     /// Count a request on a route and mark it in flight.
     pub fn begin(&self, route: String) -> InFlight<'_> {
         self.total.fetch_add(1, Ordering::Relaxed);
@@ -85,6 +123,7 @@ impl Stats {
                 .unwrap_or_default(),
             faults: self.faults.load(Ordering::Relaxed),
             peak_concurrency: self.peak.load(Ordering::SeqCst),
+            timeline: self.timeline.lock().map(|t| t.clone()).unwrap_or_default(),
         }
     }
 }

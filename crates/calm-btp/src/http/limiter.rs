@@ -10,6 +10,7 @@
 //! hammering it and failing (peers.md pain point 1).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -57,6 +58,10 @@ const SLOW_START_STEP: f64 = 1.0;
 /// cut at most once per this interval.
 const DECREASE_INTERVAL: Duration = Duration::from_secs(1);
 
+/// The cut when a window's budget is spent: gentle, because the window says exactly when to go
+/// on, so there is nothing to probe for; the pause does the work and no request fails.
+const BUDGET_DECREASE_FACTOR: f64 = 0.9;
+
 /// A budget that runs out later than this is left to the 429 handling: a host is never held back
 /// for long on an estimate (CF's `Remaining` is one, scaled in coarse steps).
 const MAX_BUDGET_PAUSE: Duration = Duration::from_secs(10);
@@ -76,6 +81,18 @@ struct State {
 pub(crate) struct HostLimiter {
     config: LimiterConfig,
     state: Mutex<State>,
+    /// Requests sent and not yet answered ([`Permit`]s alive).
+    in_flight: AtomicUsize,
+}
+
+/// A request's place in its host's pace, from its slot until its answer has been handled.
+#[derive(Debug)]
+pub(crate) struct Permit<'a>(&'a HostLimiter);
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl HostLimiter {
@@ -90,6 +107,7 @@ impl HostLimiter {
                 last_decrease: None,
                 slow_start: true,
             }),
+            in_flight: AtomicUsize::new(0),
         }
     }
 
@@ -101,7 +119,8 @@ impl HostLimiter {
     /// Waits for this request's slot. A pause that starts while a request waits (a 429, or a
     /// spent window) holds it too: it then takes a new slot after the pause. Dropping the future
     /// gives the slot up (it is not reused, which only makes the limiter slightly more cautious).
-    pub(crate) async fn acquire(&self) {
+    /// Keep the permit until the answer has been handled: it counts the request as in flight.
+    pub(crate) async fn acquire(&self) -> Permit<'_> {
         loop {
             let slot = {
                 let mut state = self.lock();
@@ -120,7 +139,8 @@ impl HostLimiter {
             tokio::time::sleep_until(slot).await;
             let paused = self.lock().paused_until;
             if paused.is_none_or(|until| until <= Instant::now()) {
-                return;
+                self.in_flight.fetch_add(1, Ordering::SeqCst);
+                return Permit(self);
             }
         }
     }
@@ -140,18 +160,18 @@ impl HostLimiter {
     }
 
     /// The host said how many requests its current window has left and when the window resets
-    /// (Cloud Foundry's `X-RateLimit-Remaining`/`-Reset` on every answer, btp-api.md §2.3). When
-    /// the requests that may already be on their way (a tenth of a second at the current rate)
-    /// would use up what is left, that is the same signal as a 429 without its cost: the rate is
-    /// cut and the host paused until the reset.
+    /// (Cloud Foundry's `X-RateLimit-Remaining`/`-Reset` on every answer, btp-api.md §2.3), to
+    /// a request that still holds its permit. When the other requests on their way use up what
+    /// is left, that is the same signal as a 429 without its cost: the host is paused until the
+    /// reset and the rate cut a little.
     pub(crate) fn on_budget(&self, remaining: u64, reset_in: Duration) {
-        let mut state = self.lock();
-        let in_flight = (state.rate / 10.0).max(1.0);
-        if (remaining as f64) > in_flight || reset_in > MAX_BUDGET_PAUSE {
+        let others = self.in_flight.load(Ordering::SeqCst).saturating_sub(1);
+        if remaining > others as u64 || reset_in > MAX_BUDGET_PAUSE {
             return;
         }
+        let mut state = self.lock();
         let now = Instant::now();
-        self.cut(&mut state, now);
+        self.cut(&mut state, now, BUDGET_DECREASE_FACTOR);
         let until = now + reset_in;
         state.paused_until = Some(state.paused_until.map_or(until, |p| p.max(until)));
         state.next_slot = state.next_slot.max(until);
@@ -159,17 +179,13 @@ impl HostLimiter {
 
     /// Multiplicative decrease, once per [`DECREASE_INTERVAL`]: a burst of signals from requests
     /// that were already in flight is one signal. Ends slow start.
-    fn cut(&self, state: &mut State, now: Instant) {
+    fn cut(&self, state: &mut State, now: Instant, factor: f64) {
         let recently = state
             .last_decrease
             .is_some_and(|at| now.duration_since(at) < DECREASE_INTERVAL);
         if !recently {
             // Leaving slow start overshot the limit by up to half: halve, as TCP does.
-            let factor = if state.slow_start {
-                0.5
-            } else {
-                self.config.decrease_factor
-            };
+            let factor = if state.slow_start { 0.5 } else { factor };
             state.rate = (state.rate * factor).max(self.config.min_rate);
             state.last_decrease = Some(now);
         }
@@ -180,7 +196,7 @@ impl HostLimiter {
     pub(crate) fn on_rate_limited(&self, wait: Duration) -> f64 {
         let mut state = self.lock();
         let now = Instant::now();
-        self.cut(&mut state, now);
+        self.cut(&mut state, now, self.config.decrease_factor);
         let until = now + wait;
         state.paused_until = Some(state.paused_until.map_or(until, |p| p.max(until)));
         state.next_slot = state.next_slot.max(until);
@@ -273,19 +289,31 @@ mod tests {
             initial_rate: 100.0,
             ..Default::default()
         });
-        limiter.on_budget(50, Duration::from_millis(700));
+        tokio::time::advance(Duration::from_secs(1)).await;
         let start = Instant::now();
-        limiter.acquire().await;
-        assert_eq!(start.elapsed(), Duration::ZERO, "50 left is plenty");
+        let mut on_their_way = Vec::new();
+        for _ in 0..4 {
+            on_their_way.push(limiter.acquire().await);
+        }
+        assert_eq!(start.elapsed(), Duration::ZERO, "a burst");
+        limiter.on_budget(4, Duration::from_millis(700));
+        drop(limiter.acquire().await);
+        assert_eq!(
+            start.elapsed(),
+            Duration::ZERO,
+            "4 left, 3 others on their way: go"
+        );
         limiter.on_budget(3, Duration::from_millis(700));
-        limiter.acquire().await;
+        drop(on_their_way);
+        drop(limiter.acquire().await);
         assert!(
             start.elapsed() >= Duration::from_millis(700),
-            "3 left at 100/s is not"
+            "3 left, 3 others on their way: wait for the reset"
         );
+        let _answered = limiter.acquire().await;
         limiter.on_budget(0, Duration::from_secs(3_000));
         let before = Instant::now();
-        limiter.acquire().await;
+        drop(limiter.acquire().await);
         assert!(
             before.elapsed() < Duration::from_secs(1),
             "long windows are left to 429s"

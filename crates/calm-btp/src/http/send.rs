@@ -46,7 +46,7 @@ impl Btp {
         let mut refreshed = false;
         loop {
             attempt += 1;
-            limiter.acquire().await;
+            let _permit = limiter.acquire().await;
             let token = match &request.auth {
                 // Boxed: getting a token sends a request through this function.
                 Auth::Bearer(source) => Some(Box::pin(source.access_token(self)).await?),

@@ -10,8 +10,9 @@
 //!        → keys or bindings → delivery (deliver.rs: fetch, write to the sink, verify.rs)
 //! ```
 //!
-//! Before the live read, calmctl takes a lease on every subaccount of the run (lease.rs), so that
-//! two runs never work on the same tenant at once.
+//! `apply_leased` (leased.rs) wraps this for a run with changes: it takes a lease on the changing
+//! tenants' subaccounts (lease/), reads them again under it and applies, chunk by chunk, so that
+//! two runs never work on the same tenant at once and the lease rounds overlap the work.
 //!
 //! Nothing is remembered between runs except what BTP holds: every object carries the ownership
 //! labels when it is created, and delivery is decided from the sink's state (a key whose file is
@@ -23,6 +24,7 @@ mod deliver;
 mod entitlements;
 mod ids;
 pub mod lease;
+mod leased;
 mod report;
 mod rotate;
 mod saved;
@@ -39,6 +41,7 @@ use futures::StreamExt;
 
 pub use calm_btp::{Event as ClientEvent, Observer};
 pub use deliver::Sink;
+pub use leased::{Approved, LeasedReport, apply_leased};
 pub use report::{ApplyReport, Failure, TenantReport, TenantStatus};
 pub use saved::stale_changes;
 
@@ -167,6 +170,24 @@ impl Run<'_> {
     }
 }
 
+/// Every targeted tenant of the config (delivery may be due without a change), then tenants that
+/// only the plan knows (removed from the config: deletions).
+fn run_names(desired: &Desired, plan: &Plan, options: &ApplyOptions) -> Vec<String> {
+    let mut names: Vec<String> = desired
+        .tenants
+        .iter()
+        .filter(|t| options.targets.as_ref().is_none_or(|s| s.contains(&t.name)))
+        .map(|t| t.name.clone())
+        .collect();
+    let mut seen: BTreeSet<String> = names.iter().cloned().collect();
+    for c in &plan.changes {
+        if seen.insert(c.tenant.clone()) {
+            names.push(c.tenant.clone());
+        }
+    }
+    names
+}
+
 /// Applies `plan`, which was computed from `live`. `cancel` set (Ctrl-C) stops starting new
 /// steps; steps under way finish. Returns an error only when the run is refused before any change.
 pub async fn apply(
@@ -192,19 +213,7 @@ pub async fn apply(
         cancel,
         sink: Sink::from(&desired.delivery),
     };
-    // Every targeted tenant of the config takes part (delivery may be due without a change),
-    // plus tenants that only the plan knows (removed from the config: deletions).
-    let mut names: Vec<String> = desired
-        .tenants
-        .iter()
-        .filter(|t| options.targets.as_ref().is_none_or(|s| s.contains(&t.name)))
-        .map(|t| t.name.clone())
-        .collect();
-    for c in &plan.changes {
-        if !names.contains(&c.tenant) {
-            names.push(c.tenant.clone());
-        }
-    }
+    let names = run_names(desired, plan, options);
     reporter.on_event(&ApplyEvent::Started {
         tenants: names.len(),
     });
