@@ -20,8 +20,9 @@ use serde_json::Value;
 
 pub(crate) use types::CredentialsWire;
 pub use types::{
-    LabelChange, NewServiceBinding, NewServiceInstance, Offering, Operation, Plan, ServiceBinding,
-    ServiceInstance, ServiceInstanceUpdate, ServiceManagerCredentials, SmLabels, quote,
+    LabelChange, NewServiceBinding, NewServiceInstance, Offering, Operation, Plan, PlanChoice,
+    ServiceBinding, ServiceInstance, ServiceInstanceUpdate, ServiceManagerCredentials, SmLabels,
+    quote,
 };
 
 use crate::auth::TokenSource;
@@ -62,7 +63,12 @@ impl Btp {
 #[derive(Serialize)]
 struct InstanceCreate<'a> {
     name: &'a str,
-    service_plan_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service_plan_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service_offering_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service_plan_name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     parameters: Option<&'a Value>,
     labels: &'a SmLabels,
@@ -209,9 +215,17 @@ impl ServiceManagerClient {
         &self,
         new: &NewServiceInstance,
     ) -> Result<ServiceInstance, Error> {
+        let (id, offering, plan) = match &new.plan {
+            PlanChoice::Id(id) => (Some(id.as_str()), None, None),
+            PlanChoice::Names { offering, plan } => {
+                (None, Some(offering.as_str()), Some(plan.as_str()))
+            }
+        };
         let body = InstanceCreate {
             name: &new.name,
-            service_plan_id: &new.service_plan_id,
+            service_plan_id: id,
+            service_offering_name: offering,
+            service_plan_name: plan,
             parameters: new.parameters.as_ref(),
             labels: &new.labels,
         };

@@ -177,13 +177,29 @@ pub struct Operation {
     pub updated_at: Option<String>,
 }
 
+/// The plan of a service instance to create.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PlanChoice {
+    /// By id (see [`ServiceManagerClient::find_plan`](super::ServiceManagerClient::find_plan)).
+    Id(String),
+    /// By offering and plan name, resolved by Service Manager (btp-api.md §4.3). Saves the two
+    /// catalog reads, which Service Manager limits to 100 a minute each (§4.5). A plan that is
+    /// not visible to the subaccount answers 404.
+    Names {
+        /// Offering (`catalog_name`), e.g. `SAPCloudALMAPIs`.
+        offering: String,
+        /// Plan (`catalog_name`), e.g. `standard`.
+        plan: String,
+    },
+}
+
 /// A service instance to create.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewServiceInstance {
     /// Name.
     pub name: String,
-    /// Plan id (see [`ServiceManagerClient::find_plan`](super::ServiceManagerClient::find_plan)).
-    pub service_plan_id: String,
+    /// Plan.
+    pub plan: PlanChoice,
     /// Parameters for the broker.
     pub parameters: Option<serde_json::Value>,
     /// Labels.

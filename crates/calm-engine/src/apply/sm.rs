@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use calm_btp::Api;
 use calm_btp::service_manager::{
-    LabelChange, NewServiceBinding, NewServiceInstance, ServiceInstanceUpdate,
+    LabelChange, NewServiceBinding, NewServiceInstance, PlanChoice, ServiceInstanceUpdate,
     ServiceManagerClient, SmLabels,
 };
 use calm_core::live::labels;
@@ -15,6 +15,20 @@ use super::ids::{Ids, key_labels, ownership_labels, parameter_marks};
 use super::rotate::mark;
 use super::tenant::{Fail, guid_of, instance_of, until_visible};
 use crate::read::PLAN_LABEL;
+
+/// Whether creating by plan name failed because the plan is not (yet) visible: the simulator
+/// answers 404; btp-api.md §4.3 lists 400 and 422 for a create, so those count too when they
+/// name the plan.
+fn plan_not_found(e: &calm_btp::Error) -> bool {
+    match e {
+        calm_btp::Error::Api(api) => {
+            let names_plan = matches!(&api.body, calm_btp::ErrorBody::ServiceManager { description, .. }
+                if description.to_ascii_lowercase().contains("plan"));
+            api.status == 404 || (matches!(api.status, 400 | 422) && names_plan)
+        }
+        _ => false,
+    }
+}
 
 /// Carries out one change of a Service Manager tenant.
 pub(crate) async fn change(
@@ -37,18 +51,25 @@ pub(crate) async fn change(
         (Resource::ServiceInstance { name, .. }, Action::Create | Action::Replace) => {
             let i = instance_of(t, name)?;
             let what = format!("plan {SERVICE_OFFERING}/{} in {}", i.plan, t.name);
-            let plan = until_visible(run, Api::ServiceManager, &what, || {
-                sm.find_plan(SERVICE_OFFERING, &i.plan)
+            let new = NewServiceInstance {
+                name: name.clone(),
+                plan: PlanChoice::Names {
+                    offering: SERVICE_OFFERING.to_owned(),
+                    plan: i.plan.clone(),
+                },
+                parameters: Some(i.parameters.clone()),
+                labels: instance_labels(t, i),
+            };
+            // Created by offering and plan name: no catalog reads. Right after the entitlement
+            // the plan may not be visible to the subaccount yet (404): wait and try again.
+            let created = until_visible(run, Api::ServiceManager, &what, || async {
+                match sm.create_service_instance(&new).await {
+                    Ok(created) => Ok(Some(created)),
+                    Err(e) if plan_not_found(&e) => Ok(None),
+                    Err(e) => Err(e),
+                }
             })
             .await?;
-            let created = sm
-                .create_service_instance(&NewServiceInstance {
-                    name: name.clone(),
-                    service_plan_id: plan.id,
-                    parameters: Some(i.parameters.clone()),
-                    labels: instance_labels(t, i),
-                })
-                .await?;
             ids.busy.remove(&created.id);
             ids.instances.insert(name.clone(), created.id);
             Ok(())
@@ -193,4 +214,46 @@ fn instance_labels(t: &Tenant, i: &calm_core::Instance) -> SmLabels {
 
 fn lists(labels: BTreeMap<String, String>) -> SmLabels {
     labels.into_iter().map(|(k, v)| (k, vec![v])).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use calm_btp::{Api, ApiError, Error, ErrorBody, RequestContext};
+
+    use super::plan_not_found;
+
+    fn sm_error(status: u16, description: &str) -> Error {
+        Error::Api(Box::new(ApiError {
+            context: RequestContext {
+                api: Api::ServiceManager,
+                method: "POST".into(),
+                host: "sm.example".into(),
+                path: "/v1/service_instances".into(),
+            },
+            status,
+            body: ErrorBody::ServiceManager {
+                error: "NotFound".into(),
+                description: description.into(),
+            },
+            request_id: None,
+        }))
+    }
+
+    #[test]
+    fn an_invisible_plan_is_waited_for_and_other_errors_are_not() {
+        assert!(plan_not_found(&sm_error(
+            404,
+            "could not find such service_plan"
+        )));
+        assert!(plan_not_found(&sm_error(
+            400,
+            "service plan standard not found"
+        )));
+        assert!(!plan_not_found(&sm_error(400, "invalid parameters")));
+        assert!(!plan_not_found(&sm_error(
+            409,
+            "found conflicting service plan"
+        )));
+        assert!(!plan_not_found(&sm_error(500, "plan")));
+    }
 }
