@@ -5,7 +5,7 @@ use std::sync::Arc;
 use calm_btp::auth::CisKey;
 use calm_btp::entitlements::{AssignmentFilter, PlanAssignment, Quota};
 use calm_btp::service_manager::{
-    NewServiceBinding, NewServiceInstance, ServiceManagerCredentials, quote,
+    NewServiceBinding, NewServiceInstance, PlanChoice, ServiceManagerCredentials, SmLabels, quote,
 };
 use calm_btp::{Btp, SecretString};
 
@@ -149,13 +149,43 @@ async fn service_manager_instance_and_binding_with_labels() {
     let instance = sm
         .create_service_instance(&NewServiceInstance {
             name: "calm-api".into(),
-            service_plan_id: plan.id.clone(),
+            plan: PlanChoice::Id(plan.id.clone()),
             parameters: Some(serde_json::json!({"xs-security": {"xsappname": "calm-api"}})),
             labels: labels.clone(),
         })
         .await
         .expect("create instance");
     assert!(instance.ready, "{instance:?}");
+    // By offering and plan name, as calm-engine creates them: same plan, no catalog read.
+    let by_names = sm
+        .create_service_instance(&NewServiceInstance {
+            name: "calm-api-by-names".into(),
+            plan: PlanChoice::Names {
+                offering: OFFERING.into(),
+                plan: PLAN.into(),
+            },
+            parameters: None,
+            labels: SmLabels::new(),
+        })
+        .await
+        .expect("create by names");
+    assert_eq!(by_names.service_plan_id, plan.id);
+    let unknown = sm
+        .create_service_instance(&NewServiceInstance {
+            name: "calm-api-unknown-plan".into(),
+            plan: PlanChoice::Names {
+                offering: OFFERING.into(),
+                plan: "no-such-plan".into(),
+            },
+            parameters: None,
+            labels: SmLabels::new(),
+        })
+        .await
+        .expect_err("no such plan");
+    assert_eq!(unknown.status(), Some(404), "{unknown}");
+    sm.delete_service_instance(&by_names.id)
+        .await
+        .expect("delete");
     let selected = sm
         .list_service_instances(
             None,

@@ -221,7 +221,7 @@ pub async fn apply_leased(
                 let chunk = preparer.prepare_or_fail(&names).await;
                 (names, chunk)
             })
-            .buffered(2);
+            .buffered(3);
         let all = futures::stream::iter(first).chain(rest);
         futures::pin_mut!(all);
         while let Some((names, chunk)) = all.next().await {
