@@ -25,9 +25,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-mod labels;
-
-use labels::{Labels, Place, each, labels_of, places, write};
+use calm_btp::accounts::{AccountsClient, SubaccountFilter};
+use futures::StreamExt;
 
 use super::{ApplyEvent, Reporter};
 use crate::{Connections, EngineError};
@@ -63,21 +62,24 @@ struct Found {
     expires: u64,
 }
 
-/// The leases of one run. Give subaccounts back as their tenants finish
-/// ([`Lease::release_subaccount`]) and the rest with [`Lease::release`] at the end.
+/// The leases of one run. Call [`Lease::release`] at the end.
 pub struct Lease {
     holder: String,
-    held: Arc<Mutex<Vec<Place>>>,
-    /// The last listing of the held subaccounts' labels, and when it was made: releasing a
-    /// subaccount rewrites its other labels as listed, so a listing older than [`FRESH`] is
-    /// made again first.
-    listed: Arc<tokio::sync::Mutex<(tokio::time::Instant, Labels)>>,
-    renewer: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    held: Vec<Place>,
+    renewer: Option<tokio::task::JoinHandle<()>>,
     lost: Arc<Mutex<Option<String>>>,
 }
 
-/// How old a listing of labels may be when a release rewrites them.
-const FRESH: Duration = Duration::from_secs(30);
+#[derive(Clone)]
+struct Place {
+    /// The account (connection) the subaccount belongs to: labels are listed per account.
+    account: String,
+    accounts: AccountsClient,
+    guid: String,
+}
+
+/// Labels per subaccount GUID, as one listing per account returned them.
+type Labels = BTreeMap<String, BTreeMap<String, Vec<String>>>;
 
 fn now() -> u64 {
     SystemTime::now()
@@ -131,6 +133,106 @@ fn alive(found: &Found, me: &str) -> bool {
     }
 }
 
+/// The labels of every place's subaccount: one subaccount listing per account (the Accounts API
+/// returns labels with each subaccount), not one read per subaccount.
+async fn labels_of(places: &[Place]) -> Result<Labels, EngineError> {
+    let mut out = Labels::new();
+    let mut listed: Vec<&str> = Vec::new();
+    for place in places {
+        if listed.contains(&place.account.as_str()) {
+            continue;
+        }
+        listed.push(&place.account);
+        let all = place
+            .accounts
+            .list_subaccounts(&SubaccountFilter::default())
+            .await
+            .map_err(EngineError::api(format!(
+                "reading the lease labels of account `{}`",
+                place.account
+            )))?;
+        out.extend(all.into_iter().map(|s| (s.guid, s.labels)));
+    }
+    Ok(out)
+}
+
+/// Writes the lease label of `place` (`None` removes it), keeping its other labels as `labels`
+/// last listed them.
+async fn write(place: &Place, labels: &Labels, value: Option<String>) -> Result<(), EngineError> {
+    let mut labels = labels.get(&place.guid).cloned().unwrap_or_default();
+    match value {
+        Some(v) => labels.insert(LEASE_LABEL.to_owned(), vec![v]),
+        None => labels.remove(LEASE_LABEL),
+    };
+    place
+        .accounts
+        .put_subaccount_labels(&place.guid, &labels)
+        .await
+        .map(|_| ())
+        .map_err(EngineError::api(format!(
+            "writing the lease label of subaccount {}",
+            place.guid
+        )))
+}
+
+async fn each<T, F, Fut>(places: &[Place], f: F) -> Vec<(Place, T)>
+where
+    F: Fn(Place) -> Fut,
+    Fut: Future<Output = T>,
+{
+    futures::stream::iter(places.iter().cloned().map(|p| {
+        let fut = f(p.clone());
+        async move { (p, fut.await) }
+    }))
+    .buffer_unordered(16)
+    .collect()
+    .await
+}
+
+/// The subaccounts of the targeted tenants, found by GUID or subdomain (one list per account).
+async fn places(
+    desired: &calm_core::Desired,
+    conns: &Connections,
+    targets: Option<&std::collections::BTreeSet<String>>,
+) -> Result<Vec<Place>, EngineError> {
+    let mut out: Vec<Place> = Vec::new();
+    for name in conns.account_names() {
+        let conn = conns.account(name)?;
+        let tenants: Vec<_> = desired
+            .tenants
+            .iter()
+            .filter(|t| t.account == name && targets.is_none_or(|s| s.contains(&t.name)))
+            .collect();
+        if tenants.is_empty() {
+            continue;
+        }
+        let all = conn
+            .accounts
+            .list_subaccounts(&SubaccountFilter::default())
+            .await
+            .map_err(EngineError::api(format!(
+                "listing the subaccounts of account `{name}`"
+            )))?;
+        for t in tenants {
+            let found = all.iter().find(|s| {
+                s.guid.eq_ignore_ascii_case(&t.subaccount)
+                    || s.subdomain.eq_ignore_ascii_case(&t.subaccount)
+            });
+            // A missing subaccount is reported by the live read that follows.
+            if let Some(s) = found
+                && !out.iter().any(|p| p.guid == s.guid)
+            {
+                out.push(Place {
+                    account: name.to_owned(),
+                    accounts: conn.accounts.clone(),
+                    guid: s.guid.clone(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Takes the lease of every targeted tenant's subaccount, waiting up to `options.wait` for
 /// leases of other runs. `cancel` is set if the lease is lost while the run works.
 pub async fn acquire(
@@ -141,29 +243,6 @@ pub async fn acquire(
     reporter: &dyn Reporter,
     cancel: Arc<AtomicBool>,
 ) -> Result<Lease, EngineError> {
-    let during = || async {};
-    let (lease, ()) =
-        acquire_with(desired, conns, targets, options, reporter, cancel, during).await?;
-    Ok(lease)
-}
-
-/// [`acquire`], running `during` while the written lease settles, and returning its result with
-/// the lease. `during` runs again if the lease has to be taken again, so its result is always
-/// from after this run's lease was written: a read done there sees what any run that held these
-/// subaccounts before did.
-pub async fn acquire_with<T, F, Fut>(
-    desired: &calm_core::Desired,
-    conns: &Connections,
-    targets: Option<&std::collections::BTreeSet<String>>,
-    options: &LeaseOptions,
-    reporter: &dyn Reporter,
-    cancel: Arc<AtomicBool>,
-    mut during: F,
-) -> Result<(Lease, T), EngineError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = T>,
-{
     let me = holder_id();
     let places = places(desired, conns, targets).await?;
     let started = tokio::time::Instant::now();
@@ -182,13 +261,9 @@ where
                 {
                     r?;
                 }
-                let (done, ()) = tokio::join!(during(), tokio::time::sleep(options.settle));
-                let labels = labels_of(&places).await?;
-                match blocked_by(&places, &labels, &me) {
-                    None => {
-                        let lease = Lease::start(me, places, labels, options.ttl, cancel);
-                        return Ok((lease, done));
-                    }
+                tokio::time::sleep(options.settle).await;
+                match blocked_by(&places, &labels_of(&places).await?, &me) {
+                    None => return Ok(Lease::start(me, places, options.ttl, cancel)),
                     Some(b) => {
                         // Another run wrote at the same moment: give ours back and try again.
                         release_places(&places, &me).await;
@@ -266,31 +341,18 @@ async fn release_places(places: &[Place], me: &str) -> usize {
 }
 
 impl Lease {
-    fn start(
-        holder: String,
-        held: Vec<Place>,
-        labels: Labels,
-        ttl: Duration,
-        cancel: Arc<AtomicBool>,
-    ) -> Lease {
+    fn start(holder: String, held: Vec<Place>, ttl: Duration, cancel: Arc<AtomicBool>) -> Lease {
         let lost = Arc::new(Mutex::new(None));
-        let held = Arc::new(Mutex::new(held));
-        let listed = Arc::new(tokio::sync::Mutex::new((
-            tokio::time::Instant::now(),
-            labels,
-        )));
         let renewer = tokio::spawn({
-            let (holder, held, listed, lost) =
-                (holder.clone(), held.clone(), listed.clone(), lost.clone());
+            let (holder, held, lost) = (holder.clone(), held.clone(), lost.clone());
             async move {
                 loop {
                     tokio::time::sleep(ttl / 3).await;
                     let value = format!("{holder}@{}", now() + ttl.as_secs());
-                    let places = held.lock().map(|h| h.clone()).unwrap_or_default();
-                    let Ok(labels) = labels_of(&places).await else {
+                    let Ok(labels) = labels_of(&held).await else {
                         continue;
                     };
-                    for place in &places {
+                    for place in &held {
                         match labels.get(&place.guid).and_then(parse) {
                             Some(found) if found.holder != holder && alive(&found, &holder) => {
                                 cancel.store(true, Ordering::SeqCst);
@@ -298,25 +360,18 @@ impl Lease {
                                     *l = Some(found.holder);
                                 }
                             }
-                            // Not one given back meanwhile (release_subaccount).
-                            _ if held
-                                .lock()
-                                .is_ok_and(|h| h.iter().any(|p| p.guid == place.guid)) =>
-                            {
+                            _ => {
                                 let _ = write(place, &labels, Some(value.clone())).await;
                             }
-                            _ => {}
                         }
                     }
-                    *listed.lock().await = (tokio::time::Instant::now(), labels);
                 }
             }
         });
         Lease {
             holder,
             held,
-            listed,
-            renewer: Mutex::new(Some(renewer)),
+            renewer: Some(renewer),
             lost,
         }
     }
@@ -331,57 +386,19 @@ impl Lease {
         self.lost.lock().ok().and_then(|l| l.clone())
     }
 
-    /// Gives back the lease of one subaccount (by GUID) before the others, when its tenants are
-    /// done; one PUT, with a listing of its account's labels only when the last is older than
-    /// [`FRESH`]. Returns false if its label could not be removed (it expires on its own).
-    pub async fn release_subaccount(&self, guid: &str) -> bool {
-        let place = {
-            let Ok(mut held) = self.held.lock() else {
-                return false;
-            };
-            match held.iter().position(|p| p.guid.eq_ignore_ascii_case(guid)) {
-                Some(i) => held.swap_remove(i),
-                None => return true,
-            }
-        };
-        let mut listed = self.listed.lock().await;
-        if listed.0.elapsed() > FRESH || !listed.1.contains_key(&place.guid) {
-            match labels_of(std::slice::from_ref(&place)).await {
-                Ok(labels) => *listed = (tokio::time::Instant::now(), labels),
-                Err(_) => return false,
-            }
-        }
-        let labels = listed.1.clone();
-        drop(listed);
-        match labels.get(&place.guid).and_then(parse) {
-            Some(found) if found.holder == self.holder => {
-                write(&place, &labels, None).await.is_ok()
-            }
-            _ => true,
-        }
-    }
-
-    /// Stops renewing and removes the lease labels still held; returns how many could not be
-    /// removed (they expire on their own).
-    pub async fn release(&self) -> usize {
-        if let Some(renewer) = self.renewer.lock().ok().and_then(|mut r| r.take()) {
+    /// Stops renewing and removes the lease labels; returns how many could not be removed (they
+    /// expire on their own).
+    pub async fn release(mut self) -> usize {
+        if let Some(renewer) = self.renewer.take() {
             renewer.abort();
         }
-        let places = self
-            .held
-            .lock()
-            .map(|mut h| std::mem::take(&mut *h))
-            .unwrap_or_default();
-        if places.is_empty() {
-            return 0;
-        }
-        release_places(&places, &self.holder).await
+        release_places(&self.held, &self.holder).await
     }
 }
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        if let Some(renewer) = self.renewer.lock().ok().and_then(|mut r| r.take()) {
+        if let Some(renewer) = self.renewer.take() {
             renewer.abort();
         }
     }
