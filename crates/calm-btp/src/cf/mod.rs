@@ -13,9 +13,6 @@ mod services;
 mod types;
 mod wire;
 
-/// Parts of one list call read at once.
-const LIST_PARTS_AT_ONCE: usize = 6;
-
 use std::sync::Arc;
 
 use futures::{StreamExt, TryStreamExt};
@@ -37,6 +34,9 @@ use crate::auth::{Grant, TokenSource};
 use crate::error::{Api, Error};
 use crate::http::endpoint::{self, Endpoint};
 use crate::http::{Auth, Btp, Request, Response};
+
+/// Parts of one list call read at once.
+const LIST_PARTS_AT_ONCE: usize = 6;
 
 /// What `GET /` of a CF API says.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -46,7 +46,8 @@ impl Btp {
         let mut refreshed = false;
         loop {
             attempt += 1;
-            let _permit = limiter.acquire().await;
+            // Counts this request as in flight until its answer is handled (or it waits to retry).
+            let permit = limiter.acquire().await;
             let token = match &request.auth {
                 // Boxed: getting a token sends a request through this function.
                 Auth::Bearer(source) => Some(Box::pin(source.access_token(self)).await?),
@@ -79,6 +80,7 @@ impl Btp {
                             wait,
                             attempt: attempt + 1,
                         });
+                        drop(permit);
                         tokio::time::sleep(wait).await;
                         continue;
                     }
@@ -141,6 +143,7 @@ impl Btp {
                         wait,
                         attempt: attempt + 1,
                     });
+                    drop(permit);
                     tokio::time::sleep(wait).await;
                     continue;
                 }
