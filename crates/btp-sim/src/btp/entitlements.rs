@@ -1,6 +1,8 @@
 //! Entitlements service: assignments with `entityState`, the async `PUT subaccountServicePlans`
 //! (202 + job id, quota checked) and job status (btp-api.md §3.3).
 
+use std::collections::{HashMap, HashSet};
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -266,13 +268,21 @@ async fn assign(State(state): State<Shared>, caller: BtpCaller, body: Bytes) -> 
         Ok(c) => c,
         Err(r) => return r,
     };
+    // Sets and sums made once per request: checked change by change against every subaccount,
+    // a PUT for thousands of subaccounts took minutes under the world lock.
+    let changed: HashSet<(&str, &str, &str)> = changes
+        .iter()
+        .map(|c| (c.subaccount.as_str(), c.service.as_str(), c.plan.as_str()))
+        .collect();
+    let mut requested: HashMap<(&str, &str), u32> = HashMap::new();
+    for c in &changes {
+        *requested.entry((&c.service, &c.plan)).or_default() += c.amount;
+    }
     let mut world = state.world();
     if world.entitlement_jobs.values().any(|j| {
         j.status == "IN_PROGRESS"
             && j.changes.iter().any(|c| {
-                changes.iter().any(|n| {
-                    n.subaccount == c.subaccount && n.service == c.service && n.plan == c.plan
-                })
+                changed.contains(&(c.subaccount.as_str(), c.service.as_str(), c.plan.as_str()))
             })
     }) {
         return errors::btp(
@@ -282,6 +292,7 @@ async fn assign(State(state): State<Shared>, caller: BtpCaller, body: Bytes) -> 
             PUT_PATH,
         );
     }
+    let mut others_of: HashMap<(String, &str, &str), u32> = HashMap::new();
     for change in &changes {
         let Some(sub) = world
             .subaccounts
@@ -314,25 +325,29 @@ async fn assign(State(state): State<Shared>, caller: BtpCaller, body: Bytes) -> 
             ));
         };
         if let Some(total) = quota.amount {
-            let others: u32 = world
-                .subaccounts
-                .values()
-                .filter(|s| s.global_account == ga.guid)
-                .flat_map(|s| s.entitlements.iter().map(move |a| (s, a)))
-                .filter(|(s, a)| {
-                    a.service == change.service
-                        && a.plan == change.plan
-                        && !changes.iter().any(|c| {
-                            c.subaccount == s.guid && c.service == a.service && c.plan == a.plan
-                        })
-                })
-                .map(|(_, a)| a.amount)
-                .sum();
-            let requested: u32 = changes
-                .iter()
-                .filter(|c| c.service == change.service && c.plan == change.plan)
-                .map(|c| c.amount)
-                .sum();
+            let group = (
+                ga.guid.clone(),
+                change.service.as_str(),
+                change.plan.as_str(),
+            );
+            let others = *others_of.entry(group).or_insert_with(|| {
+                world
+                    .subaccounts
+                    .values()
+                    .filter(|s| s.global_account == ga.guid)
+                    .flat_map(|s| s.entitlements.iter().map(move |a| (s, a)))
+                    .filter(|(s, a)| {
+                        a.service == change.service
+                            && a.plan == change.plan
+                            && !changed.contains(&(s.guid.as_str(), &a.service, &a.plan))
+                    })
+                    .map(|(_, a)| a.amount)
+                    .sum()
+            });
+            let requested = requested
+                .get(&(change.service.as_str(), change.plan.as_str()))
+                .copied()
+                .unwrap_or(0);
             if others + requested > total {
                 return bad_request(format!(
                     "Not enough quota of {}/{}: requested {requested}, available {}",

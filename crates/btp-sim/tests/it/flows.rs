@@ -2,6 +2,8 @@
 
 use serde_json::json;
 
+use btp_sim::World;
+
 use crate::{Api, small_world, start};
 
 #[tokio::test]
@@ -263,4 +265,78 @@ async fn bad_logins_and_tokens_use_the_real_error_shapes() {
         "{}",
         accounts.body
     );
+}
+
+/// The quota check of `PUT subaccountServicePlans` counts the other subaccounts' assignments and
+/// what the request asks, not the assignments the request replaces.
+#[tokio::test]
+async fn an_entitlement_change_is_checked_against_the_quota_it_leaves() {
+    let mut world = World::new(1);
+    world.add_user("admin", "admin");
+    let ga = world.add_global_account("ga-one", "eu10");
+    world.add_quota(&ga, "SAPCloudALMAPIs", "standard", Some(3));
+    let one = world.add_subaccount(&ga, "tenant-one", "eu10", None);
+    let two = world.add_subaccount(&ga, "tenant-two", "eu10", None);
+    let sim = start(world).await;
+    let api = Api::new(&sim);
+    let token = api.login("admin", "admin").await;
+    let put = |amounts: Vec<(&String, u32)>| {
+        let info: Vec<_> = amounts
+            .iter()
+            .map(|(sub, amount)| json!({"subaccountGUID": sub, "amount": amount}))
+            .collect();
+        let body = json!({"subaccountServicePlans": [{"serviceName": "SAPCloudALMAPIs", "servicePlanName": "standard", "assignmentInfo": info}]});
+        let (api, token) = (&api, &token);
+        async move {
+            api.call(
+                "PUT",
+                "/entitlements/v1/subaccountServicePlans",
+                token,
+                Some(body),
+            )
+            .await
+        }
+    };
+    let wait = |reply: crate::Reply| {
+        let (api, token) = (&api, &token);
+        async move {
+            let job = reply.body["jobId"].as_str().unwrap_or_default().to_owned();
+            for _ in 0..100 {
+                let status = api
+                    .call(
+                        "GET",
+                        &format!("/jobs-management/v1/jobs/{job}/status"),
+                        token,
+                        None,
+                    )
+                    .await;
+                if status.body["status"] != "IN_PROGRESS" {
+                    return status.body["status"].clone();
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            panic!("job {job} did not finish");
+        }
+    };
+
+    let too_much = put(vec![(&one, 2), (&two, 2)]).await;
+    assert_eq!(too_much.status, 400, "{}", too_much.body);
+    assert!(
+        too_much
+            .body
+            .to_string()
+            .contains("requested 4, available 3"),
+        "{}",
+        too_much.body
+    );
+    let fits = put(vec![(&one, 2), (&two, 1)]).await;
+    assert_eq!(fits.status, 202, "{}", fits.body);
+    assert_eq!(wait(fits).await, "COMPLETED");
+    // `one` keeps 2: raising `two` to 2 would need 4.
+    let raise = put(vec![(&two, 2)]).await;
+    assert_eq!(raise.status, 400, "{}", raise.body);
+    // Lowering `one` in the same request makes room.
+    let swap = put(vec![(&one, 1), (&two, 2)]).await;
+    assert_eq!(swap.status, 202, "{}", swap.body);
+    assert_eq!(wait(swap).await, "COMPLETED");
 }
