@@ -10,8 +10,9 @@
 //!        → keys or bindings → delivery (deliver.rs: fetch, write to the sink, verify.rs)
 //! ```
 //!
-//! Before the live read, calmctl takes a lease on every subaccount of the run (lease.rs), so that
-//! two runs never work on the same tenant at once.
+//! `apply_leased` (leased.rs) wraps this for a run with changes: it takes a lease on the changing
+//! tenants' subaccounts (lease/), reads them again under it and applies, chunk by chunk, so that
+//! two runs never work on the same tenant at once and the lease rounds overlap the work.
 //!
 //! Nothing is remembered between runs except what BTP holds: every object carries the ownership
 //! labels when it is created, and delivery is decided from the sink's state (a key whose file is
@@ -23,6 +24,7 @@ mod deliver;
 mod entitlements;
 mod ids;
 pub mod lease;
+mod leased;
 mod report;
 mod rotate;
 mod saved;
@@ -39,6 +41,7 @@ use futures::StreamExt;
 
 pub use calm_btp::{Event as ClientEvent, Observer};
 pub use deliver::Sink;
+pub use leased::{Approved, LeasedReport, apply_leased};
 pub use report::{ApplyReport, Failure, TenantReport, TenantStatus};
 pub use saved::stale_changes;
 

@@ -33,7 +33,8 @@ pub fn stale_changes(saved: &Plan, fresh: &Plan) -> Vec<String> {
         .collect()
 }
 
-fn same(a: &Change, b: &Change) -> bool {
+/// The same change to the same object, as observed then.
+pub(super) fn same(a: &Change, b: &Change) -> bool {
     a.tenant == b.tenant
         && a.resource == b.resource
         && a.action == b.action

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use calm_btp::ClientConfig;
 use calm_core::{Plan, PlanOptions, SavedPlan};
-use calm_engine::apply::lease::{self, LeaseOptions};
-use calm_engine::apply::{ApplyOptions, Sink, stale_changes};
+use calm_engine::apply::lease::LeaseOptions;
+use calm_engine::apply::{ApplyOptions, Approved, LeasedReport, Sink, apply_leased, stale_changes};
 use calm_engine::{ApplyReport, Reporter};
 
 use super::apply_report;
@@ -118,138 +118,122 @@ pub(crate) fn run(
             now_unix: saved.as_ref().map_or(ctx.now_unix, |s| s.created_at),
             rotate,
         };
-        // Read and plan; then, if anything changes, lease the subaccounts of the tenants that
-        // change and read again under the lease, so that the plan applied includes what a
-        // concurrent run made. A run that changes nothing takes no lease and writes nothing.
+        // Read and plan; the tenants that change are then leased, read again and applied in
+        // chunks (calm_engine::apply_leased), so that two runs never work on one tenant at once
+        // and a concurrent run's work is seen. A run that changes nothing takes no lease and
+        // writes nothing.
         let cancel = Arc::new(AtomicBool::new(false));
-        let mut planned =
-            calm_engine::plan(&session.desired, &session.connections, &plan_options).await;
-        let changing: BTreeSet<String> = match (&saved, &planned) {
-            (Some(saved), _) => saved
-                .plan
-                .changes
-                .iter()
-                .map(|c| c.tenant.clone())
-                .collect(),
-            (None, Ok((_, plan))) => plan.changes.iter().map(|c| c.tenant.clone()).collect(),
-            (None, Err(_)) => BTreeSet::new(),
-        };
-        let mut lease = None;
-        if !changing.is_empty() && planned.is_ok() {
-            let lease_options = LeaseOptions {
-                wait: Duration::from_secs(args.lease_wait),
-                ttl: Duration::from_secs(args.lease_ttl.max(1)),
-                ..LeaseOptions::default()
-            };
-            match lease::acquire(
-                &session.desired,
-                &session.connections,
-                Some(&changing),
-                &lease_options,
-                reporter.as_ref(),
-                cancel.clone(),
-            )
-            .await
-            {
-                Ok(held) => lease = Some(held),
+        let (live, fresh) =
+            match calm_engine::plan(&session.desired, &session.connections, &plan_options).await {
+                Ok(read) => read,
                 Err(e) => {
                     output::stderr(&output::render_error(&e));
                     let _ = session.close().await;
                     return Status::Failure;
                 }
+            };
+        let plan = match &saved {
+            Some(saved) => {
+                let stale = stale_changes(&saved.plan, &fresh);
+                if !stale.is_empty() {
+                    let list: String = stale.iter().map(|s| format!("  {s}\n")).collect();
+                    output::stderr(&format!(
+                        "error: refusing the saved plan: {} object(s) changed since it was made:\n{list}  help: make a new plan with `calmctl plan --out`\n",
+                        stale.len()
+                    ));
+                    let _ = session.close().await;
+                    return Status::Failure;
+                }
+                saved.plan.clone()
             }
-            planned =
-                calm_engine::plan(&session.desired, &session.connections, &plan_options).await;
+            None => fresh,
+        };
+        let rendered = text::render(&plan, text::Paint(ctx.stderr_color));
+        match &bars {
+            Some(bars) => bars.print(&rendered),
+            None => output::stderr(&rendered),
         }
-        let status = match planned {
+        if saved.is_none() && !args.auto_approve && !plan.is_empty() && !confirm(&plan) {
+            output::stderr("apply cancelled; nothing was changed\n");
+            let _ = session.close().await;
+            return Status::Failure;
+        }
+        let watcher = tokio::spawn({
+            let cancel = cancel.clone();
+            async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    cancel.store(true, Ordering::SeqCst);
+                    output::stderr(
+                        "interrupted: no new steps are started; waiting for the steps under way\n",
+                    );
+                }
+            }
+        });
+        let result = if plan.is_empty() {
+            calm_engine::apply(
+                &session.desired,
+                &session.connections,
+                &live,
+                &plan,
+                &options,
+                reporter.as_ref(),
+                &cancel,
+            )
+            .await
+            .map(|report| LeasedReport {
+                report,
+                lost_to: None,
+                unreleased: 0,
+            })
+        } else {
+            let lease_options = LeaseOptions {
+                wait: Duration::from_secs(args.lease_wait),
+                ttl: Duration::from_secs(args.lease_ttl.max(1)),
+                ..LeaseOptions::default()
+            };
+            let approved = Approved {
+                plan: &plan,
+                live: &live,
+                saved: saved.is_some(),
+            };
+            apply_leased(
+                &session.desired,
+                &session.connections,
+                approved,
+                &plan_options,
+                &options,
+                &lease_options,
+                reporter.as_ref(),
+                cancel.clone(),
+            )
+            .await
+        };
+        watcher.abort();
+        if let Some(bars) = &bars {
+            bars.finish();
+        }
+        let status = match result {
+            Ok(leased) => {
+                let status = finish(args, &session, &leased.report);
+                if leased.unreleased > 0 {
+                    output::stderr(
+                        "warning: some lease labels could not be removed; they expire on their own\n",
+                    );
+                }
+                match leased.lost_to {
+                    Some(other) => fail(&format!(
+                        "another calmctl run ({other}) took over the lease during this run; no new steps were started after that"
+                    )),
+                    None => status,
+                }
+            }
             Err(e) => {
                 output::stderr(&output::render_error(&e));
                 Status::Failure
             }
-            Ok((live, fresh)) => {
-                let plan = match &saved {
-                    Some(saved) => {
-                        let stale = stale_changes(&saved.plan, &fresh);
-                        if !stale.is_empty() {
-                            let list: String = stale.iter().map(|s| format!("  {s}\n")).collect();
-                            output::stderr(&format!(
-                                "error: refusing the saved plan: {} object(s) changed since it was made:\n{list}  help: make a new plan with `calmctl plan --out`\n",
-                                stale.len()
-                            ));
-                            if let Some(lease) = lease {
-                                let _ = lease.release().await;
-                            }
-                            let _ = session.close().await;
-                            return Status::Failure;
-                        }
-                        saved.plan.clone()
-                    }
-                    None => fresh,
-                };
-                let rendered = text::render(&plan, text::Paint(ctx.stderr_color));
-                match &bars {
-                    Some(bars) => bars.print(&rendered),
-                    None => output::stderr(&rendered),
-                }
-                if saved.is_none() && !args.auto_approve && !plan.is_empty() && !confirm(&plan) {
-                    output::stderr("apply cancelled; nothing was changed\n");
-                    if let Some(lease) = lease {
-                        let _ = lease.release().await;
-                    }
-                    let _ = session.close().await;
-                    return Status::Failure;
-                }
-                let watcher = tokio::spawn({
-                    let cancel = cancel.clone();
-                    async move {
-                        if tokio::signal::ctrl_c().await.is_ok() {
-                            cancel.store(true, Ordering::SeqCst);
-                            output::stderr(
-                                "interrupted: no new steps are started; waiting for the steps under way\n",
-                            );
-                        }
-                    }
-                });
-                let result = calm_engine::apply(
-                    &session.desired,
-                    &session.connections,
-                    &live,
-                    &plan,
-                    &options,
-                    reporter.as_ref(),
-                    &cancel,
-                )
-                .await;
-                watcher.abort();
-                if let Some(bars) = &bars {
-                    bars.finish();
-                }
-                match result {
-                    Ok(report) => finish(args, &session, &report),
-                    Err(e) => {
-                        output::stderr(&output::render_error(&e));
-                        Status::Failure
-                    }
-                }
-            }
         };
-        let lost = lease.as_ref().and_then(|l| l.lost_to());
-        let unreleased = match lease {
-            Some(lease) => lease.release().await,
-            None => 0,
-        };
-        if unreleased > 0 {
-            output::stderr(
-                "warning: some lease labels could not be removed; they expire on their own\n",
-            );
-        }
         let _ = session.close().await;
-        match lost {
-            Some(other) => fail(&format!(
-                "another calmctl run ({other}) took over the lease during this run; no new steps were started after that"
-            )),
-            None => status,
-        }
+        status
     })
 }
 

@@ -192,3 +192,29 @@ fn a_long_apply_renews_its_lease() {
     let (ok, err) = finish(first);
     assert!(ok, "{err}");
 }
+
+/// Two chunks (32 and 48 tenants) worked four tenants at a time, with the lease renewed three
+/// times a second while subaccounts are given back one by one: the run ends, converged, and no
+/// lease label is left.
+#[test]
+fn a_chunked_run_with_fast_renewal_gives_every_lease_back() {
+    let l = matrix::landscape(&matrix::tenants_yaml(80), JobTimings::instant());
+    let mut child = matrix::spawn_apply(&l, &["--parallelism", "4", "--lease-ttl", "1"]);
+    let started = Instant::now();
+    while child.try_wait().expect("calmctl runs").is_none() {
+        if started.elapsed() > Duration::from_secs(300) {
+            let _ = child.kill();
+            panic!("the run did not end within 5 minutes");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (ok, err) = finish(child);
+    assert!(ok, "{err}");
+    let problems = matrix::check_state(&l);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert_eq!(
+        leases(&l),
+        Vec::<String>::new(),
+        "every lease was given back"
+    );
+}

@@ -21,12 +21,15 @@
 //! starting new steps.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use calm_btp::accounts::{AccountsClient, SubaccountFilter};
-use futures::StreamExt;
+mod held;
+mod labels;
+
+pub use held::Lease;
+use labels::{Labels, Place, each, labels_of, places, write};
 
 use super::{ApplyEvent, Reporter};
 use crate::{Connections, EngineError};
@@ -61,25 +64,6 @@ struct Found {
     holder: String,
     expires: u64,
 }
-
-/// The leases of one run. Call [`Lease::release`] at the end.
-pub struct Lease {
-    holder: String,
-    held: Vec<Place>,
-    renewer: Option<tokio::task::JoinHandle<()>>,
-    lost: Arc<Mutex<Option<String>>>,
-}
-
-#[derive(Clone)]
-struct Place {
-    /// The account (connection) the subaccount belongs to: labels are listed per account.
-    account: String,
-    accounts: AccountsClient,
-    guid: String,
-}
-
-/// Labels per subaccount GUID, as one listing per account returned them.
-type Labels = BTreeMap<String, BTreeMap<String, Vec<String>>>;
 
 fn now() -> u64 {
     SystemTime::now()
@@ -133,106 +117,6 @@ fn alive(found: &Found, me: &str) -> bool {
     }
 }
 
-/// The labels of every place's subaccount: one subaccount listing per account (the Accounts API
-/// returns labels with each subaccount), not one read per subaccount.
-async fn labels_of(places: &[Place]) -> Result<Labels, EngineError> {
-    let mut out = Labels::new();
-    let mut listed: Vec<&str> = Vec::new();
-    for place in places {
-        if listed.contains(&place.account.as_str()) {
-            continue;
-        }
-        listed.push(&place.account);
-        let all = place
-            .accounts
-            .list_subaccounts(&SubaccountFilter::default())
-            .await
-            .map_err(EngineError::api(format!(
-                "reading the lease labels of account `{}`",
-                place.account
-            )))?;
-        out.extend(all.into_iter().map(|s| (s.guid, s.labels)));
-    }
-    Ok(out)
-}
-
-/// Writes the lease label of `place` (`None` removes it), keeping its other labels as `labels`
-/// last listed them.
-async fn write(place: &Place, labels: &Labels, value: Option<String>) -> Result<(), EngineError> {
-    let mut labels = labels.get(&place.guid).cloned().unwrap_or_default();
-    match value {
-        Some(v) => labels.insert(LEASE_LABEL.to_owned(), vec![v]),
-        None => labels.remove(LEASE_LABEL),
-    };
-    place
-        .accounts
-        .put_subaccount_labels(&place.guid, &labels)
-        .await
-        .map(|_| ())
-        .map_err(EngineError::api(format!(
-            "writing the lease label of subaccount {}",
-            place.guid
-        )))
-}
-
-async fn each<T, F, Fut>(places: &[Place], f: F) -> Vec<(Place, T)>
-where
-    F: Fn(Place) -> Fut,
-    Fut: Future<Output = T>,
-{
-    futures::stream::iter(places.iter().cloned().map(|p| {
-        let fut = f(p.clone());
-        async move { (p, fut.await) }
-    }))
-    .buffer_unordered(16)
-    .collect()
-    .await
-}
-
-/// The subaccounts of the targeted tenants, found by GUID or subdomain (one list per account).
-async fn places(
-    desired: &calm_core::Desired,
-    conns: &Connections,
-    targets: Option<&std::collections::BTreeSet<String>>,
-) -> Result<Vec<Place>, EngineError> {
-    let mut out: Vec<Place> = Vec::new();
-    for name in conns.account_names() {
-        let conn = conns.account(name)?;
-        let tenants: Vec<_> = desired
-            .tenants
-            .iter()
-            .filter(|t| t.account == name && targets.is_none_or(|s| s.contains(&t.name)))
-            .collect();
-        if tenants.is_empty() {
-            continue;
-        }
-        let all = conn
-            .accounts
-            .list_subaccounts(&SubaccountFilter::default())
-            .await
-            .map_err(EngineError::api(format!(
-                "listing the subaccounts of account `{name}`"
-            )))?;
-        for t in tenants {
-            let found = all.iter().find(|s| {
-                s.guid.eq_ignore_ascii_case(&t.subaccount)
-                    || s.subdomain.eq_ignore_ascii_case(&t.subaccount)
-            });
-            // A missing subaccount is reported by the live read that follows.
-            if let Some(s) = found
-                && !out.iter().any(|p| p.guid == s.guid)
-            {
-                out.push(Place {
-                    account: name.to_owned(),
-                    accounts: conn.accounts.clone(),
-                    guid: s.guid.clone(),
-                });
-            }
-        }
-    }
-    Ok(out)
-}
-
 /// Takes the lease of every targeted tenant's subaccount, waiting up to `options.wait` for
 /// leases of other runs. `cancel` is set if the lease is lost while the run works.
 pub async fn acquire(
@@ -243,6 +127,29 @@ pub async fn acquire(
     reporter: &dyn Reporter,
     cancel: Arc<AtomicBool>,
 ) -> Result<Lease, EngineError> {
+    let during = || async {};
+    let (lease, ()) =
+        acquire_with(desired, conns, targets, options, reporter, cancel, during).await?;
+    Ok(lease)
+}
+
+/// [`acquire`], running `during` while the written lease settles, and returning its result with
+/// the lease. `during` runs again if the lease has to be taken again, so its result is always
+/// from after this run's lease was written: a read done there sees what any run that held these
+/// subaccounts before did.
+pub async fn acquire_with<T, F, Fut>(
+    desired: &calm_core::Desired,
+    conns: &Connections,
+    targets: Option<&std::collections::BTreeSet<String>>,
+    options: &LeaseOptions,
+    reporter: &dyn Reporter,
+    cancel: Arc<AtomicBool>,
+    mut during: F,
+) -> Result<(Lease, T), EngineError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = T>,
+{
     let me = holder_id();
     let places = places(desired, conns, targets).await?;
     let started = tokio::time::Instant::now();
@@ -261,9 +168,13 @@ pub async fn acquire(
                 {
                     r?;
                 }
-                tokio::time::sleep(options.settle).await;
-                match blocked_by(&places, &labels_of(&places).await?, &me) {
-                    None => return Ok(Lease::start(me, places, options.ttl, cancel)),
+                let (done, ()) = tokio::join!(during(), tokio::time::sleep(options.settle));
+                let labels = labels_of(&places).await?;
+                match blocked_by(&places, &labels, &me) {
+                    None => {
+                        let lease = Lease::start(me, places, labels, options.ttl, cancel);
+                        return Ok((lease, done));
+                    }
                     Some(b) => {
                         // Another run wrote at the same moment: give ours back and try again.
                         release_places(&places, &me).await;
@@ -338,70 +249,6 @@ async fn release_places(places: &[Place], me: &str) -> usize {
     })
     .await;
     results.iter().filter(|(_, r)| r.is_err()).count()
-}
-
-impl Lease {
-    fn start(holder: String, held: Vec<Place>, ttl: Duration, cancel: Arc<AtomicBool>) -> Lease {
-        let lost = Arc::new(Mutex::new(None));
-        let renewer = tokio::spawn({
-            let (holder, held, lost) = (holder.clone(), held.clone(), lost.clone());
-            async move {
-                loop {
-                    tokio::time::sleep(ttl / 3).await;
-                    let value = format!("{holder}@{}", now() + ttl.as_secs());
-                    let Ok(labels) = labels_of(&held).await else {
-                        continue;
-                    };
-                    for place in &held {
-                        match labels.get(&place.guid).and_then(parse) {
-                            Some(found) if found.holder != holder && alive(&found, &holder) => {
-                                cancel.store(true, Ordering::SeqCst);
-                                if let Ok(mut l) = lost.lock() {
-                                    *l = Some(found.holder);
-                                }
-                            }
-                            _ => {
-                                let _ = write(place, &labels, Some(value.clone())).await;
-                            }
-                        }
-                    }
-                }
-            }
-        });
-        Lease {
-            holder,
-            held,
-            renewer: Some(renewer),
-            lost,
-        }
-    }
-
-    /// Who this run is in the lease labels.
-    pub fn holder(&self) -> &str {
-        &self.holder
-    }
-
-    /// The run that took over one of this run's leases, if any.
-    pub fn lost_to(&self) -> Option<String> {
-        self.lost.lock().ok().and_then(|l| l.clone())
-    }
-
-    /// Stops renewing and removes the lease labels; returns how many could not be removed (they
-    /// expire on their own).
-    pub async fn release(mut self) -> usize {
-        if let Some(renewer) = self.renewer.take() {
-            renewer.abort();
-        }
-        release_places(&self.held, &self.holder).await
-    }
-}
-
-impl Drop for Lease {
-    fn drop(&mut self) {
-        if let Some(renewer) = self.renewer.take() {
-            renewer.abort();
-        }
-    }
 }
 
 #[cfg(test)]
