@@ -3,8 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use calm_btp::cf::{
-    CfClient, OrganizationFilter, ServiceCredentialBindingFilter, ServiceInstance,
-    ServiceInstanceFilter, ServicePlanFilter, SpaceFilter,
+    CfClient, OrganizationFilter, ServiceCredentialBinding, ServiceCredentialBindingFilter,
+    ServiceInstance, ServiceInstanceFilter, ServicePlanFilter, Space, SpaceFilter,
 };
 use calm_core::live::{labels, ownership};
 use calm_core::{
@@ -124,11 +124,12 @@ async fn region_state(
     };
     // calmctl-labelled instances outside the spaces read above belong to removed tenants or moved
     // spaces; they are needed to plan their deletion.
-    for si in managed_instances {
-        if !instances.iter().any(|i| i.guid == si.guid) {
-            instances.push(si);
-        }
-    }
+    let listed: BTreeSet<String> = instances.iter().map(|i| i.guid.clone()).collect();
+    instances.extend(
+        managed_instances
+            .into_iter()
+            .filter(|si| !listed.contains(&si.guid)),
+    );
     let keys = if instances.is_empty() {
         Vec::new()
     } else {
@@ -141,8 +142,31 @@ async fn region_state(
             .map_err(EngineError::api(ctx("service keys")))?
     };
 
+    // Indexes made once per region: matching every tenant against every object instead cloned
+    // label maps tenants × objects times (0.8 s of CPU for 1,000 tenants in 3 regions, perf).
+    let owner: Vec<Option<String>> = instances
+        .iter()
+        .map(|si| match ownership(&merge_metadata(&si.metadata)) {
+            Ownership::Managed { tenant } => Some(tenant),
+            Ownership::Unmanaged => None,
+        })
+        .collect();
+    let mut in_space: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut owned_by: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, si) in instances.iter().enumerate() {
+        in_space.entry(&si.space_guid).or_default().push(i);
+        if let Some(tenant) = &owner[i] {
+            owned_by.entry(tenant).or_default().push(i);
+        }
+    }
+    let mut spaces_in: HashMap<&str, Vec<&Space>> = HashMap::new();
+    for s in &spaces {
+        spaces_in.entry(&s.organization_guid).or_default().push(s);
+    }
+    let keys = KeyIndex::new(&keys);
+
     let mut out = CfState::default();
-    let mut claimed: BTreeSet<String> = BTreeSet::new();
+    let mut claimed: BTreeSet<usize> = BTreeSet::new();
     for t in tenants {
         let org_guid = t
             .org
@@ -154,31 +178,38 @@ async fn region_state(
             org_guid: org_guid.clone(),
             ..LiveTenant::default()
         };
-        for s in spaces
-            .iter()
-            .filter(|s| Some(&s.organization_guid) == org_guid.as_ref())
+        for s in org_guid
+            .as_deref()
+            .and_then(|o| spaces_in.get(o))
+            .into_iter()
+            .flatten()
         {
-            lt.spaces.push(LiveSpace {
-                guid: s.guid.clone(),
-                name: s.name.clone(),
-                updated_at: s.updated_at.clone().unwrap_or_default(),
-                metadata: merge_metadata(&s.metadata),
-            });
+            lt.spaces.push(live_space(s));
         }
-        let mine: Vec<LiveInstance> = instances
+        // An instance belongs to a tenant when it is in one of the tenant's spaces, or carries
+        // the tenant's label (it may sit in a space the config no longer names).
+        let mut mine: Vec<usize> = lt
+            .spaces
             .iter()
-            .filter(|si| belongs(si, &lt, &t.name))
-            .map(|si| instance(si, &plan_names))
+            .filter_map(|s| in_space.get(s.guid.as_str()))
+            .chain(owned_by.get(t.name.as_str()))
+            .flatten()
+            .copied()
             .collect();
-        claimed.extend(mine.iter().map(|i| i.guid.clone()));
-        lt.instances = mine;
-        lt.keys = keys_of(&keys, &lt);
+        mine.sort_unstable();
+        mine.dedup();
+        claimed.extend(&mine);
+        lt.instances = mine
+            .iter()
+            .map(|&i| instance(&instances[i], &plan_names))
+            .collect();
+        lt.keys = keys.of(&lt);
         out.tenants.insert(t.name.clone(), lt);
     }
     // Orphans: managed instances whose tenant is not in calm.yaml at all.
     let mut orphans: BTreeMap<String, LiveTenant> = BTreeMap::new();
-    for si in instances.iter().filter(|si| !claimed.contains(&si.guid)) {
-        let Ownership::Managed { tenant } = ownership(&merge_metadata(&si.metadata)) else {
+    for (i, si) in instances.iter().enumerate() {
+        let Some(tenant) = owner[i].clone().filter(|_| !claimed.contains(&i)) else {
             continue;
         };
         if all_names.contains(tenant.as_str()) || targets.is_some_and(|t| !t.contains(&tenant)) {
@@ -207,32 +238,26 @@ async fn region_state(
             .map_err(EngineError::api(ctx("spaces of removed tenants")))?
     };
     for mut lt in orphans.into_values() {
-        lt.keys = keys_of(&keys, &lt);
+        lt.keys = keys.of(&lt);
         for s in named.iter().filter(|s| {
             lt.instances
                 .iter()
                 .any(|i| i.space_guid.as_ref() == Some(&s.guid))
         }) {
-            lt.spaces.push(LiveSpace {
-                guid: s.guid.clone(),
-                name: s.name.clone(),
-                updated_at: s.updated_at.clone().unwrap_or_default(),
-                metadata: merge_metadata(&s.metadata),
-            });
+            lt.spaces.push(live_space(s));
         }
         out.orphans.push(lt);
     }
     Ok(out)
 }
 
-/// An instance belongs to a tenant when it is in one of the tenant's spaces, or carries the
-/// tenant's label (it may sit in a space the config no longer names).
-fn belongs(si: &ServiceInstance, lt: &LiveTenant, tenant: &str) -> bool {
-    lt.spaces.iter().any(|s| s.guid == si.space_guid)
-        || ownership(&merge_metadata(&si.metadata))
-            == (Ownership::Managed {
-                tenant: tenant.to_owned(),
-            })
+fn live_space(s: &Space) -> LiveSpace {
+    LiveSpace {
+        guid: s.guid.clone(),
+        name: s.name.clone(),
+        updated_at: s.updated_at.clone().unwrap_or_default(),
+        metadata: merge_metadata(&s.metadata),
+    }
 }
 
 fn instance(si: &ServiceInstance, plan_names: &HashMap<String, String>) -> LiveInstance {
@@ -251,20 +276,47 @@ fn instance(si: &ServiceInstance, plan_names: &HashMap<String, String>) -> LiveI
     }
 }
 
-fn keys_of(keys: &[calm_btp::cf::ServiceCredentialBinding], lt: &LiveTenant) -> Vec<LiveKey> {
-    keys.iter()
-        .filter(|k| {
-            lt.instances
-                .iter()
-                .any(|i| i.guid == k.service_instance_guid)
-        })
-        .map(|k| LiveKey {
-            guid: k.guid.clone(),
-            name: k.name.clone(),
-            instance_guid: k.service_instance_guid.clone(),
-            created_at: unix_seconds(k.created_at.as_deref()),
-            last_operation: k.last_operation.as_ref().map(last_operation),
-            metadata: merge_metadata(&k.metadata),
-        })
-        .collect()
+/// The keys of a region, by the GUID of their instance.
+struct KeyIndex<'k> {
+    keys: &'k [ServiceCredentialBinding],
+    by_instance: HashMap<&'k str, Vec<usize>>,
+}
+
+impl<'k> KeyIndex<'k> {
+    fn new(keys: &'k [ServiceCredentialBinding]) -> Self {
+        let mut by_instance: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, k) in keys.iter().enumerate() {
+            by_instance
+                .entry(&k.service_instance_guid)
+                .or_default()
+                .push(i);
+        }
+        KeyIndex { keys, by_instance }
+    }
+
+    /// The keys of the tenant's instances, in the order they were listed.
+    fn of(&self, lt: &LiveTenant) -> Vec<LiveKey> {
+        let mut mine: Vec<usize> = lt
+            .instances
+            .iter()
+            .filter_map(|i| self.by_instance.get(i.guid.as_str()))
+            .flatten()
+            .copied()
+            .collect();
+        mine.sort_unstable();
+        mine.dedup();
+        mine.into_iter()
+            .map(|i| {
+                let k = &self.keys[i];
+                LiveKey {
+                    guid: k.guid.clone(),
+                    name: k.name.clone(),
+                    instance_guid: k.service_instance_guid.clone(),
+                    created_at: unix_seconds(k.created_at.as_deref()),
+                    last_operation: k.last_operation.as_ref().map(last_operation),
+                    metadata: merge_metadata(&k.metadata),
+                }
+            })
+            .collect()
+    }
 }
