@@ -10,7 +10,9 @@ use calm_btp::entitlements::EntitlementsClient;
 use calm_btp::service_manager::ServiceManagerClient;
 use calm_btp::{Btp, ClientConfig, ExposeSecret};
 use calm_core::{Account, Desired};
-use tokio::sync::Mutex;
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, OnceCell};
 
 use crate::EngineError;
 use crate::secrets::{EnvLookup, resolve};
@@ -26,7 +28,9 @@ pub struct AccountConnection {
     pub entitlements: EntitlementsClient,
     /// The Cloud Foundry login, or why there is none (only a problem if a CF tenant needs it).
     cf_grant: Result<Grant, String>,
-    cf: Mutex<HashMap<String, CfClient>>,
+    /// One cell per region: regions connect at once, and tasks asking for the same region wait
+    /// for its one connection (`GET /` and a token).
+    cf: std::sync::Mutex<HashMap<String, Arc<OnceCell<CfClient>>>>,
     service_manager: Mutex<HashMap<String, ServiceManagerClient>>,
 }
 
@@ -91,10 +95,25 @@ impl Connections {
         region: &str,
     ) -> Result<CfClient, EngineError> {
         let conn = self.account(account)?;
-        let mut clients = conn.cf.lock().await;
-        if let Some(client) = clients.get(region) {
-            return Ok(client.clone());
-        }
+        let cell = conn
+            .cf
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(region.to_owned())
+            .or_default()
+            .clone();
+        let client = cell
+            .get_or_try_init(|| self.connect_cf(conn, account, region))
+            .await?;
+        Ok(client.clone())
+    }
+
+    async fn connect_cf(
+        &self,
+        conn: &AccountConnection,
+        account: &str,
+        region: &str,
+    ) -> Result<CfClient, EngineError> {
         let grant = conn
             .cf_grant
             .clone()
@@ -103,15 +122,12 @@ impl Connections {
                 message,
             })?;
         let url = format!("https://api.cf.{region}.hana.ondemand.com");
-        let client = self
-            .btp
+        self.btp
             .cloud_foundry(&url, grant)
             .await
             .map_err(EngineError::api(format!(
                 "connecting to Cloud Foundry in {region}"
-            )))?;
-        clients.insert(region.to_owned(), client.clone());
-        Ok(client)
+            )))
     }
 
     /// The Service Manager client of a subaccount. With `create`, a missing
@@ -204,7 +220,7 @@ fn connect(
         accounts,
         entitlements,
         cf_grant: cf_grant(account, env, user),
-        cf: Mutex::new(HashMap::new()),
+        cf: std::sync::Mutex::new(HashMap::new()),
         service_manager: Mutex::new(HashMap::new()),
     })
 }
