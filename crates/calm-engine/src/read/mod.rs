@@ -12,10 +12,10 @@
 mod cf;
 mod service_manager;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use calm_btp::accounts::{Subaccount, SubaccountFilter};
-use calm_btp::entitlements::{AssignmentFilter, Assignments};
+use calm_btp::entitlements::{Assignment, AssignmentFilter, Assignments};
 use calm_core::{Desired, Live, LiveEntitlement, LiveTenant, Runtime, SERVICE_OFFERING, Tenant};
 use futures::future::try_join_all;
 
@@ -27,14 +27,50 @@ use crate::{Connections, EngineError};
 pub(crate) struct AccountView {
     pub(crate) subaccounts: Vec<Subaccount>,
     pub(crate) assignments: Assignments,
+    /// Subaccount positions by lowercased GUID and subdomain: a scan per tenant cost tenants ×
+    /// subaccounts comparisons (10⁸ at 10,000 tenants).
+    by_reference: HashMap<String, usize>,
 }
 
 impl AccountView {
+    fn new(subaccounts: Vec<Subaccount>, assignments: Assignments) -> Self {
+        let mut by_reference = HashMap::new();
+        // GUIDs first, so that a subdomain that looks like another subaccount's GUID loses.
+        for (i, s) in subaccounts.iter().enumerate().rev() {
+            by_reference.insert(s.subdomain.to_ascii_lowercase(), i);
+        }
+        for (i, s) in subaccounts.iter().enumerate().rev() {
+            by_reference.insert(s.guid.to_ascii_lowercase(), i);
+        }
+        AccountView {
+            subaccounts,
+            assignments,
+            by_reference,
+        }
+    }
+
     /// The subaccount a tenant names, by GUID or subdomain.
     pub(crate) fn subaccount(&self, reference: &str) -> Option<&Subaccount> {
-        self.subaccounts.iter().find(|s| {
-            s.guid.eq_ignore_ascii_case(reference) || s.subdomain.eq_ignore_ascii_case(reference)
-        })
+        self.by_reference
+            .get(&reference.to_ascii_lowercase())
+            .map(|&i| &self.subaccounts[i])
+    }
+
+    /// The assignments of the Cloud ALM API plan, by subaccount GUID (the first of each).
+    fn alm_assignments(&self) -> HashMap<&str, &Assignment> {
+        let mut out = HashMap::new();
+        for a in self
+            .assignments
+            .assigned_services
+            .iter()
+            .filter(|s| s.name == SERVICE_OFFERING)
+            .flat_map(|s| s.service_plans.iter())
+            .filter(|p| p.name == calm_core::DEFAULT_PLAN)
+            .flat_map(|p| p.assignments.iter())
+        {
+            out.entry(a.entity_id.as_str()).or_insert(a);
+        }
+        out
     }
 }
 
@@ -55,52 +91,19 @@ pub async fn read_live(
         accounts = names.len(),
         "reading live state"
     );
-    let views = try_join_all(names.iter().map(|name| account_view(conns, name))).await?;
-    let views: BTreeMap<&str, AccountView> = names.into_iter().zip(views).collect();
-
-    let mut live = Live::default();
-    for t in &tenants {
-        let view = &views[t.account.as_str()];
-        let subaccount =
-            view.subaccount(&t.subaccount)
-                .ok_or_else(|| EngineError::SubaccountNotFound {
-                    tenant: t.name.clone(),
-                    subaccount: t.subaccount.clone(),
-                    account: t.account.clone(),
-                })?;
-        let entitlement = view
-            .assignments
-            .find(&subaccount.guid, SERVICE_OFFERING, calm_core::DEFAULT_PLAN)
-            .map(|a| LiveEntitlement {
-                amount: a.amount.filter(|n| *n >= 1.0).map(|n| n as u32),
-                enabled: a.amount.is_none_or(|n| n > 0.0),
-                state: a.entity_state.clone().unwrap_or_else(|| "OK".into()),
-            });
-        live.tenants.insert(
-            t.name.clone(),
-            LiveTenant {
-                name: t.name.clone(),
-                subaccount_guid: Some(subaccount.guid.clone()),
-                entitlement,
-                ..LiveTenant::default()
-            },
-        );
-    }
     let all_names: BTreeSet<&str> = desired.tenants.iter().map(|t| t.name.as_str()).collect();
     let cf: Vec<&Tenant> = tenants
         .iter()
         .copied()
         .filter(|t| t.runtime == Runtime::Cloudfoundry)
         .collect();
-    let sm: Vec<&Tenant> = tenants
-        .iter()
-        .copied()
-        .filter(|t| t.runtime == Runtime::ServiceManager)
-        .collect();
-    let (cf_result, sm_result) = futures::join!(
+    // Cloud Foundry is read from the config's org names alone, so it runs beside the accounts'
+    // lists and the Service Manager reads that need them, instead of after the lists.
+    let (accounts, cf_result) = futures::join!(
+        accounts_then_service_manager(conns, &tenants, names),
         cf::read(conns, &cf, &all_names, targets),
-        service_manager::read(conns, &sm, &live),
     );
+    let (mut live, sm_result) = accounts?;
     let cf_result = cf_result?;
     for (name, part) in cf_result.tenants {
         if let Some(lt) = live.tenants.get_mut(&name) {
@@ -120,6 +123,62 @@ pub async fn read_live(
     Ok(live)
 }
 
+/// The subaccounts and entitlements of every account, the live tenants made from them, and then
+/// the Service Manager state of the service-manager tenants (its own result: a failure there is
+/// reported after Cloud Foundry's, as the reads were made in that order before).
+async fn accounts_then_service_manager(
+    conns: &Connections,
+    tenants: &[&Tenant],
+    names: Vec<&str>,
+) -> Result<
+    (
+        Live,
+        Result<BTreeMap<String, service_manager::SmPart>, EngineError>,
+    ),
+    EngineError,
+> {
+    let views = try_join_all(names.iter().map(|name| account_view(conns, name))).await?;
+    let views: BTreeMap<&str, AccountView> = names.into_iter().zip(views).collect();
+    let alm: BTreeMap<&str, HashMap<&str, &Assignment>> = views
+        .iter()
+        .map(|(name, view)| (*name, view.alm_assignments()))
+        .collect();
+    let mut live = Live::default();
+    for t in tenants {
+        let view = &views[t.account.as_str()];
+        let subaccount =
+            view.subaccount(&t.subaccount)
+                .ok_or_else(|| EngineError::SubaccountNotFound {
+                    tenant: t.name.clone(),
+                    subaccount: t.subaccount.clone(),
+                    account: t.account.clone(),
+                })?;
+        let entitlement = alm[t.account.as_str()]
+            .get(subaccount.guid.as_str())
+            .map(|a| LiveEntitlement {
+                amount: a.amount.filter(|n| *n >= 1.0).map(|n| n as u32),
+                enabled: a.amount.is_none_or(|n| n > 0.0),
+                state: a.entity_state.clone().unwrap_or_else(|| "OK".into()),
+            });
+        live.tenants.insert(
+            t.name.clone(),
+            LiveTenant {
+                name: t.name.clone(),
+                subaccount_guid: Some(subaccount.guid.clone()),
+                entitlement,
+                ..LiveTenant::default()
+            },
+        );
+    }
+    let sm: Vec<&Tenant> = tenants
+        .iter()
+        .copied()
+        .filter(|t| t.runtime == Runtime::ServiceManager)
+        .collect();
+    let sm_result = service_manager::read(conns, &sm, &live).await;
+    Ok((live, sm_result))
+}
+
 async fn account_view(conns: &Connections, name: &str) -> Result<AccountView, EngineError> {
     let conn = conns.account(name)?;
     let filter = AssignmentFilter {
@@ -132,14 +191,14 @@ async fn account_view(conns: &Connections, name: &str) -> Result<AccountView, En
         conn.accounts.list_subaccounts(&all),
         conn.entitlements.list_assignments(&filter),
     );
-    Ok(AccountView {
-        subaccounts: subaccounts.map_err(EngineError::api(format!(
+    Ok(AccountView::new(
+        subaccounts.map_err(EngineError::api(format!(
             "listing the subaccounts of account `{name}`"
         )))?,
-        assignments: assignments.map_err(EngineError::api(format!(
+        assignments.map_err(EngineError::api(format!(
             "listing the entitlements of account `{name}`"
         )))?,
-    })
+    ))
 }
 
 /// Labels and annotations merged into one map (Service Manager has only labels).
