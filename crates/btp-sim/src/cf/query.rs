@@ -302,10 +302,16 @@ mod tests {
             Some(vec!["a".to_owned(), "b c".to_owned()])
         );
         assert!(q.passes("names", "b c", false));
-        assert!(!q.passes("names", "B C", false), "exact unless told otherwise");
+        assert!(
+            !q.passes("names", "B C", false),
+            "exact unless told otherwise"
+        );
         assert!(q.passes("names", "B C", true));
         assert!(!q.passes("names", "a,b c", true), "one value, not the list");
-        assert!(q.passes("guids", "anything", false), "an absent filter passes all");
+        assert!(
+            q.passes("guids", "anything", false),
+            "an absent filter passes all"
+        );
         assert!(ListQuery::parse(Some("per_page=5001"), &[]).is_err());
         assert!(ListQuery::parse(Some("bogus=1"), &[]).is_err());
     }
