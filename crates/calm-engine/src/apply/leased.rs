@@ -26,7 +26,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use calm_core::{Action, Change, Desired, Live, Plan, PlanOptions};
+use calm_core::{Change, Desired, Live, Plan, PlanOptions};
 use futures::StreamExt;
 
 use super::entitlements::{self, Gates};
@@ -131,12 +131,7 @@ pub async fn apply_leased(
     reporter: &dyn Reporter,
     cancel: Arc<AtomicBool>,
 ) -> Result<LeasedReport, EngineError> {
-    let deletes = approved.plan.count(Action::Delete);
-    if let Some(max) = options.max_delete
-        && deletes > max
-    {
-        return Err(EngineError::TooManyDeletes { deletes, max });
-    }
+    super::refuse_too_many_deletes(approved.plan, options)?;
     let run = Run {
         desired,
         conns,

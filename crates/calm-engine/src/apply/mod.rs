@@ -188,6 +188,15 @@ fn run_names(desired: &Desired, plan: &Plan, options: &ApplyOptions) -> Vec<Stri
     names
 }
 
+/// Refuses a plan that deletes more objects than `max_delete`, before any request.
+fn refuse_too_many_deletes(plan: &Plan, options: &ApplyOptions) -> Result<(), EngineError> {
+    let deletes = plan.count(Action::Delete);
+    match options.max_delete {
+        Some(max) if deletes > max => Err(EngineError::TooManyDeletes { deletes, max }),
+        _ => Ok(()),
+    }
+}
+
 /// Applies `plan`, which was computed from `live`. `cancel` set (Ctrl-C) stops starting new
 /// steps; steps under way finish. Returns an error only when the run is refused before any change.
 pub async fn apply(
@@ -199,12 +208,7 @@ pub async fn apply(
     reporter: &dyn Reporter,
     cancel: &AtomicBool,
 ) -> Result<ApplyReport, EngineError> {
-    let deletes = plan.count(Action::Delete);
-    if let Some(max) = options.max_delete
-        && deletes > max
-    {
-        return Err(EngineError::TooManyDeletes { deletes, max });
-    }
+    refuse_too_many_deletes(plan, options)?;
     let run = Run {
         desired,
         conns,

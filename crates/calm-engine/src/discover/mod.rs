@@ -28,7 +28,7 @@ use futures::future::try_join_all;
 
 pub use draft::draft;
 
-use crate::read::{last_operation, merge_metadata, unix_seconds};
+use crate::read::{last_operation, live_key, merge_metadata};
 use crate::{Connections, EngineError};
 
 /// Which subaccounts to look at.
@@ -243,14 +243,7 @@ async fn cf_region(
                     .iter()
                     .any(|(i, _)| i.guid == k.service_instance_guid)
             })
-            .map(|k| LiveKey {
-                guid: k.guid.clone(),
-                name: k.name.clone(),
-                instance_guid: k.service_instance_guid.clone(),
-                created_at: unix_seconds(k.created_at.as_deref()),
-                last_operation: k.last_operation.as_ref().map(last_operation),
-                metadata: merge_metadata(&k.metadata),
-            })
+            .map(live_key)
             .collect();
         out.push(part);
     }

@@ -12,7 +12,7 @@ use calm_core::{
 };
 use futures::future::try_join_all;
 
-use super::{last_operation, merge_metadata, unix_seconds};
+use super::{last_operation, live_key, merge_metadata};
 use crate::{Connections, EngineError};
 
 /// CF parts of live tenants, by tenant name, and orphans found in the regions read.
@@ -305,18 +305,6 @@ impl<'k> KeyIndex<'k> {
             .collect();
         mine.sort_unstable();
         mine.dedup();
-        mine.into_iter()
-            .map(|i| {
-                let k = &self.keys[i];
-                LiveKey {
-                    guid: k.guid.clone(),
-                    name: k.name.clone(),
-                    instance_guid: k.service_instance_guid.clone(),
-                    created_at: unix_seconds(k.created_at.as_deref()),
-                    last_operation: k.last_operation.as_ref().map(last_operation),
-                    metadata: merge_metadata(&k.metadata),
-                }
-            })
-            .collect()
+        mine.into_iter().map(|i| live_key(&self.keys[i])).collect()
     }
 }

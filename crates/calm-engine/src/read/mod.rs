@@ -201,6 +201,18 @@ async fn account_view(conns: &Connections, name: &str) -> Result<AccountView, En
     ))
 }
 
+/// A CF service key as the live model holds it.
+pub(crate) fn live_key(k: &calm_btp::cf::ServiceCredentialBinding) -> calm_core::LiveKey {
+    calm_core::LiveKey {
+        guid: k.guid.clone(),
+        name: k.name.clone(),
+        instance_guid: k.service_instance_guid.clone(),
+        created_at: unix_seconds(k.created_at.as_deref()),
+        last_operation: k.last_operation.as_ref().map(last_operation),
+        metadata: merge_metadata(&k.metadata),
+    }
+}
+
 /// Labels and annotations merged into one map (Service Manager has only labels).
 pub(crate) fn merge_metadata(metadata: &calm_btp::cf::Metadata) -> calm_core::live::Metadata {
     let mut out = metadata.labels.clone();
