@@ -11,8 +11,9 @@
 //! ```
 //!
 //! `apply_leased` (leased.rs) wraps this for a run with changes: it takes a lease on the changing
-//! tenants' subaccounts (lease/), reads them again under it and applies, chunk by chunk, so that
-//! two runs never work on the same tenant at once and the lease rounds overlap the work.
+//! tenants' subaccounts (lease/), reads them again under it and applies, chunk by chunk
+//! (chunks.rs), so that two runs never work on the same tenant at once and the lease rounds
+//! overlap the work.
 //!
 //! Nothing is remembered between runs except what BTP holds: every object carries the ownership
 //! labels when it is created, and delivery is decided from the sink's state (a key whose file is
@@ -20,6 +21,7 @@
 //! One tenant's failure never stops another; the [`ApplyReport`] says what happened to each.
 
 mod cf;
+mod chunks;
 mod deliver;
 mod entitlements;
 mod ids;
