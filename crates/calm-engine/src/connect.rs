@@ -2,6 +2,7 @@
 //! that each identity keeps one token per token URL.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use calm_btp::accounts::AccountsClient;
 use calm_btp::auth::{CisKey, Grant};
@@ -10,8 +11,6 @@ use calm_btp::entitlements::EntitlementsClient;
 use calm_btp::service_manager::ServiceManagerClient;
 use calm_btp::{Btp, ClientConfig, ExposeSecret};
 use calm_core::{Account, Desired};
-use std::sync::Arc;
-
 use tokio::sync::{Mutex, OnceCell};
 
 use crate::EngineError;

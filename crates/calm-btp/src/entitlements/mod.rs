@@ -90,12 +90,21 @@ pub struct EntitledPlan {
 impl Assignments {
     /// The assignment of `service`/`plan` to `subaccount_guid`, if any.
     pub fn find(&self, subaccount_guid: &str, service: &str, plan: &str) -> Option<&Assignment> {
+        self.of_plan(service, plan)
+            .find(|a| a.entity_id == subaccount_guid)
+    }
+
+    /// Every assignment of `service`/`plan`, in the order listed.
+    pub fn of_plan<'s, 'q>(
+        &'s self,
+        service: &'q str,
+        plan: &'q str,
+    ) -> impl Iterator<Item = &'s Assignment> + use<'s, 'q> {
         self.assigned_services
             .iter()
-            .filter(|s| s.name == service)
-            .flat_map(|s| s.service_plans.iter().filter(|p| p.name == plan))
+            .filter(move |s| s.name == service)
+            .flat_map(move |s| s.service_plans.iter().filter(move |p| p.name == plan))
             .flat_map(|p| p.assignments.iter())
-            .find(|a| a.entity_id == subaccount_guid)
     }
 }
 

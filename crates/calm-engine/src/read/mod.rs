@@ -61,12 +61,7 @@ impl AccountView {
         let mut out = HashMap::new();
         for a in self
             .assignments
-            .assigned_services
-            .iter()
-            .filter(|s| s.name == SERVICE_OFFERING)
-            .flat_map(|s| s.service_plans.iter())
-            .filter(|p| p.name == calm_core::DEFAULT_PLAN)
-            .flat_map(|p| p.assignments.iter())
+            .of_plan(SERVICE_OFFERING, calm_core::DEFAULT_PLAN)
         {
             out.entry(a.entity_id.as_str()).or_insert(a);
         }

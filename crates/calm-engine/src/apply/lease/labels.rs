@@ -1,7 +1,7 @@
 //! Label IO of the lease: the subaccounts a run leases ([`Place`]), one listing per account to
 //! read their labels, and one PUT per subaccount to write them (btp-api.md §3.2).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use calm_btp::accounts::{AccountsClient, SubaccountFilter};
 use futures::StreamExt;
@@ -80,13 +80,15 @@ where
     .await
 }
 
-/// The subaccounts of the targeted tenants, found by GUID or subdomain (one list per account).
+/// The subaccounts of the targeted tenants, found by GUID or subdomain, and their labels as the
+/// same listing returned them (one list per account).
 pub(super) async fn places(
     desired: &calm_core::Desired,
     conns: &Connections,
     targets: Option<&std::collections::BTreeSet<String>>,
-) -> Result<Vec<Place>, EngineError> {
+) -> Result<(Vec<Place>, Labels), EngineError> {
     let mut out: Vec<Place> = Vec::new();
+    let mut labels = Labels::new();
     for name in conns.account_names() {
         let conn = conns.account(name)?;
         let tenants: Vec<_> = desired
@@ -104,14 +106,23 @@ pub(super) async fn places(
             .map_err(EngineError::api(format!(
                 "listing the subaccounts of account `{name}`"
             )))?;
+        // By lowercased GUID or subdomain, GUIDs winning: a scan per tenant cost chunk ×
+        // subaccounts comparisons.
+        let mut by_reference: HashMap<String, usize> = HashMap::new();
+        for (i, s) in all.iter().enumerate().rev() {
+            by_reference.insert(s.subdomain.to_ascii_lowercase(), i);
+        }
+        for (i, s) in all.iter().enumerate().rev() {
+            by_reference.insert(s.guid.to_ascii_lowercase(), i);
+        }
+        let mut taken: HashSet<&str> = HashSet::new();
         for t in tenants {
-            let found = all.iter().find(|s| {
-                s.guid.eq_ignore_ascii_case(&t.subaccount)
-                    || s.subdomain.eq_ignore_ascii_case(&t.subaccount)
-            });
+            let found = by_reference
+                .get(&t.subaccount.to_ascii_lowercase())
+                .map(|&i| &all[i]);
             // A missing subaccount is reported by the live read that follows.
             if let Some(s) = found
-                && !out.iter().any(|p| p.guid == s.guid)
+                && taken.insert(&s.guid)
             {
                 out.push(Place {
                     account: name.to_owned(),
@@ -120,6 +131,7 @@ pub(super) async fn places(
                 });
             }
         }
+        labels.extend(all.into_iter().map(|s| (s.guid, s.labels)));
     }
-    Ok(out)
+    Ok((out, labels))
 }

@@ -151,11 +151,16 @@ where
     Fut: Future<Output = T>,
 {
     let me = holder_id();
-    let places = places(desired, conns, targets).await?;
+    // The listing that found the places is the first round's reading of their labels.
+    let (places, listed) = places(desired, conns, targets).await?;
+    let mut listed = Some(listed);
     let started = tokio::time::Instant::now();
     let mut contended = 0;
     loop {
-        let labels = labels_of(&places).await?;
+        let labels = match listed.take() {
+            Some(labels) => labels,
+            None => labels_of(&places).await?,
+        };
         let blocking = match blocked_by(&places, &labels, &me) {
             Some(b) => b,
             None => {
