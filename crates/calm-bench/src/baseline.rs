@@ -1,5 +1,5 @@
 //! The per-resource baseline: the converged landscape read the way per-resource tools read it
-//! (one data source per object, as Terraform's BTP and CF providers do, peers.md): per tenant the
+//! (one data source per object, as Terraform's BTP and CF providers do): per tenant the
 //! org by name, then its space, then the instance, then the instance's keys, then the subaccount's
 //! entitlement, one tenant after another with 8 tenants in parallel. It runs in this process
 //! through calm-btp, against the same simulator, so that its requests and wall time stand beside

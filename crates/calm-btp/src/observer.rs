@@ -1,6 +1,7 @@
 //! The caller-supplied observer: every wait the clients make (rate limit, retry, polling, token
-//! refresh) is reported here, so that the CLI can show it instead of appearing to hang (peers.md
-//! pain point 1: "lacks to transparently communicate any backoff times").
+//! refresh) is reported here, so that the CLI can show it instead of appearing to hang (a
+//! public complaint about the BTP Terraform provider: it "lacks to transparently communicate any
+//! backoff times").
 
 use std::fmt;
 use std::time::Duration;

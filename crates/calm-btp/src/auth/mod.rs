@@ -5,7 +5,7 @@
 //! the token stale fetches a new one while the others wait for it, instead of all asking UAA at
 //! once. Tokens are renewed before they expire (a fifth of their lifetime early, at most a minute)
 //! and after a 401, once per token generation. Hand-rolled rather than the `oauth2` crate, which
-//! pulls a second reqwest and has no jwt-bearer grant (style.md §d).
+//! pulls a second reqwest and has no jwt-bearer grant.
 
 mod cis;
 

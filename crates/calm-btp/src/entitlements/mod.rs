@@ -208,7 +208,7 @@ impl Btp {
 }
 
 /// Entitlement lock: another change of the same global account is running (btp-api.md §3,
-/// peers.md: `[Error: 30004/400]`). Waiting and repeating the same PUT is safe.
+/// seen through the CLI server as `[Error: 30004/400]`). Waiting and repeating the same PUT is safe.
 const ENTITLEMENT_LOCKED: i64 = 30004;
 
 impl EntitlementsClient {

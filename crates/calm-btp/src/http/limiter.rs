@@ -7,7 +7,8 @@
 //! increase, about `increase_per_second` per second of successes); a 429 cuts it (multiplicative
 //! decrease) and pauses the host until the server's `Retry-After`. This is TCP's congestion
 //! control applied to request rates: many tasks settle just under a server limit instead of
-//! hammering it and failing (peers.md pain point 1). A host that states what is left of its
+//! hammering it and failing (the most common complaint in the issue trackers of the BTP and CF
+//! Terraform providers). A host that states what is left of its
 //! window (CF's `X-RateLimit-Remaining`) is paced by that instead: not at all while plenty is
 //! left, paused until the reset when the requests on their way would use it up.
 

@@ -1,6 +1,6 @@
 //! Redaction of secrets in anything that may reach an error message or a log line: query strings
-//! and the first bytes of unexpected bodies. It errs on the side of removing too much (peers.md pain
-//! point 6: debug logs and error messages are where secrets leak).
+//! and the first bytes of unexpected bodies. It errs on the side of removing too much: debug logs and
+//! error messages are where secrets leak.
 
 use url::Url;
 

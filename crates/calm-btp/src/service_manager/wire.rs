@@ -1,5 +1,5 @@
 //! Service Manager wire types, private to this module (btp-api.md §4, the SM spec in
-//! `shared/reference/specs`, and the SM objects relayed in `btp-cli-terraform/` cassettes).
+//! `docs/specs`, and the SM objects relayed in `btp-cli-terraform/` cassettes).
 
 use std::collections::BTreeMap;
 
