@@ -17,14 +17,14 @@ pub mod live;
 pub mod plan;
 
 pub use desired::{
-    Account, CfLogin, DEFAULT_RETIRE_AFTER_SECS, Delivery, Desired, Entitlement, Instance, Key,
-    Runtime, SecretRef, Tenant,
+    Account, CfLogin, DEFAULT_EXEC_TIMEOUT_SECS, DEFAULT_RETIRE_AFTER_SECS, Delivery, Desired,
+    Entitlement, ExecDelivery, Instance, Key, Runtime, SecretRef, Tenant,
 };
 
 pub use live::{
     LastOperation, Live, LiveEntitlement, LiveInstance, LiveKey, LiveSpace, LiveTenant, Ownership,
 };
-pub use plan::{Action, Change, Plan, PlanOptions, Resource, SavedPlan, plan};
+pub use plan::{Action, Change, Plan, PlanOptions, PlanSource, Resource, SavedPlan, plan};
 
 /// `<SID>_<client>_<system number>`, e.g. `ABC_100_00`: the names SAP Cloud ALM gives the
 /// credentials it creates by itself. calmctl never touches them and never uses such a name.

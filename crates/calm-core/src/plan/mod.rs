@@ -292,12 +292,26 @@ pub struct SavedPlan {
     pub calmctl_version: String,
     /// When it was made (Unix seconds).
     pub created_at: i64,
-    /// SHA-256 of the calm.yaml it was made from.
+    /// SHA-256 of everything the plan was made from: the calmctl version, calm.yaml and every
+    /// inventory file (`tenants_from`) it names. A plan is applied only while it is unchanged.
     pub config_sha256: String,
+    /// The files the plan was made from, each with the SHA-256 of its bytes: what changed is named
+    /// when the plan is refused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<PlanSource>,
     /// Whether deletions were allowed.
     pub allow_delete: bool,
     /// The plan.
     pub plan: Plan,
+}
+
+/// A file a saved plan was made from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PlanSource {
+    /// The path as calmctl read it.
+    pub path: String,
+    /// SHA-256 of its bytes.
+    pub sha256: String,
 }
 
 /// The draft-07 JSON Schema of `calmctl plan --format json` (a [`Plan`]) and of saved plans

@@ -36,7 +36,7 @@ impl From<&Delivery> for Sink {
     fn from(delivery: &Delivery) -> Self {
         match delivery {
             Delivery::Dir(dir) => Sink::Dir(dir.clone()),
-            Delivery::Exec(argv) => Sink::Exec(argv.clone()),
+            Delivery::Exec(exec) => Sink::Exec(exec.command.clone()),
         }
     }
 }
