@@ -46,11 +46,8 @@ pub(crate) fn run(
         Some(Err(message)) => return fail(&message),
     };
     if let Some(saved) = &saved {
-        if saved.config_sha256 != loaded.sha256 {
-            return fail(&format!(
-                "the plan was made from a different {}; make a new plan",
-                args.file.display()
-            ));
+        if let Some(message) = changed_since(saved, loaded) {
+            return fail(&message);
         }
         let age = ctx.now_unix - saved.created_at;
         let max = i64::try_from(args.max_plan_age.saturating_mul(3600)).unwrap_or(i64::MAX);
@@ -254,6 +251,48 @@ fn finish(args: &ApplyArgs, session: &Session, report: &ApplyReport) -> Status {
     } else {
         Status::Failure
     }
+}
+
+/// Why a saved plan no longer matches what it was made from: another calmctl version, or a changed
+/// calm.yaml or inventory file (named). `None` when everything is as it was.
+fn changed_since(saved: &SavedPlan, loaded: &calm_config::Loaded) -> Option<String> {
+    let version = env!("CARGO_PKG_VERSION");
+    if saved.calmctl_version != version {
+        return Some(format!(
+            "the plan was made by calmctl {}, this is calmctl {version}; make a new plan",
+            saved.calmctl_version
+        ));
+    }
+    if saved.config_sha256 == loaded.sha256 {
+        return None;
+    }
+    let then: Vec<(&str, &str)> = saved
+        .sources
+        .iter()
+        .map(|s| (s.path.as_str(), s.sha256.as_str()))
+        .collect();
+    let now: Vec<(&str, &str)> = loaded
+        .sources
+        .iter()
+        .map(|s| (s.name.as_str(), s.sha256.as_str()))
+        .collect();
+    let mut changed: Vec<&str> = now
+        .iter()
+        .filter(|(name, sha)| !then.iter().any(|(n, s)| n == name && s == sha))
+        .map(|(name, _)| *name)
+        .collect();
+    changed.extend(
+        then.iter()
+            .filter(|(name, _)| !now.iter().any(|(n, _)| n == name))
+            .map(|(name, _)| *name),
+    );
+    if changed.is_empty() {
+        changed.push("calm.yaml or its inventory");
+    }
+    Some(format!(
+        "the plan was made from a different {}; make a new plan",
+        changed.join(", ")
+    ))
 }
 
 fn read_saved(path: &Path) -> Result<SavedPlan, String> {
