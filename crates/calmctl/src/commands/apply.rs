@@ -253,46 +253,17 @@ fn finish(args: &ApplyArgs, session: &Session, report: &ApplyReport) -> Status {
     }
 }
 
-/// Why a saved plan no longer matches what it was made from: another calmctl version, or a changed
-/// calm.yaml or inventory file (named). `None` when everything is as it was.
+/// Why a saved plan no longer matches what it was made from (calm_engine::ops::changed_since).
 fn changed_since(saved: &SavedPlan, loaded: &calm_config::Loaded) -> Option<String> {
-    let version = env!("CARGO_PKG_VERSION");
-    if saved.calmctl_version != version {
-        return Some(format!(
-            "the plan was made by calmctl {}, this is calmctl {version}; make a new plan",
-            saved.calmctl_version
-        ));
-    }
-    if saved.config_sha256 == loaded.sha256 {
-        return None;
-    }
-    let then: Vec<(&str, &str)> = saved
+    let sources: Vec<calm_core::PlanSource> = loaded
         .sources
         .iter()
-        .map(|s| (s.path.as_str(), s.sha256.as_str()))
+        .map(|s| calm_core::PlanSource {
+            path: s.name.clone(),
+            sha256: s.sha256.clone(),
+        })
         .collect();
-    let now: Vec<(&str, &str)> = loaded
-        .sources
-        .iter()
-        .map(|s| (s.name.as_str(), s.sha256.as_str()))
-        .collect();
-    let mut changed: Vec<&str> = now
-        .iter()
-        .filter(|(name, sha)| !then.iter().any(|(n, s)| n == name && s == sha))
-        .map(|(name, _)| *name)
-        .collect();
-    changed.extend(
-        then.iter()
-            .filter(|(name, _)| !now.iter().any(|(n, _)| n == name))
-            .map(|(name, _)| *name),
-    );
-    if changed.is_empty() {
-        changed.push("calm.yaml or its inventory");
-    }
-    Some(format!(
-        "the plan was made from a different {}; make a new plan",
-        changed.join(", ")
-    ))
+    calm_engine::ops::changed_since(saved, &loaded.sha256, &sources)
 }
 
 fn read_saved(path: &Path) -> Result<SavedPlan, String> {
