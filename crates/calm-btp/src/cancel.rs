@@ -51,7 +51,7 @@ impl Cancel {
     }
 
     /// Sleeps for `wait`, or less if the flag is set first; returns whether it was set.
-    pub(crate) async fn sleep(&self, wait: std::time::Duration) -> bool {
+    pub async fn cancelled_during(&self, wait: std::time::Duration) -> bool {
         tokio::select! {
             () = tokio::time::sleep(wait) => self.is_cancelled(),
             () = self.cancelled() => true,
@@ -70,7 +70,7 @@ mod tests {
         let cancel = Cancel::new();
         let waiter = tokio::spawn({
             let cancel = cancel.clone();
-            async move { cancel.sleep(Duration::from_secs(3600)).await }
+            async move { cancel.cancelled_during(Duration::from_secs(3600)).await }
         });
         tokio::time::sleep(Duration::from_millis(20)).await;
         let started = std::time::Instant::now();
@@ -80,6 +80,6 @@ mod tests {
             .expect("the sleep ends")
             .expect("the task runs");
         assert!(cut && started.elapsed() < Duration::from_secs(1));
-        assert!(cancel.sleep(Duration::from_secs(3600)).await, "set already");
+        assert!(cancel.cancelled_during(Duration::from_secs(3600)).await, "set already");
     }
 }

@@ -261,7 +261,7 @@ impl Btp {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<Result<T, String>, Error>>,
     {
-        if self.inner.config.cancel.sleep(self.inner.config.poll_first).await {
+        if self.inner.config.cancel.cancelled_during(self.inner.config.poll_first).await {
             return Err(Error::Cancelled {
                 api,
                 what: what.to_owned(),
@@ -312,7 +312,7 @@ impl Btp {
                         state: redact::server_text(&state),
                         wait,
                     });
-                    if config.cancel.sleep(wait).await {
+                    if config.cancel.cancelled_during(wait).await {
                         return Err(cancelled());
                     }
                     wait = (wait + wait / 2).min(config.poll_max);

@@ -87,6 +87,12 @@ impl Fail {
         }
     }
 
+    /// Whether the step stopped because the run was interrupted (Ctrl-C ended a wait): the step
+    /// is pending, not failed.
+    pub(crate) fn is_cancelled(&self) -> bool {
+        matches!(self, Fail::Api(calm_btp::Error::Cancelled { .. }))
+    }
+
     pub(crate) fn named(self, step: &str) -> Failure {
         match self {
             Fail::Api(e) => Failure::api(step, &e),
@@ -139,7 +145,13 @@ where
             wait,
         };
         run.reporter.on_event(&ApplyEvent::Client(&event));
-        tokio::time::sleep(wait).await;
+        let cancel = &run.conns.btp().config().cancel;
+        if cancel.cancelled_during(wait).await {
+            return Err(Fail::Api(calm_btp::Error::Cancelled {
+                api,
+                what: what.to_owned(),
+            }));
+        }
         wait = (wait * 2).min(Duration::from_secs(5));
     }
 }

@@ -86,6 +86,17 @@ pub(crate) async fn apply(
             result = step_once(run, t, lt, &mut ids, &mut client, &again, &mut report).await;
         }
         if let Err(fail) = result {
+            if fail.is_cancelled() {
+                // Ctrl-C ended a wait: the step is left for the next run, like those after it.
+                run.reporter.on_event(&ApplyEvent::StepFinished {
+                    tenant: name,
+                    step,
+                    error: Some("interrupted"),
+                });
+                report.status = TenantStatus::Pending;
+                report.remaining = steps[n..].to_vec();
+                return report;
+            }
             let failure = fail.named(step);
             tracing::debug!(tenant = %name, step = %step, error = %failure.message, "step failed");
             run.reporter.on_event(&ApplyEvent::StepFinished {

@@ -97,7 +97,11 @@ pub async fn apply(
         return Ok(ApplyOutcome::Declined);
     }
     let cancel = Arc::new(AtomicBool::new(false));
-    let watcher = tokio::spawn(cancel_on_ctrl_c(cancel.clone(), reporter.clone()));
+    let watcher = tokio::spawn(cancel_on_ctrl_c(
+        cancel.clone(),
+        conns.btp().config().cancel.clone(),
+        reporter.clone(),
+    ));
     // A run that changes nothing takes no lease and writes nothing (delivery may still be due);
     // otherwise the changing tenants are leased, read again and applied in chunks, so that two
     // runs never work on one tenant at once and a concurrent run's work is seen.
@@ -193,10 +197,16 @@ pub fn changed_since(plan: &SavedPlan, sha256: &str, sources: &[PlanSource]) -> 
     ))
 }
 
-/// Ctrl-C stops starting new steps; the steps under way finish, leases are given back.
-async fn cancel_on_ctrl_c(cancel: Arc<AtomicBool>, reporter: Arc<dyn Reporter>) {
+/// Ctrl-C stops starting new steps and ends every wait for a job at once; the requests under way
+/// finish, leases are given back.
+async fn cancel_on_ctrl_c(
+    cancel: Arc<AtomicBool>,
+    waits: calm_btp::Cancel,
+    reporter: Arc<dyn Reporter>,
+) {
     if tokio::signal::ctrl_c().await.is_ok() {
         cancel.store(true, Ordering::SeqCst);
+        waits.cancel();
         reporter.on_event(&ApplyEvent::Interrupted);
     }
 }

@@ -157,9 +157,12 @@ pub(crate) fn run(
         }
         let watcher = tokio::spawn({
             let cancel = cancel.clone();
+            let waits = session.connections.btp().config().cancel.clone();
             async move {
                 if tokio::signal::ctrl_c().await.is_ok() {
                     cancel.store(true, Ordering::SeqCst);
+                    // Jobs stuck in PROCESSING are not waited for.
+                    waits.cancel();
                     output::stderr(
                         "interrupted: no new steps are started; waiting for the steps under way\n",
                     );
