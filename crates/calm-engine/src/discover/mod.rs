@@ -19,8 +19,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use calm_btp::accounts::SubaccountFilter;
 use calm_btp::cf::{
-    CfClient, OrganizationFilter, ServiceCredentialBindingFilter, ServiceInstanceFilter,
-    ServicePlanFilter, SpaceFilter,
+    CfClient, OrganizationFilter, ServiceInstanceFilter, ServicePlanFilter, SpaceFilter,
 };
 use calm_btp::entitlements::AssignmentFilter;
 use calm_core::{LiveEntitlement, LiveInstance, LiveKey, Runtime, SERVICE_OFFERING};
@@ -175,17 +174,7 @@ async fn cf_region(
             .await
             .map_err(EngineError::api(ctx("service instances")))?
     };
-    let keys = if instances.is_empty() {
-        Vec::new()
-    } else {
-        let filter = ServiceCredentialBindingFilter {
-            service_instance_guids: instances.iter().map(|i| i.guid.clone()).collect(),
-            ..Default::default()
-        };
-        cf.list_service_keys(&filter)
-            .await
-            .map_err(EngineError::api(ctx("service keys")))?
-    };
+    let keys = crate::read::keys_of(cf, &instances, region).await?;
     let mut out = Vec::with_capacity(subdomains.len());
     for subdomain in subdomains {
         let mut part = CfPart::default();

@@ -130,17 +130,7 @@ async fn region_state(
             .into_iter()
             .filter(|si| !listed.contains(&si.guid)),
     );
-    let keys = if instances.is_empty() {
-        Vec::new()
-    } else {
-        let filter = ServiceCredentialBindingFilter {
-            service_instance_guids: instances.iter().map(|i| i.guid.clone()).collect(),
-            ..Default::default()
-        };
-        cf.list_service_keys(&filter)
-            .await
-            .map_err(EngineError::api(ctx("service keys")))?
-    };
+    let keys = keys_of(cf, &instances, region).await?;
 
     // Indexes made once per region: matching every tenant against every object instead cloned
     // label maps tenants × objects times (0.8 s of CPU for 1,000 tenants in 3 regions, perf).
@@ -307,4 +297,25 @@ impl<'k> KeyIndex<'k> {
         mine.dedup();
         mine.into_iter().map(|i| live_key(&self.keys[i])).collect()
     }
+}
+
+/// The service keys of `instances`, in one list call (split by the client where the URL would be
+/// too long); none without instances.
+pub(crate) async fn keys_of(
+    cf: &CfClient,
+    instances: &[calm_btp::cf::ServiceInstance],
+    region: &str,
+) -> Result<Vec<calm_btp::cf::ServiceCredentialBinding>, EngineError> {
+    if instances.is_empty() {
+        return Ok(Vec::new());
+    }
+    let filter = ServiceCredentialBindingFilter {
+        service_instance_guids: instances.iter().map(|i| i.guid.clone()).collect(),
+        ..Default::default()
+    };
+    cf.list_service_keys(&filter)
+        .await
+        .map_err(EngineError::api(format!(
+            "reading service keys in Cloud Foundry {region}"
+        )))
 }

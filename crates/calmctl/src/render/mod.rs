@@ -1,7 +1,9 @@
-//! Plans rendered for people: text for terminals and CI logs, Markdown for pull requests. The
-//! JSON form is the `Plan` itself, serialised. No renderer sees a secret: plans hold none.
+//! Plans and reports rendered for people: text for terminals and CI logs, Markdown for pull
+//! requests. The JSON form is the `Plan` (or the `ApplyReport`) itself, serialised. No renderer
+//! sees a secret: plans and reports hold none.
 
 pub(crate) mod markdown;
+pub(crate) mod report;
 pub(crate) mod text;
 
 use calm_core::{Action, Plan};
