@@ -9,39 +9,9 @@ use btp_sim::{ADMIN_PASSWORD, ADMIN_USER, Faults};
 use calm_core::live::labels;
 use serde_json::{Value, json};
 
-use crate::landscape::{Landscape, scrub};
 use crate::stderr;
-
-pub(crate) const MIXED: &str = include_str!("../../../../examples/quickstart.yaml");
-
-pub(crate) const CF_ONLY: &str = "\
-version: 1
-accounts:
-  acme: { subdomain: acme-ga, region: eu10, cis_key: { env: ACME_CIS_KEY }, username: { env: BTP_USERNAME }, password: { env: BTP_PASSWORD } }
-defaults:
-  runtime: cloudfoundry
-  space: calm
-  instance: { name: calm-api, authorities: [imp-cdm-feature-display-ui] }
-  keys: [{ name: calm-key }]
-tenants:
-  - { name: beta, subaccount: beta }
-";
-
-/// Drops the `HH:MM:SS ` prefix of progress lines.
-fn untimed(text: &str) -> String {
-    text.lines()
-        .map(|line| {
-            let b = line.as_bytes();
-            let timed = b.len() > 9
-                && b[2] == b':'
-                && b[5] == b':'
-                && b[8] == b' '
-                && line[..8].chars().all(|c| c.is_ascii_digit() || c == ':');
-            if timed { &line[9..] } else { line }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
+use calm_test::configs::{MIXED, cf_beta};
+use calm_test::{Landscape, scrub, untimed};
 
 /// Exactly one instance and one key per tenant, all labelled, and every delivered file is a
 /// live key's credentials.
@@ -191,7 +161,7 @@ fn without_a_terminal_apply_needs_auto_approve() {
 
 #[test]
 fn a_failed_job_is_reported_then_replaced_on_the_next_run() {
-    let l = Landscape::quick(CF_ONLY);
+    let l = Landscape::quick(&cf_beta());
     l.sim.set_faults(Faults {
         fail_names: vec!["calm-api".into()],
         ..Faults::default()
@@ -227,13 +197,13 @@ fn a_failed_job_is_reported_then_replaced_on_the_next_run() {
 
 #[test]
 fn deletion_gates_allow_delete_and_max_delete() {
-    let two = CF_ONLY.replace(
+    let two = cf_beta().replace(
         "  - { name: beta, subaccount: beta }",
         "  - { name: alpha, subaccount: alpha }\n  - { name: beta, subaccount: beta }",
     );
     let l = Landscape::quick(&two);
     assert_eq!(l.apply(&[]).0, 0);
-    std::fs::write(l.path("calm.yaml"), CF_ONLY.replace("beta", "alpha")).unwrap();
+    std::fs::write(l.path("calm.yaml"), cf_beta().replace("beta", "alpha")).unwrap();
     let world = || l.sim.export_world();
     let ci = |args: &[&str]| {
         let o = l.calmctl().env("CI", "true").args(args).output().unwrap();

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use btp_sim::{ADMIN_PASSWORD, ADMIN_USER, JobTimings};
 
 use crate::apply::assert_converged;
-use crate::landscape::Landscape;
+use calm_test::Landscape;
 
 #[test]
 fn ctrl_c_stops_new_steps_reports_and_a_rerun_converges() {

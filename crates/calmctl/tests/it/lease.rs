@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use btp_sim::JobTimings;
 
-use crate::landscape::Landscape;
 use crate::matrix;
+use calm_test::Landscape;
 
 const LEASE: &str = "calmctl.sap/lease";
 

@@ -13,7 +13,7 @@ use btp_sim::{JobTimings, World};
 use calm_core::live::labels;
 use serde_json::Value;
 
-use crate::landscape::Landscape;
+use calm_test::Landscape;
 
 /// Whether the full-size matrices were asked for.
 pub fn full() -> bool {
