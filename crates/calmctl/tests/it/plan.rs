@@ -181,6 +181,9 @@ fn long_markdown_is_split_under_the_github_limit() {
         .collect();
     parts.sort();
     assert!(parts.len() > 1, "300 tenants need several parts");
+    let first = std::fs::read_to_string(&parts[0]).unwrap();
+    assert!(first.chars().count() < 8_000, "part 1 is a summary");
+    assert!(first.contains("300 tenant(s) change"), "{first}");
     let mut tenants = 0;
     for part in &parts {
         let text = std::fs::read_to_string(part).unwrap();
