@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use calm_btp::ClientConfig;
 use calm_engine::apply::NoopReporter;
 use calm_engine::apply::lease::{self, LEASE_LABEL, LeaseOptions};
 use calm_engine::ops::{self, ApplyOutcome, ApplyRequest};
@@ -17,13 +16,7 @@ use calm_test::Landscape;
 use calm_test::configs::cf_only;
 
 fn connections(l: &Landscape) -> Connections {
-    let config = ClientConfig {
-        api_url: Some(l.sim.url().parse().unwrap()),
-        ..ClientConfig::default()
-    };
-    let env = l.env.clone();
-    let lookup = move |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-    Connections::new(&l.desired, config, &lookup).unwrap()
+    Connections::new(&l.desired, l.client_config(), &l.env_lookup()).unwrap()
 }
 
 fn quick() -> LeaseOptions {
@@ -51,28 +44,21 @@ fn a_second_holder_is_refused_until_the_first_gives_the_lease_back() {
     ]);
     let l = Landscape::quick(&yaml);
     let conns = connections(&l);
-    let cancel = || Arc::new(AtomicBool::new(false));
-    let first = l
-        .runtime
-        .block_on(lease::acquire(
+    let acquire = || {
+        let cancel = Arc::new(AtomicBool::new(false));
+        l.runtime.block_on(lease::acquire(
             &l.desired,
             &conns,
             None,
             &quick(),
             &NoopReporter,
-            cancel(),
+            cancel,
         ))
-        .unwrap();
+    };
+    let first = acquire().unwrap();
     assert_eq!(leased_subaccounts(&l), 2);
     // A second run (another holder id: a lease is per run, not per process) is refused at once.
-    let second = l.runtime.block_on(lease::acquire(
-        &l.desired,
-        &conns,
-        None,
-        &quick(),
-        &NoopReporter,
-        cancel(),
-    ));
+    let second = acquire();
     match second {
         Err(EngineError::LeaseHeld {
             holder,
@@ -89,14 +75,7 @@ fn a_second_holder_is_refused_until_the_first_gives_the_lease_back() {
     }
     assert_eq!(l.runtime.block_on(first.release()), 0);
     assert_eq!(leased_subaccounts(&l), 0);
-    let again = l.runtime.block_on(lease::acquire(
-        &l.desired,
-        &conns,
-        None,
-        &quick(),
-        &NoopReporter,
-        cancel(),
-    ));
+    let again = acquire();
     assert!(again.is_ok(), "the lease is free again");
     assert_eq!(l.runtime.block_on(again.unwrap().release()), 0);
 }

@@ -5,7 +5,6 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use calm_btp::ClientConfig;
 use calm_core::{Desired, PlanOptions, SavedPlan};
 use calm_engine::apply::NoopReporter;
 use calm_engine::apply::lease::LeaseOptions;
@@ -15,13 +14,7 @@ use calm_test::configs::{MIXED, cf_only};
 use calm_test::{Landscape, entitled_with_space};
 
 fn connections(l: &Landscape) -> Connections {
-    let config = ClientConfig {
-        api_url: Some(l.sim.url().parse().unwrap()),
-        ..ClientConfig::default()
-    };
-    let env = l.env.clone();
-    let lookup = move |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-    Connections::new(&l.desired, config, &lookup).unwrap()
+    Connections::new(&l.desired, l.client_config(), &l.env_lookup()).unwrap()
 }
 
 fn request(desired: &Desired) -> ApplyRequest<'_> {

@@ -34,3 +34,28 @@ tenants:
 pub fn cf_beta() -> String {
     cf_only(&["name: beta, subaccount: beta"])
 }
+
+/// `n` tenants `t000`, `t001`, … alternating Cloud Foundry and Service Manager, one entitlement
+/// each: the shape of the fault, crash and lease matrices.
+pub fn alternating(n: usize) -> String {
+    let mut yaml = format!(
+        "{ACCOUNT}defaults:
+  space: calm
+  instance: {{ name: calm-api, authorities: [imp-cdm-feature-display-ui] }}
+  keys: [{{ name: calm-key }}]
+  entitlement: {{ amount: 1 }}
+tenants:
+"
+    );
+    for i in 0..n {
+        let runtime = if i % 2 == 0 {
+            "cloudfoundry"
+        } else {
+            "service-manager"
+        };
+        yaml.push_str(&format!(
+            "  - {{ name: t{i:03}, subaccount: t{i:03}, runtime: {runtime} }}\n"
+        ));
+    }
+    yaml
+}

@@ -279,6 +279,34 @@ impl Landscape {
         cmd
     }
 
+    /// The calmctl binary as a plain process (to spawn, signal or kill), run in the landscape's
+    /// folder and connected to the simulator.
+    pub fn process(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("calmctl"));
+        cmd.current_dir(self.dir.path())
+            .env("NO_COLOR", "1")
+            .env_remove("CLICOLOR_FORCE")
+            .env_remove("CI");
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Client settings that route every API to the simulator.
+    pub fn client_config(&self) -> ClientConfig {
+        ClientConfig {
+            api_url: Some(self.sim.url().parse().expect("the simulator's URL")),
+            ..ClientConfig::default()
+        }
+    }
+
+    /// The credential variables the config references, as a lookup.
+    pub fn env_lookup(&self) -> impl Fn(&str) -> Option<String> + use<> {
+        let env = self.env.clone();
+        move |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+
     /// A path inside the landscape's folder.
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)

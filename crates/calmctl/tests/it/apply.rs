@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use btp_sim::{ADMIN_PASSWORD, ADMIN_USER, Faults};
+use btp_sim::Faults;
 use calm_core::live::labels;
 use serde_json::{Value, json};
 
@@ -246,35 +246,13 @@ fn next(seed: &mut u64) -> u64 {
 
 #[test]
 fn sigkill_at_random_moments_leaves_nothing_to_duplicate() {
-    let mut yaml = String::from(
-        "version: 1\naccounts:\n  acme: { subdomain: acme-ga, region: eu10, cis_key: { env: ACME_CIS_KEY }, username: { env: BTP_USERNAME }, password: { env: BTP_PASSWORD } }\ndefaults:\n  space: calm\n  instance: { name: calm-api, authorities: [imp-cdm-feature-display-ui] }\n  keys: [{ name: calm-key }]\ntenants:\n",
-    );
-    for n in 0..50 {
-        let runtime = if n % 2 == 0 {
-            "cloudfoundry"
-        } else {
-            "service-manager"
-        };
-        yaml.push_str(&format!(
-            "  - {{ name: t{n:02}, subaccount: t{n:02}, runtime: {runtime} }}\n"
-        ));
-    }
+    let yaml = calm_test::configs::alternating(50);
     let mut seed = 20_261_123_u64;
-    let bin = assert_cmd::cargo::cargo_bin("calmctl");
     for trial in 0..10 {
         let l = Landscape::quick(&yaml);
         let wait = 200 + next(&mut seed) % 2_800;
-        let mut child = std::process::Command::new(&bin)
-            .current_dir(l.dir.path())
-            .env("NO_COLOR", "1")
-            .env_remove("CI")
-            .env("CALMCTL_API_URL", l.sim.url())
-            .env(
-                "ACME_CIS_KEY",
-                l.sim.cis_key("acme-ga").unwrap().to_string(),
-            )
-            .env("BTP_USERNAME", ADMIN_USER)
-            .env("BTP_PASSWORD", ADMIN_PASSWORD)
+        let mut child = l
+            .process()
             .args([
                 "apply",
                 "--auto-approve",
