@@ -13,7 +13,8 @@ Examples:
 
 Exit codes:
   0  success (validate: the file is valid)
-  1  error (validate: the file has errors)";
+  1  error, a mistyped flag included (validate: the file has errors)
+  2  plan only: the plan has changes";
 
 /// Connect many SAP BTP subaccounts to SAP Cloud ALM, declaratively.
 ///
@@ -56,12 +57,12 @@ pub enum Command {
     Discover(DiscoverArgs),
     /// Print the JSON Schema of calm.yaml (draft-07), for editors and CI checks.
     #[command(
-        after_help = "Example:\n  calmctl schema > schemas/calm.schema.json\n\nEditors pick it up from the first line of calm.yaml:\n  # yaml-language-server: $schema=../schemas/calm.schema.json"
+        after_help = "Example:\n  calmctl schema > schemas/calm.schema.json\n\nEditors pick it up from the first line of calm.yaml:\n  # yaml-language-server: $schema=../schemas/calm.schema.json\n\nExit codes: 0 printed, 1 error."
     )]
     Schema,
     /// Print shell completions.
     #[command(
-        after_help = "Examples:\n  calmctl completions bash > ~/.local/share/bash-completion/completions/calmctl\n  calmctl completions zsh > ~/.zfunc/_calmctl\n  calmctl completions fish > ~/.config/fish/completions/calmctl.fish"
+        after_help = "Examples:\n  calmctl completions bash > ~/.local/share/bash-completion/completions/calmctl\n  calmctl completions zsh > ~/.zfunc/_calmctl\n  calmctl completions fish > ~/.config/fish/completions/calmctl.fish\n\nExit codes: 0 printed, 1 error."
     )]
     Completions(CompletionsArgs),
 }
