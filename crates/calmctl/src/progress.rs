@@ -42,6 +42,8 @@ fn lease_line(event: &ApplyEvent<'_>) -> String {
     )
 }
 
+const INTERRUPTED: &str = "interrupted: no new steps are started; waiting for the steps under way";
+
 /// Plain, timestamped lines on stderr.
 pub(crate) struct Lines;
 
@@ -66,6 +68,7 @@ impl Reporter for Lines {
                 e @ (ClientEvent::RateLimited { .. } | ClientEvent::Retrying { .. }),
             ) => e.to_string(),
             ApplyEvent::LeaseWaiting { .. } => lease_line(event),
+            ApplyEvent::Interrupted => INTERRUPTED.to_owned(),
             _ => return,
         };
         output::stderr(&format!("{} {line}\n", clock()));
@@ -181,6 +184,9 @@ impl Reporter for Bars {
             ApplyEvent::LeaseWaiting { .. } => self
                 .waits
                 .set_message(output::clean(&lease_line(event)).into_owned()),
+            ApplyEvent::Interrupted => self
+                .multi
+                .suspend(|| output::stderr(&format!("{INTERRUPTED}\n"))),
             _ => {}
         }
     }
