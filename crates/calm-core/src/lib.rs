@@ -12,6 +12,7 @@
 //! terminal. That keeps the diff a plain function that tests can call with plain values.
 
 pub mod desired;
+pub mod delivered;
 pub mod hash;
 pub mod live;
 pub mod plan;

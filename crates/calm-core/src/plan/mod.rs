@@ -111,6 +111,9 @@ pub enum Action {
     /// interrupted rotation. Part of the rotation the config asked for: it needs no
     /// `--allow-delete` and is not counted by `--max-delete`.
     DeleteRetired,
+    /// Deliver an existing key's credentials again: its last delivery failed or was
+    /// interrupted, or the sink no longer holds them (`reason` says which).
+    Deliver,
 }
 
 impl Action {
@@ -118,7 +121,7 @@ impl Action {
     pub fn symbol(self) -> &'static str {
         match self {
             Action::Create => "+",
-            Action::Update => "~",
+            Action::Update | Action::Deliver => "~",
             Action::Replace => "-/+",
             Action::Adopt => "=",
             Action::Delete | Action::DeleteRetired => "-",
@@ -136,6 +139,7 @@ impl Action {
             Action::Delete => "delete",
             Action::Rotate => "rotate",
             Action::DeleteRetired => "delete retired",
+            Action::Deliver => "deliver",
         }
     }
 
@@ -261,7 +265,7 @@ pub fn plan(desired: &Desired, live: &Live, options: &PlanOptions) -> Plan {
         let empty = crate::LiveTenant::default();
         let lt = live.tenants.get(&t.name).unwrap_or(&empty);
         let before = out.changes.len();
-        tenant::diff(t, lt, &desired.redact, options, &mut out);
+        tenant::diff(t, lt, desired, options, &mut out);
         if out.changes.len() == before {
             out.unchanged_tenants.push(t.name.clone());
         }

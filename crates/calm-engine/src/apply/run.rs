@@ -31,6 +31,8 @@ pub struct ApplyOptions {
     pub targets: Option<BTreeSet<String>>,
     /// The current time (Unix seconds), written on keys retired by a rotation.
     pub now_unix: i64,
+    /// How `exec` delivery commands are run: their environment and their guard.
+    pub exec: super::exec::ExecSetup,
 }
 
 impl Default for ApplyOptions {
@@ -44,6 +46,7 @@ impl Default for ApplyOptions {
             now_unix: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+            exec: super::exec::ExecSetup::default(),
         }
     }
 }

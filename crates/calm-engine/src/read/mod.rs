@@ -12,6 +12,7 @@
 mod cf;
 mod service_manager;
 mod shapes;
+mod sink;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -119,6 +120,7 @@ pub async fn read_live(
             lt.keys = part.keys;
         }
     }
+    sink::read_files(desired, &mut live);
     Ok(live)
 }
 

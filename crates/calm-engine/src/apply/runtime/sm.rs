@@ -149,7 +149,39 @@ pub(super) async fn adopt_key(
         key: labels::ADOPTED_BINDINGS.into(),
         values: vec![id.to_owned()],
     };
-    mark(sm, &instance_id, vec![add]).await
+    // An adopted binding is a new binding to calmctl: its delivery is pending.
+    let pending = LabelChange::Add {
+        key: labels::DELIVERED_BINDINGS.into(),
+        values: vec![format!("{id}@{}", calm_core::delivered::PENDING)],
+    };
+    mark(sm, &instance_id, vec![add, pending]).await?;
+    ids.records
+        .insert(id.to_owned(), calm_core::delivered::PENDING.to_owned());
+    Ok(())
+}
+
+/// A delivery record is `<binding id>@<record>` in the `calmctl.sap/delivered-bindings` label of
+/// the binding's instance, replacing the binding's earlier record.
+pub(super) async fn record_delivery(
+    sm: &ServiceManagerClient,
+    ids: &Ids,
+    instance: &str,
+    id: &str,
+    record: &str,
+) -> Result<(), Fail> {
+    let instance_id = instance_id(ids, instance)?;
+    let mut changes = Vec::new();
+    if let Some(old) = ids.records.get(id) {
+        changes.push(LabelChange::Remove {
+            key: labels::DELIVERED_BINDINGS.into(),
+            values: vec![format!("{id}@{old}")],
+        });
+    }
+    changes.push(LabelChange::Add {
+        key: labels::DELIVERED_BINDINGS.into(),
+        values: vec![format!("{id}@{record}")],
+    });
+    mark(sm, &instance_id, changes).await
 }
 
 /// Retirement is `<binding id>@<seconds>` in the `calmctl.sap/retired-bindings` label of the
@@ -194,6 +226,12 @@ async fn forget(sm: &ServiceManagerClient, ids: &Ids, instance: &str, id: &str) 
         changes.push(LabelChange::Remove {
             key: labels::RETIRED_BINDINGS.into(),
             values: vec![format!("{id}@{at}")],
+        });
+    }
+    if let Some(record) = ids.records.get(id) {
+        changes.push(LabelChange::Remove {
+            key: labels::DELIVERED_BINDINGS.into(),
+            values: vec![format!("{id}@{record}")],
         });
     }
     let _ = mark(sm, instance_id, changes).await;
