@@ -194,9 +194,22 @@ fn ctrl_c_ends_the_wait_on_a_stuck_job_at_once() {
         nix::sys::signal::Signal::SIGINT,
     )
     .unwrap();
-    seen.extend(lines.map(Result::unwrap));
-    let code = child.wait().unwrap().code();
+    // The rest of stderr, read aside, so that a run that hangs fails the test instead of
+    // stalling it.
+    let rest = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if interrupted.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("Ctrl-C did not end the run within 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
     let waited = interrupted.elapsed();
+    seen.extend(rest.join().unwrap());
     let err = seen.join("\n");
     assert_eq!(code, Some(1), "{err}");
     assert!(waited < Duration::from_secs(10), "Ctrl-C took {waited:?}:\n{err}");

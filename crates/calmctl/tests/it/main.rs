@@ -10,6 +10,7 @@ mod docs;
 mod faults;
 mod garbage;
 mod hostile_config;
+mod hostile_delivery;
 mod hostile_inventory;
 mod hostile_server;
 mod interrupt;
