@@ -196,7 +196,9 @@ impl Bench {
     async fn validate_duplicates(&self, tenants: usize) -> Result<Row, String> {
         let regions = 3;
         let duplicates = tenants * 16 / 100;
-        let path = self.work.join(format!("validate-duplicates-{tenants}.yaml"));
+        let path = self
+            .work
+            .join(format!("validate-duplicates-{tenants}.yaml"));
         let yaml = generate::config_with_duplicates(tenants, regions, duplicates);
         std::fs::write(&path, yaml).map_err(|e| e.to_string())?;
         let args = vec![

@@ -80,6 +80,9 @@ mod tests {
             .expect("the sleep ends")
             .expect("the task runs");
         assert!(cut && started.elapsed() < Duration::from_secs(1));
-        assert!(cancel.cancelled_during(Duration::from_secs(3600)).await, "set already");
+        assert!(
+            cancel.cancelled_during(Duration::from_secs(3600)).await,
+            "set already"
+        );
     }
 }

@@ -23,9 +23,7 @@ pub(crate) fn delivery(problems: &mut Problems, file: &CalmFile, accounts: &[Acc
             .error("calm::delivery", "`delivery` has both `dir` and `exec`")
             .label(dir.span, "files here")
             .label(exec.span, "and a command here")
-            .help(
-                "choose one: `dir` writes each key to a file, `exec` pipes each key to a command",
-            )
+            .help("choose one: `dir` writes each key to a file, `exec` pipes each key to a command")
             .push();
     }
     if let Some(dir) = &d.dir
@@ -41,7 +39,10 @@ pub(crate) fn delivery(problems: &mut Problems, file: &CalmFile, accounts: &[Acc
         Some(exec) => Delivery::Exec(exec_delivery(problems, d, exec, accounts)),
         None => {
             for (name, span) in [
-                ("env", d.env.as_ref().and_then(|e| e.first()).map(|e| e.span)),
+                (
+                    "env",
+                    d.env.as_ref().and_then(|e| e.first()).map(|e| e.span),
+                ),
                 ("timeout", d.timeout.as_ref().map(|t| t.span)),
             ] {
                 if let Some(span) = span {
@@ -95,7 +96,10 @@ fn exec_delivery(
                     "calm::delivery",
                     format!("`{}` is not an environment variable name", name.value),
                 )
-                .label(name.span, "letters, digits and `_`, not starting with a digit")
+                .label(
+                    name.span,
+                    "letters, digits and `_`, not starting with a digit",
+                )
                 .help("name variables of calmctl's environment to pass on, e.g. `VAULT_ADDR`")
                 .push();
         } else if credentials.contains(&name.value.as_str()) {

@@ -412,7 +412,14 @@ mod tests {
 
     #[test]
     fn formula_cells_are_quoted_and_read_back() {
-        for value in ["=HYPERLINK(\"x\")", "+1", "-x", "@SUM(A1)", "'quoted", "plain"] {
+        for value in [
+            "=HYPERLINK(\"x\")",
+            "+1",
+            "-x",
+            "@SUM(A1)",
+            "'quoted",
+            "plain",
+        ] {
             let cell = csv_cell(value);
             assert!(!cell.starts_with(['=', '+', '-', '@']), "{cell}");
             assert_eq!(csv_value(&cell), value);

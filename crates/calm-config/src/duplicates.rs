@@ -63,7 +63,8 @@ impl<K: Eq + Hash + Clone> Tally<K> {
     fn repeated(&self) -> impl Iterator<Item = (&K, Span, Span, usize)> {
         self.order.iter().filter_map(|k| {
             let seen = &self.seen[k];
-            seen.second.map(|second| (k, seen.first, second, seen.count))
+            seen.second
+                .map(|second| (k, seen.first, second, seen.count))
         })
     }
 }
@@ -138,7 +139,12 @@ pub(crate) fn check(problems: &mut Problems, tenants: &[Tenant]) {
 }
 
 /// The closing problem for names not listed one by one.
-fn more_of(problems: &mut Problems, code: &'static str, what: &str, (count, at): (usize, Option<Span>)) {
+fn more_of(
+    problems: &mut Problems,
+    code: &'static str,
+    what: &str,
+    (count, at): (usize, Option<Span>),
+) {
     let Some(at) = at else { return };
     problems
         .error(

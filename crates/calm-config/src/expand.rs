@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use calm_core::{
-    Account, CfLogin, DEFAULT_PLAN, DEFAULT_RETIRE_AFTER_SECS, Desired, Entitlement,
-    Instance, Key, Runtime, SecretRef, Tenant,
+    Account, CfLogin, DEFAULT_PLAN, DEFAULT_RETIRE_AFTER_SECS, Desired, Entitlement, Instance, Key,
+    Runtime, SecretRef, Tenant,
 };
 use serde_json::{Value, json};
 

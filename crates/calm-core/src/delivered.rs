@@ -175,10 +175,19 @@ mod tests {
     fn keys_of_one_name_in_two_instances_get_two_files() {
         let dir = Path::new("c");
         let one = tenant(&[("a", &["k"]), ("b", &["other"])]);
-        assert_eq!(credentials_path(dir, &one, "a", "k"), Path::new("c/t/k.json"));
+        assert_eq!(
+            credentials_path(dir, &one, "a", "k"),
+            Path::new("c/t/k.json")
+        );
         let two = tenant(&[("a", &["k"]), ("b", &["k"])]);
-        assert_eq!(credentials_path(dir, &two, "a", "k"), Path::new("c/t/a/k.json"));
-        assert_eq!(credentials_path(dir, &two, "b", "k"), Path::new("c/t/b/k.json"));
+        assert_eq!(
+            credentials_path(dir, &two, "a", "k"),
+            Path::new("c/t/a/k.json")
+        );
+        assert_eq!(
+            credentials_path(dir, &two, "b", "k"),
+            Path::new("c/t/b/k.json")
+        );
     }
 
     #[test]
@@ -202,15 +211,26 @@ mod tests {
                 .collect(),
         };
         let mut files = BTreeMap::new();
-        let due = |d: &Delivery, k: &LiveKey, f: &BTreeMap<String, String>| {
-            super::due(d, "a", "k", k, f)
-        };
-        assert_eq!(due(&dir, &key(Some(FAILED.into())), &files).as_deref(), Some("last delivery failed"));
-        assert_eq!(due(&exec, &key(None), &files).as_deref(), Some("no delivery recorded"));
-        assert_eq!(due(&dir, &key(None), &files).as_deref(), Some("its credentials file is missing"));
+        let due =
+            |d: &Delivery, k: &LiveKey, f: &BTreeMap<String, String>| super::due(d, "a", "k", k, f);
+        assert_eq!(
+            due(&dir, &key(Some(FAILED.into())), &files).as_deref(),
+            Some("last delivery failed")
+        );
+        assert_eq!(
+            due(&exec, &key(None), &files).as_deref(),
+            Some("no delivery recorded")
+        );
+        assert_eq!(
+            due(&dir, &key(None), &files).as_deref(),
+            Some("its credentials file is missing")
+        );
         let done = key(Some(record(&dir, json)));
         assert!(due(&dir, &done, &files).is_some(), "no file");
-        files.insert(file_key("a", "k"), file_secret_id(format!("{json}\n").as_bytes()));
+        files.insert(
+            file_key("a", "k"),
+            file_secret_id(format!("{json}\n").as_bytes()),
+        );
         assert_eq!(due(&dir, &done, &files), None);
         assert_eq!(due(&dir, &key(None), &files), None, "an older delivery");
         files.insert(file_key("a", "k"), secret_id("{}"));
@@ -218,7 +238,10 @@ mod tests {
             due(&dir, &done, &files).as_deref(),
             Some("its credentials file holds other credentials")
         );
-        assert_eq!(due(&exec, &done, &files).as_deref(), Some("delivered to another sink"));
+        assert_eq!(
+            due(&exec, &done, &files).as_deref(),
+            Some("delivered to another sink")
+        );
         assert_eq!(due(&exec, &key(Some(record(&exec, json))), &files), None);
     }
 }

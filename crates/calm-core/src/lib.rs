@@ -11,8 +11,8 @@
 //! This crate holds the nouns of that flow and nothing that does IO: no files, no network, no
 //! terminal. That keeps the diff a plain function that tests can call with plain values.
 
-pub mod desired;
 pub mod delivered;
+pub mod desired;
 pub mod hash;
 pub mod live;
 pub mod plan;

@@ -115,9 +115,7 @@ pub async fn echo(api: Api, request: axum::extract::Request) -> Response {
             "CF-InvalidAuthToken",
             format!("Invalid Auth Token: {said}"),
         ),
-        Api::Accounts | Api::Entitlements => {
-            errors::btp(StatusCode::UNAUTHORIZED, 401, said, "/")
-        }
+        Api::Accounts | Api::Entitlements => errors::btp(StatusCode::UNAUTHORIZED, 401, said, "/"),
         Api::ServiceManager => errors::sm(StatusCode::UNAUTHORIZED, "Unauthorized", said),
     };
     mark(&mut response, GarbageKind::EchoCredentials);
@@ -189,10 +187,14 @@ pub async fn spoil(
 /// Makes a list page lead back: a CF page's `next` goes to page 2, or from page 2 to page 1; a
 /// Service Manager page's `token` always leads to the first page.
 fn cycle(page: &mut serde_json::Value, base_url: &str, path: &str, query: Option<&str>) {
-    if page.get("pagination").is_some_and(serde_json::Value::is_object) {
-        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
+    if page
+        .get("pagination")
+        .is_some_and(serde_json::Value::is_object)
+    {
+        let pairs: Vec<(String, String)> =
+            url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
         let current = pairs
             .iter()
             .find(|(k, _)| k == "page")

@@ -125,7 +125,10 @@ async fn every_garbage_kind_answers_as_documented() {
                 let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
                 let detail = body["errors"][0]["detail"].as_str().unwrap_or_default();
                 assert_eq!(body["errors"][0]["code"], 10002, "{body}");
-                assert!(detail.contains(&token), "the bearer token is echoed: {detail}");
+                assert!(
+                    detail.contains(&token),
+                    "the bearer token is echoed: {detail}"
+                );
                 assert!(detail.contains(btp_sim::FAKE_SUCCESS), "{detail}");
             }
             // Not a list: the answer is the handler's own.
@@ -193,8 +196,13 @@ async fn cycling_pages_lead_back_to_a_page_already_served() {
         garbage: Some(Garbage::always(GarbageKind::CyclingPages, &[])),
         ..Faults::default()
     });
-    let first = api.call("GET", "/v3/spaces?per_page=50", &token, None).await;
-    let next = first.body["pagination"]["next"]["href"].as_str().unwrap().to_owned();
+    let first = api
+        .call("GET", "/v3/spaces?per_page=50", &token, None)
+        .await;
+    let next = first.body["pagination"]["next"]["href"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(next, format!("{}/v3/spaces?per_page=50&page=2", sim.url()));
     let second = api.call("GET", &next, &token, None).await;
     assert_eq!(
@@ -204,7 +212,12 @@ async fn cycling_pages_lead_back_to_a_page_already_served() {
     let sm = api.call("GET", "/v1/service_offerings", &token, None).await;
     let token = sm.body["token"].as_str().unwrap().to_owned();
     let again = api
-        .call("GET", &format!("/v1/service_offerings?token={token}"), &token_of(&api).await, None)
+        .call(
+            "GET",
+            &format!("/v1/service_offerings?token={token}"),
+            &token_of(&api).await,
+            None,
+        )
         .await;
     assert_eq!(again.status, 200, "{}", again.body);
     assert_eq!(again.body["token"], token.as_str(), "the same page again");
@@ -219,13 +232,20 @@ async fn an_echoing_token_endpoint_quotes_the_password_it_was_sent() {
     let (world, _, _) = small_world();
     let sim = start(world).await;
     sim.set_faults(Faults {
-        garbage: Some(Garbage::always(GarbageKind::EchoCredentials, &[SimApi::Uaa])),
+        garbage: Some(Garbage::always(
+            GarbageKind::EchoCredentials,
+            &[SimApi::Uaa],
+        )),
         ..Faults::default()
     });
     let answer = reqwest::Client::new()
         .post(format!("{}/oauth/token", sim.url()))
         .basic_auth("cf", Some(""))
-        .form(&[("grant_type", "password"), ("username", "admin"), ("password", "admin-pw-1")])
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "admin"),
+            ("password", "admin-pw-1"),
+        ])
         .send()
         .await
         .unwrap();

@@ -157,9 +157,7 @@ impl Grant {
         if let Some(secret) = client_secret {
             // The Basic header value, as a server that echoes headers would show it.
             let pair = format!("{client_id}:{}", secret.expose_secret());
-            crate::http::redact::remember(
-                &base64::engine::general_purpose::STANDARD.encode(pair),
-            );
+            crate::http::redact::remember(&base64::engine::general_purpose::STANDARD.encode(pair));
         }
     }
 

@@ -60,7 +60,12 @@ pub(crate) fn parse(api: Api, body: &[u8]) -> ErrorBody {
     {
         return ErrorBody::CloudFoundry(list.errors.into_iter().map(Into::into).collect());
     }
-    let text = |key: &str| value.get(key).and_then(Value::as_str).map(redact::server_text);
+    let text = |key: &str| {
+        value
+            .get(key)
+            .and_then(Value::as_str)
+            .map(redact::server_text)
+    };
     match value.get("error") {
         // Accounts/Entitlements REST (crossplane swagger-patch.json).
         Some(Value::Object(inner)) => ErrorBody::Accounts {

@@ -97,7 +97,9 @@ pub(crate) fn redact_text(text: &str) -> String {
             && word
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_'))
-            && word.bytes().any(|b| b.is_ascii_digit() || b.is_ascii_uppercase() || b == b'=')
+            && word
+                .bytes()
+                .any(|b| b.is_ascii_digit() || b.is_ascii_uppercase() || b == b'=')
     });
     redact_key_values(&without_basic)
 }
@@ -324,7 +326,10 @@ mod tests {
         assert!(!out.chars().any(is_unsafe_char), "{out:?}");
         assert_eq!(out, "fail[2J[1;1HApply complete  reallytxt");
         let long = "x".repeat(SERVER_TEXT_MAX_CHARS * 3);
-        assert_eq!(server_text(&long).chars().count(), SERVER_TEXT_MAX_CHARS + 1);
+        assert_eq!(
+            server_text(&long).chars().count(),
+            SERVER_TEXT_MAX_CHARS + 1
+        );
     }
 
     #[test]

@@ -261,7 +261,13 @@ impl Btp {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<Result<T, String>, Error>>,
     {
-        if self.inner.config.cancel.cancelled_during(self.inner.config.poll_first).await {
+        if self
+            .inner
+            .config
+            .cancel
+            .cancelled_during(self.inner.config.poll_first)
+            .await
+        {
             return Err(Error::Cancelled {
                 api,
                 what: what.to_owned(),

@@ -238,5 +238,8 @@ async fn cycling_pagination_is_an_error_naming_the_link() {
         .await
         .expect_err("a repeated token is an error");
     assert!(matches!(error, Error::Pagination { .. }), "{error:?}");
-    assert!(error.to_string().contains("/v1/service_instances"), "{error}");
+    assert!(
+        error.to_string().contains("/v1/service_instances"),
+        "{error}"
+    );
 }

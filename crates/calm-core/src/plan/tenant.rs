@@ -329,7 +329,15 @@ fn keys(
                         .then(|| crate::delivered::due(delivery, &i.name, &k.name, lk, &live.files))
                         .flatten()
                     {
-                        push(out, t, resource, Action::Deliver, Some(reason), Vec::new(), obs);
+                        push(
+                            out,
+                            t,
+                            resource,
+                            Action::Deliver,
+                            Some(reason),
+                            Vec::new(),
+                            obs,
+                        );
                     }
                 }
             }

@@ -393,16 +393,27 @@ fn a_key_whose_delivery_failed_or_whose_file_is_gone_is_due() {
     l.keys[0]
         .metadata
         .insert(labels::DELIVERY.into(), crate::delivered::FAILED.into());
-    let p = plan(&desired(vec![t.clone()]), &live(vec![l]), &PlanOptions::default());
+    let p = plan(
+        &desired(vec![t.clone()]),
+        &live(vec![l]),
+        &PlanOptions::default(),
+    );
     assert_eq!(
         actions(&p),
         [("service_key calm-api/calm-key".to_owned(), Action::Deliver)]
     );
     assert_eq!(p.changes[0].reason.as_deref(), Some("last delivery failed"));
-    assert_eq!(p.changes[0].observed.as_ref().map(|o| o.guid.as_str()), Some("key-guid"));
+    assert_eq!(
+        p.changes[0].observed.as_ref().map(|o| o.guid.as_str()),
+        Some("key-guid")
+    );
     let mut gone = converged(&t);
     gone.files.clear();
-    let p = plan(&desired(vec![t]), &live(vec![gone]), &PlanOptions::default());
+    let p = plan(
+        &desired(vec![t]),
+        &live(vec![gone]),
+        &PlanOptions::default(),
+    );
     assert_eq!(
         p.changes[0].reason.as_deref(),
         Some("its credentials file is missing")

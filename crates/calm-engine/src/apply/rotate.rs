@@ -52,7 +52,8 @@ pub(crate) async fn finish(
         key,
         guid: &new,
     };
-    let delivered = deliver::deliver_and_record(run, runtime, t, ids, &slot, &new_credentials).await;
+    let delivered =
+        deliver::deliver_and_record(run, runtime, t, ids, &slot, &new_credentials).await;
     if let Err(fail) = delivered {
         return Err(undo(
             run,

@@ -48,13 +48,25 @@ fn a_delivery_that_cannot_work_is_refused() {
             "{ exec: [vault-put], env: ['VAULT ADDR'] }",
             "`VAULT ADDR` is not an environment variable name",
         ),
-        ("{ exec: [vault-put], timeout: soon }", "`soon` is not a duration"),
-        ("{ dir: ./credentials, timeout: 5m }", "`timeout` applies to `exec` only"),
+        (
+            "{ exec: [vault-put], timeout: soon }",
+            "`soon` is not a duration",
+        ),
+        (
+            "{ dir: ./credentials, timeout: 5m }",
+            "`timeout` applies to `exec` only",
+        ),
     ] {
         let (code, err) = validate_text(&format!("{HEAD}delivery: {delivery}\n{tenants}"));
         assert_eq!(code, Some(1), "{delivery} must be refused:\n{err}");
-        assert!(err.contains(says), "{delivery}: expected `{says}` in:\n{err}");
-        assert!(err.contains("help:"), "{delivery} says how to fix it:\n{err}");
+        assert!(
+            err.contains(says),
+            "{delivery}: expected `{says}` in:\n{err}"
+        );
+        assert!(
+            err.contains("help:"),
+            "{delivery} says how to fix it:\n{err}"
+        );
     }
     let (code, err) = validate_text(&format!(
         "{HEAD}delivery: {{ exec: [vault-put, secret/calm], env: [VAULT_ADDR, VAULT_TOKEN], timeout: 90s }}\n{tenants}"
@@ -68,8 +80,11 @@ fn a_delivery_that_cannot_work_is_refused() {
 fn an_inventory_that_is_not_a_regular_file_is_refused_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("fifo.csv");
-    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR)
-        .unwrap();
+    nix::unistd::mkfifo(
+        &fifo,
+        nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR,
+    )
+    .unwrap();
     std::os::unix::fs::symlink("/dev/zero", dir.path().join("zero.csv")).unwrap();
     std::fs::create_dir(dir.path().join("folder.csv")).unwrap();
     for (file, kind) in [
@@ -92,7 +107,11 @@ fn an_inventory_that_is_not_a_regular_file_is_refused_at_once() {
             err.contains(&format!("it is not a regular file ({kind})")),
             "{file}:\n{err}"
         );
-        assert!(started.elapsed() < Duration::from_secs(10), "{file} took {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{file} took {:?}",
+            started.elapsed()
+        );
     }
     // calm.yaml itself, too.
     let output = calmctl()
@@ -102,7 +121,11 @@ fn an_inventory_that_is_not_a_regular_file_is_refused_at_once() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("is not a regular file (a FIFO)"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("is not a regular file (a FIFO)"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 /// Finding 10: an inventory exported twice into one file made `validate` report every duplicate
@@ -146,5 +169,8 @@ fn duplicated_tenants_are_reported_once_per_name_with_a_count() {
     );
     assert_eq!(err.matches("calm::duplicate_tenant").count(), 21, "{err}");
     assert!(err.len() < 64 * 1024, "{} bytes of output", err.len());
-    assert!(elapsed < Duration::from_secs(20), "validate took {elapsed:?}");
+    assert!(
+        elapsed < Duration::from_secs(20),
+        "validate took {elapsed:?}"
+    );
 }

@@ -8,8 +8,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use calm_btp::cf::{Metadata, NewServiceKey, ServiceCredentialBindingFilter};
-use calm_test::configs::{ACCOUNT, cf_beta};
 use calm_test::Landscape;
+use calm_test::configs::{ACCOUNT, cf_beta};
 use serde_json::Value;
 
 /// `cf_beta` delivered through `exec: [sh, <script>]`, with `extra` delivery fields.
@@ -93,7 +93,10 @@ fn a_failed_delivery_is_due_in_the_next_plan_and_delivered_by_the_next_apply() {
     assert_eq!(code, 0, "{err}");
     let delivered: Value =
         serde_json::from_str(&std::fs::read_to_string(l.path("delivered.json")).unwrap()).unwrap();
-    assert!(l.live_credentials().contains(&delivered), "the live key's credentials");
+    assert!(
+        l.live_credentials().contains(&delivered),
+        "the live key's credentials"
+    );
     assert_eq!(l.run(&["plan"]).0, 0, "delivered and recorded");
 }
 
@@ -103,9 +106,15 @@ fn a_failed_delivery_is_due_in_the_next_plan_and_delivered_by_the_next_apply() {
 #[test]
 fn the_sink_sees_none_of_calmctls_credentials() {
     let mut l = Landscape::quick(&cf_beta());
-    l.env.push(("VAULT_ADDR".into(), "https://vault.example".into()));
-    l.env.push(("UNNAMED_SECRET".into(), "not-for-the-sink".into()));
-    with_exec(&l, "env > sink.env\ncat > /dev/null\n", ", env: [VAULT_ADDR]");
+    l.env
+        .push(("VAULT_ADDR".into(), "https://vault.example".into()));
+    l.env
+        .push(("UNNAMED_SECRET".into(), "not-for-the-sink".into()));
+    with_exec(
+        &l,
+        "env > sink.env\ncat > /dev/null\n",
+        ", env: [VAULT_ADDR]",
+    );
     let (code, _, err) = l.apply(&[]);
     assert_eq!(code, 0, "{err}");
     let env = std::fs::read_to_string(l.path("sink.env")).unwrap();
@@ -114,12 +123,21 @@ fn the_sink_sees_none_of_calmctls_credentials() {
         .filter_map(|line| line.split_once('=').map(|(name, _)| name))
         .filter(|name| *name != "PWD" && *name != "SHLVL" && *name != "_")
         .collect();
-    for wanted in ["PATH", "CALMCTL_TENANT", "CALMCTL_INSTANCE", "CALMCTL_KEY", "VAULT_ADDR"] {
+    for wanted in [
+        "PATH",
+        "CALMCTL_TENANT",
+        "CALMCTL_INSTANCE",
+        "CALMCTL_KEY",
+        "VAULT_ADDR",
+    ] {
         assert!(names.contains(&wanted), "{wanted} in {names:?}");
     }
     for (name, value) in &l.env {
         if name != "VAULT_ADDR" {
-            assert!(!env.contains(value.as_str()), "the value of {name} reached the sink");
+            assert!(
+                !env.contains(value.as_str()),
+                "the value of {name} reached the sink"
+            );
         }
     }
     assert!(
@@ -163,7 +181,13 @@ fn ctrl_c_kills_a_hanging_sink_at_once() {
     with_exec(&l, HANGING, "");
     let mut child = l
         .process()
-        .args(["apply", "--auto-approve", "--no-progress", "--report", "report.json"])
+        .args([
+            "apply",
+            "--auto-approve",
+            "--no-progress",
+            "--report",
+            "report.json",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -259,7 +283,9 @@ fn a_key_recreated_by_hand_is_adopted_and_delivered_again() {
             .await
             .unwrap();
         let old = &keys[0];
-        cf.delete_service_credential_binding(&old.guid).await.unwrap();
+        cf.delete_service_credential_binding(&old.guid)
+            .await
+            .unwrap();
         cf.create_service_key(&NewServiceKey {
             name: "calm-key".into(),
             service_instance_guid: old.service_instance_guid.clone(),
@@ -276,7 +302,10 @@ fn a_key_recreated_by_hand_is_adopted_and_delivered_again() {
     assert_eq!(code, 0, "{err}");
     let now = l.delivered("beta", "calm-key");
     assert_ne!(now, dead, "the file no longer holds the dead key's secret");
-    assert!(l.live_credentials().contains(&now), "it holds the new key's");
+    assert!(
+        l.live_credentials().contains(&now),
+        "it holds the new key's"
+    );
     let (code, plan, err) = l.run(&["plan"]);
     assert_eq!(code, 0, "{plan}{err}");
 }

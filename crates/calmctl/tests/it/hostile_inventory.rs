@@ -84,16 +84,12 @@ fn discover_escapes_hostile_names_in_comments_and_csv_cells() {
             .collect(),
         // The key name is not one calm.yaml accepts; what matters is that it read back as
         // written, which the problem quotes.
-        Err(calm_config::ConfigError::Invalid { problems, .. }) => problems
-            .iter()
-            .map(|p| p.message.clone())
-            .collect(),
+        Err(calm_config::ConfigError::Invalid { problems, .. }) => {
+            problems.iter().map(|p| p.message.clone()).collect()
+        }
         Err(e) => panic!("{e}"),
     };
-    assert!(
-        keys.iter().any(|k| k.contains(FORMULA)),
-        "{keys:?}\n{csv}"
-    );
+    assert!(keys.iter().any(|k| k.contains(FORMULA)), "{keys:?}\n{csv}");
 }
 
 /// Finding 7: a saved plan's hash covered calm.yaml but not its `tenants_from` inventory, so an
@@ -104,7 +100,9 @@ fn a_saved_plan_is_refused_after_its_inventory_changed() {
     let head = format!(
         "{ACCOUNT}defaults: {{ runtime: cloudfoundry, space: calm, instance: {{ name: calm-api }}, keys: [{{ name: calm-key }}] }}\n"
     );
-    let inline = format!("{head}tenants:\n  - {{ name: sub-1, subaccount: sub-1 }}\n  - {{ name: sub-2, subaccount: sub-2 }}\n");
+    let inline = format!(
+        "{head}tenants:\n  - {{ name: sub-1, subaccount: sub-1 }}\n  - {{ name: sub-2, subaccount: sub-2 }}\n"
+    );
     let l = Landscape::quick(&inline);
     let yaml = format!("{head}tenants_from: tenants.csv\n");
     std::fs::write(l.path("calm.yaml"), &yaml).unwrap();
@@ -122,7 +120,11 @@ fn a_saved_plan_is_refused_after_its_inventory_changed() {
     assert_eq!(sources, ["calm.yaml", "tenants.csv"], "{saved}");
 
     // The reviewed plan covers sub-1; the CSV now names sub-2 too.
-    std::fs::write(l.path("tenants.csv"), "name,subaccount\nsub-1,sub-1\nsub-2,sub-2\n").unwrap();
+    std::fs::write(
+        l.path("tenants.csv"),
+        "name,subaccount\nsub-1,sub-1\nsub-2,sub-2\n",
+    )
+    .unwrap();
     let (code, _, err) = run(&l, &["apply", "--no-progress", "plan.json"]);
     assert_eq!(code, 1, "{err}");
     assert!(

@@ -78,7 +78,11 @@ fn echoed_credentials_never_reach_stderr_logs_or_reports() {
     let cf_reads = run("cf reads", echo(&[Api::Cf], 1.0, &["GET"]), &["plan"]);
     let btp = run(
         "btp",
-        echo(&[Api::Accounts, Api::Entitlements, Api::ServiceManager], 1.0, &[]),
+        echo(
+            &[Api::Accounts, Api::Entitlements, Api::ServiceManager],
+            1.0,
+            &[],
+        ),
         &["plan"],
     );
     let writes = ["POST", "PUT", "PATCH"];
@@ -127,11 +131,17 @@ fn echoed_credentials_never_reach_stderr_logs_or_reports() {
             .iter()
             .find(|(n, _)| n.ends_with(report))
             .unwrap_or_else(|| panic!("{report} was written"));
-        assert!(text.contains("[REDACTED]"), "{report} holds a redacted echo: {text}");
+        assert!(
+            text.contains("[REDACTED]"),
+            "{report} holds a redacted echo: {text}"
+        );
     }
     let mut hits = Vec::new();
     for (name, text) in &outputs {
-        for (what, secret) in [("password", PASSWORD), ("Cloud Management secret", &cis_secret)] {
+        for (what, secret) in [
+            ("password", PASSWORD),
+            ("Cloud Management secret", &cis_secret),
+        ] {
             if text.contains(secret) {
                 hits.push(format!("{name}: the {what}"));
             }
@@ -168,7 +178,14 @@ fn ctrl_c_ends_the_wait_on_a_stuck_job_at_once() {
     });
     let mut child = l
         .process()
-        .args(["-v", "apply", "--auto-approve", "--no-progress", "--report", "report.json"])
+        .args([
+            "-v",
+            "apply",
+            "--auto-approve",
+            "--no-progress",
+            "--report",
+            "report.json",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -212,7 +229,10 @@ fn ctrl_c_ends_the_wait_on_a_stuck_job_at_once() {
     seen.extend(rest.join().unwrap());
     let err = seen.join("\n");
     assert_eq!(code, Some(1), "{err}");
-    assert!(waited < Duration::from_secs(10), "Ctrl-C took {waited:?}:\n{err}");
+    assert!(
+        waited < Duration::from_secs(10),
+        "Ctrl-C took {waited:?}:\n{err}"
+    );
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(l.path("report.json")).unwrap()).unwrap();
     assert_eq!(report["interrupted"], true, "{report}");

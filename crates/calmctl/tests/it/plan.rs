@@ -101,11 +101,17 @@ pub(crate) fn managed(l: &Landscape, org: &str, tenant: &str, authorities: &[&st
         .mode(0o700)
         .create(&folder)
         .unwrap();
-    std::fs::set_permissions(l.path("credentials"), std::fs::Permissions::from_mode(0o700))
-        .unwrap();
+    std::fs::set_permissions(
+        l.path("credentials"),
+        std::fs::Permissions::from_mode(0o700),
+    )
+    .unwrap();
     std::fs::write(folder.join("calm-key.json"), "{}\n").unwrap();
-    std::fs::set_permissions(folder.join("calm-key.json"), std::fs::Permissions::from_mode(0o600))
-        .unwrap();
+    std::fs::set_permissions(
+        folder.join("calm-key.json"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
 }
 
 #[test]

@@ -143,8 +143,13 @@ pub(super) async fn adopt_key(
 
 /// `labels` with the delivery record `pending`: a key is created or adopted before it is
 /// delivered, and a run cut short in between leaves the record saying so.
-fn pending(mut labels: std::collections::BTreeMap<String, String>) -> std::collections::BTreeMap<String, String> {
-    labels.insert(labels::DELIVERY.into(), calm_core::delivered::PENDING.into());
+fn pending(
+    mut labels: std::collections::BTreeMap<String, String>,
+) -> std::collections::BTreeMap<String, String> {
+    labels.insert(
+        labels::DELIVERY.into(),
+        calm_core::delivered::PENDING.into(),
+    );
     labels
 }
 
