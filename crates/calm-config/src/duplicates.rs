@@ -156,27 +156,29 @@ fn more_of(
         .push();
 }
 
-/// Instances repeated within a tenant, and keys repeated within an instance.
+/// Instances repeated within a tenant, and keys repeated within an instance. A tenant has a
+/// handful of each: comparing pairs costs less than a hash map per tenant (100,000 of them).
 fn within(problems: &mut Problems, t: &Tenant) {
-    let mut instances: HashMap<(Option<&str>, &str), Span> = HashMap::new();
-    for i in &t.instances {
-        if let Some(first) = instances.insert((i.space.as_deref(), &i.name), i.span) {
+    for (n, i) in t.instances.iter().enumerate() {
+        if let Some(first) = t.instances[..n]
+            .iter()
+            .find(|f| f.space == i.space && f.name == i.name)
+        {
             let scope = i.space.as_deref().map_or_else(
                 || format!("subaccount `{}`", t.subaccount),
                 |s| format!("space `{s}`"),
             );
-            problems.error("calm::duplicate_instance", format!("instance `{}` appears twice in {scope}", i.name)).label(i.span, "defined again here").label(first, "first defined here").help("instance names must be unique within a space (Cloud Foundry) or a subaccount (Service Manager)").push();
+            problems.error("calm::duplicate_instance", format!("instance `{}` appears twice in {scope}", i.name)).label(i.span, "defined again here").label(first.span, "first defined here").help("instance names must be unique within a space (Cloud Foundry) or a subaccount (Service Manager)").push();
         }
-        let mut keys: HashMap<&str, Span> = HashMap::new();
-        for k in &i.keys {
-            if let Some(first) = keys.insert(&k.name, k.span) {
+        for (m, k) in i.keys.iter().enumerate() {
+            if let Some(first) = i.keys[..m].iter().find(|f| f.name == k.name) {
                 problems
                     .error(
                         "calm::duplicate_key",
                         format!("key `{}` appears twice for instance `{}`", k.name, i.name),
                     )
                     .label(k.span, "defined again here")
-                    .label(first, "first defined here")
+                    .label(first.span, "first defined here")
                     .help("key names must be unique within an instance")
                     .push();
             }

@@ -86,7 +86,7 @@ pub(crate) fn load(
     let text: Arc<str> = Arc::from(text);
     let name = path.display().to_string();
     let base = problems.add_source(Arc::new(
-        NamedSource::new(name, Arc::clone(&text)).with_language(kind),
+        NamedSource::new(name, crate::diagnostic::Text::new(Arc::clone(&text))).with_language(kind),
     ));
     let rows = if kind == "csv" {
         csv_rows(problems, &text, base)

@@ -235,8 +235,8 @@ pub fn load_bytes(name: &str, bytes: &[u8]) -> Result<Loaded, ConfigError> {
     })
 }
 
-fn source(name: &str, text: Arc<str>) -> Arc<NamedSource<Arc<str>>> {
-    Arc::new(NamedSource::new(name, text).with_language("yaml"))
+fn source(name: &str, text: Arc<str>) -> Arc<NamedSource<diagnostic::Text>> {
+    Arc::new(NamedSource::new(name, diagnostic::Text::new(text)).with_language("yaml"))
 }
 
 fn invalid(name: &str, problems: diagnostic::Problems) -> ConfigError {
