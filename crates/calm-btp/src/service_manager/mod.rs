@@ -373,26 +373,10 @@ impl ServiceManagerClient {
         id: &str,
         update: &ServiceInstanceUpdate,
     ) -> Result<ServiceInstance, Error> {
-        let labels = update
-            .labels
-            .iter()
-            .map(|change| match change {
-                LabelChange::Add { key, values } => LabelOp {
-                    op: "add",
-                    key,
-                    values,
-                },
-                LabelChange::Remove { key, values } => LabelOp {
-                    op: "remove",
-                    key,
-                    values,
-                },
-            })
-            .collect();
         let body = InstanceUpdate {
             parameters: update.parameters.as_ref(),
             service_plan_id: update.service_plan_id.as_deref(),
-            labels,
+            labels: label_ops(&update.labels),
         };
         let path = format!("/v1/service_instances/{id}?async=true");
         let response = self
@@ -401,6 +385,30 @@ impl ServiceManagerClient {
             .await?;
         self.settle(response, "/v1/service_instances/").await?;
         self.wait_for_service_instance(id).await
+    }
+
+    /// Changes only an instance's labels. No broker is involved, so the answer is final: unlike
+    /// [`update_service_instance`](Self::update_service_instance) the instance is not read back
+    /// (an answer of 202 is still waited for).
+    pub async fn update_service_instance_labels(
+        &self,
+        id: &str,
+        labels: &[LabelChange],
+    ) -> Result<(), Error> {
+        let body = InstanceUpdate {
+            parameters: None,
+            service_plan_id: None,
+            labels: label_ops(labels),
+        };
+        let path = format!("/v1/service_instances/{id}?async=true");
+        let response = self
+            .btp
+            .execute(&self.request(Method::PATCH, &path).json(&body))
+            .await?;
+        if response.status == StatusCode::ACCEPTED {
+            self.settle(response, "/v1/service_instances/").await?;
+        }
+        Ok(())
     }
 
     /// Deletes an instance and waits. 404 and 410 mean it is already gone.
@@ -428,4 +436,23 @@ impl ServiceManagerClient {
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // The caches hold plain values, valid after any panic.
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Label changes as the API takes them.
+fn label_ops(changes: &[LabelChange]) -> Vec<LabelOp<'_>> {
+    changes
+        .iter()
+        .map(|change| match change {
+            LabelChange::Add { key, values } => LabelOp {
+                op: "add",
+                key,
+                values,
+            },
+            LabelChange::Remove { key, values } => LabelOp {
+                op: "remove",
+                key,
+                values,
+            },
+        })
+        .collect()
 }

@@ -244,21 +244,14 @@ fn instance_id(ids: &Ids, instance: &str) -> Result<String, Fail> {
         .ok_or_else(|| Fail::Other(format!("instance {instance} does not exist")))
 }
 
-/// Changes only the labels of an instance (no parameters: no broker call).
+/// Changes only the labels of an instance (no parameters: no broker call, nothing to wait for).
 async fn mark(
     sm: &ServiceManagerClient,
     instance_id: &str,
     labels: Vec<LabelChange>,
 ) -> Result<(), Fail> {
-    sm.update_service_instance(
-        instance_id,
-        &ServiceInstanceUpdate {
-            parameters: None,
-            service_plan_id: None,
-            labels,
-        },
-    )
-    .await?;
+    sm.update_service_instance_labels(instance_id, &labels)
+        .await?;
     Ok(())
 }
 
