@@ -170,8 +170,14 @@ pub(super) async fn record_delivery(
     record: &str,
 ) -> Result<(), Fail> {
     let instance_id = instance_id(ids, instance)?;
+    let old = ids.records.get(id);
+    if old.is_some_and(|old| old == record) {
+        // Service Manager stores adds before removes: removing and adding one value in one
+        // request would leave none (btp-api.md §10.2). Nothing changes anyway.
+        return Ok(());
+    }
     let mut changes = Vec::new();
-    if let Some(old) = ids.records.get(id) {
+    if let Some(old) = old {
         changes.push(LabelChange::Remove {
             key: labels::DELIVERED_BINDINGS.into(),
             values: vec![format!("{id}@{old}")],
