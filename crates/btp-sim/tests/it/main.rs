@@ -3,6 +3,7 @@
 
 mod btp_shapes;
 mod cassette;
+mod cis;
 mod cli;
 mod faults;
 mod flows;
@@ -11,6 +12,7 @@ mod python;
 mod replay;
 mod seed;
 mod seed_world;
+mod tokens;
 
 use btp_sim::{JobTimings, Sim, SimHandle, World};
 use serde_json::Value;

@@ -19,6 +19,7 @@ mod rotate;
 mod secrets;
 mod umask;
 mod validate;
+mod xssec;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
