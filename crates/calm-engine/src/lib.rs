@@ -5,6 +5,7 @@
 //!           ├─ read_live (read/: bulk list calls per account and region) ─▶ Live
 //! Connections (connect.rs: one client per identity, secrets resolved at the edge)
 //!           ├─ plan = calm_core::plan(desired, live, options)
+//!           ├─ check_write_access (access.rs: may each account's cis token write what the plan needs?)
 //!           └─ apply (apply/: entitlements per account, tenants concurrently, delivery)
 //! ```
 //!
@@ -12,6 +13,7 @@
 //!
 //! Commands in `calmctl` call these functions and render what they return; nothing here prints.
 
+mod access;
 pub mod apply;
 mod connect;
 pub mod discover;
@@ -21,6 +23,7 @@ mod secrets;
 
 use calm_core::{Desired, Plan, PlanOptions};
 
+pub use access::check_write_access;
 pub use apply::{ApplyEvent, ApplyOptions, ApplyReport, Reporter, TenantStatus, apply};
 pub use connect::{AccountConnection, Connections};
 pub use error::EngineError;

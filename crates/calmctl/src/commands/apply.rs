@@ -153,6 +153,16 @@ pub(crate) fn run(
             Some(bars) => bars.print(&rendered),
             None => output::stderr(&rendered),
         }
+        // A read-only Cloud Management key plans as usual but cannot write: stop before asking.
+        if !plan.is_empty()
+            && let Err(e) =
+                calm_engine::check_write_access(&session.desired, &session.connections, &plan)
+                    .await
+        {
+            output::stderr(&output::render_error(&e));
+            let _ = session.close().await;
+            return Status::Failure;
+        }
         if saved.is_none() && !args.auto_approve && !plan.is_empty() && !confirm(&plan) {
             output::stderr("apply cancelled; nothing was changed\n");
             let _ = session.close().await;

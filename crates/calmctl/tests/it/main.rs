@@ -3,6 +3,7 @@
 
 mod adopt;
 mod apply;
+mod cis_access;
 mod cli;
 mod crash;
 mod discover;
