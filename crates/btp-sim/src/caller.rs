@@ -76,9 +76,7 @@ impl FromRequestParts<Shared> for BtpCaller {
             .map_or(path.as_str(), MatchedPath::as_str);
         let required = crate::btp::scopes::required(&parts.method, route);
         match claims(parts, state) {
-            Ok(c) if c.ga.is_some() && required.iter().any(|s| c.has_scope(s)) => {
-                Ok(BtpCaller(c))
-            }
+            Ok(c) if c.ga.is_some() && required.iter().any(|s| c.has_scope(s)) => Ok(BtpCaller(c)),
             Ok(_) => Err(crate::btp::scopes::forbidden(&path)),
             Err(_) => Err(errors::btp(
                 StatusCode::UNAUTHORIZED,

@@ -17,10 +17,10 @@ use axum::routing::{get, post, put};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 
+use crate::auth::TokenCache;
 use crate::control::faults::{self, Injected};
 use crate::control::garbage;
 use crate::control::ratelimit::{CF_NOMINAL, RateLimiter};
-use crate::auth::TokenCache;
 use crate::control::stats::Stats;
 use crate::settings::{Api, Settings};
 use crate::world::{World, now_ms};

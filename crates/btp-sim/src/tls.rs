@@ -53,11 +53,10 @@ fn make_identity() -> Result<Identity, String> {
     ca_params
         .distinguished_name
         .push(DnType::CommonName, "btp-sim test CA");
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().map_err(err)?)
+    let ca =
+        CertifiedIssuer::self_signed(ca_params, KeyPair::generate().map_err(err)?).map_err(err)?;
+    let mut params = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
         .map_err(err)?;
-    let mut params =
-        CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-            .map_err(err)?;
     params
         .distinguished_name
         .push(DnType::CommonName, "btp-sim");

@@ -1,15 +1,20 @@
 //! What each kind of client's tokens say, and the token responses (btp-api.md §2.2, §3.4).
 //!
-//! | client | `zid` | `scope` | `aud` | `ext_attr` |
-//! |---|---|---|---|---|
-//! | CF CLI `cf` (users) | `uaa` | `openid uaa.user cloud_controller.read password.write cloud_controller.write` | `cloud_controller password cf uaa openid` | – |
-//! | Cloud Management key | global account GUID | the plan's (a user's: as their role allows), `cis-central!b14.`-prefixed | client, `cis-central!b14` | zone of the global account |
-//! | Service Manager binding | subaccount GUID | `subaccount.service_*` | client | zone of the subaccount |
-//! | service key / binding | subaccount GUID | `<xsappname>.calm-api`, `uaa.resource` | client, xsappname | zone and service instance |
+//! | client | `zid` | `scope` | `ext_attr` |
+//! |---|---|---|---|
+//! | CF CLI `cf` (users) | `uaa` | `openid uaa.user cloud_controller.read password.write cloud_controller.write` | – |
+//! | Cloud Management key, user | global account GUID | `openid`, `uaa.user` and the plan's `cis-central!b14.` scopes the user's role allows | `globalaccountid`, `zdn` |
+//! | Cloud Management key, client | global account GUID | the plan's `cis-central!b14.` scopes, `uaa.resource` | `globalaccountid`, `zdn` |
+//! | Service Manager binding | subaccount GUID | `subaccount.service_*`, `uaa.resource` | `subaccountid`, `zdn` |
+//! | service key / binding | subaccount GUID | `<xsappname>.calm-api`, `uaa.resource` | `subaccountid`, `zdn`, `serviceinstanceid` |
 //!
-//! User tokens carry `user_id` (a GUID, also `sub`), `user_name`, `origin` and, for an e-mail
-//! login, `email`. Claims are decided while the world is locked ([`Mint`]); the tokens are signed
-//! by [`user_response`] and [`client_response`] after it is unlocked.
+//! `aud` is the client id and every scope's resource (the scope without its last segment, or the
+//! scope itself without a period), as UAA derives it: `cloud_controller`, `password`, `uaa`,
+//! `openid` and `cf` for a CF user token (btp-api.md §2.2, §3.5). User tokens carry `user_id` (a
+//! GUID, also `sub`), `user_name`, `origin`, `auth_time`, for an e-mail login `email`, and through
+//! a Cloud Management key `xs.system.attributes.xs.rolecollections`; client-credentials tokens
+//! `authorities` (= `scope`). Claims are decided while the world is locked ([`Mint`]); the tokens
+//! are signed by [`user_response`] and [`client_response`] after it is unlocked.
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -19,7 +24,7 @@ use crate::auth::{self, Claims, ExtAttr, signing_key};
 use crate::errors;
 use crate::server::AppState;
 use crate::world::cis::token_scopes;
-use crate::world::{CIS_XSAPPNAME, CisGrantType, CisPlan, User, World, now_ms};
+use crate::world::{CisGrantType, CisPlan, User, World, now_ms};
 
 /// Who authenticated at the token endpoint.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,9 +62,6 @@ const CF_USER_SCOPES: &[&str] = &[
     "cloud_controller.write",
 ];
 
-/// Audiences of CF user tokens: the resources of their scopes and the client.
-const CF_USER_AUDIENCES: &[&str] = &["cloud_controller", "password", "cf", "uaa", "openid"];
-
 /// Scopes of Service Manager binding tokens (`subaccount-admin`, btp-api.md §4.1).
 const SM_SCOPES: &[&str] = &[
     "subaccount.service_instance.read",
@@ -72,6 +74,18 @@ const SM_SCOPES: &[&str] = &[
 
 fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// The client and the resource of every scope, once each, as UAA sets `aud`.
+fn audiences(client_id: &str, scopes: &[String]) -> Vec<String> {
+    let mut aud = vec![client_id.to_owned()];
+    for scope in scopes {
+        let resource = scope.rsplit_once('.').map_or(scope.as_str(), |(r, _)| r);
+        if !aud.iter().any(|a| a == resource) {
+            aud.push(resource.to_owned());
+        }
+    }
+    aud
 }
 
 fn jti() -> String {
@@ -103,6 +117,7 @@ impl Mint {
         Claims {
             jti: jti(),
             ext_attr: None,
+            xs_system_attributes: None,
             sub: sub.to_owned(),
             authorities: Vec::new(),
             scope: Vec::new(),
@@ -114,6 +129,7 @@ impl Mint {
             origin: None,
             user_name: None,
             email: None,
+            auth_time: None,
             rev_sig: String::new(),
             iat: now,
             exp: now + ttl,
@@ -127,15 +143,17 @@ impl Mint {
 
     /// Points claims at a zone: the global account of a Cloud Management key or a subaccount.
     fn zone(claims: &mut Claims, world: &World, guid: &str, instance: Option<&str>) {
+        let global = world.global_accounts.get(guid);
         let zdn = world
             .subaccounts
             .get(guid)
             .map(|s| s.subdomain.clone())
-            .or_else(|| world.global_accounts.get(guid).map(|g| g.subdomain.clone()));
+            .or_else(|| global.map(|g| g.subdomain.clone()));
         claims.zid = guid.to_owned();
         claims.ext_attr = Some(ExtAttr {
             enhancer: "XSUAA".to_owned(),
-            subaccountid: Some(guid.to_owned()),
+            subaccountid: global.is_none().then(|| guid.to_owned()),
+            globalaccountid: global.map(|g| g.guid.clone()),
             zdn,
             serviceinstanceid: instance.map(str::to_owned),
         });
@@ -160,6 +178,7 @@ impl Mint {
         claims.user_name = Some(user.username.clone());
         claims.origin = Some(user.origin.clone());
         claims.email = user.username.contains('@').then(|| user.username.clone());
+        claims.auth_time = Some(claims.iat);
         match client {
             Client::CloudManagement {
                 global_account,
@@ -170,23 +189,33 @@ impl Mint {
                     .global_accounts
                     .get(global_account)
                     .is_some_and(|g| g.is_viewer(&user.username));
-                claims.scope = token_scopes(*plan, viewer);
-                claims.aud = vec![client_id.to_owned(), CIS_XSAPPNAME.to_owned()];
+                claims.scope = strings(&["openid", "uaa.user"]);
+                claims.scope.extend(token_scopes(*plan, viewer));
+                let role = if viewer {
+                    "Global Account Viewer"
+                } else {
+                    "Global Account Administrator"
+                };
+                claims.xs_system_attributes = Some(json!({ "xs.rolecollections": [role] }));
                 claims.ga = Some(global_account.clone());
                 Mint::zone(&mut claims, world, global_account, None);
             }
             // Only `cf` and Cloud Management keys have user grants (`Client::allows`).
-            _ => {
-                claims.scope = strings(CF_USER_SCOPES);
-                claims.aud = strings(CF_USER_AUDIENCES);
-            }
+            _ => claims.scope = strings(CF_USER_SCOPES),
         }
+        claims.aud = audiences(client_id, &claims.scope);
         claims
     }
 
     /// The access token claims of a client-credentials grant.
     pub fn client_claims(&self, world: &World, client_id: &str, client: &Client) -> Claims {
-        let mut claims = self.base("access", client_id, client_id, "client_credentials", self.ttl);
+        let mut claims = self.base(
+            "access",
+            client_id,
+            client_id,
+            "client_credentials",
+            self.ttl,
+        );
         match client {
             Client::CloudManagement {
                 global_account,
@@ -194,7 +223,6 @@ impl Mint {
                 ..
             } => {
                 claims.scope = token_scopes(*plan, false);
-                claims.aud = vec![client_id.to_owned(), CIS_XSAPPNAME.to_owned()];
                 claims.ga = Some(global_account.clone());
                 Mint::zone(&mut claims, world, global_account, None);
             }
@@ -207,13 +235,14 @@ impl Mint {
                 xsappname,
                 instance,
             } => {
-                claims.scope = vec![format!("{xsappname}.calm-api"), "uaa.resource".to_owned()];
-                claims.aud = vec![client_id.to_owned(), xsappname.clone()];
+                claims.scope = vec![format!("{xsappname}.calm-api")];
                 Mint::zone(&mut claims, world, subaccount, Some(instance));
             }
             Client::Cf => {}
         }
+        claims.scope.push("uaa.resource".to_owned());
         claims.authorities = claims.scope.clone();
+        claims.aud = audiences(client_id, &claims.scope);
         claims
     }
 }

@@ -168,9 +168,9 @@ fn decide(
                 )),
             }
         }
-        "client_credentials" => Ok(Outcome::Client(mint.client_claims(
-            &world, &client_id, &client,
-        ))),
+        "client_credentials" => Ok(Outcome::Client(
+            mint.client_claims(&world, &client_id, &client),
+        )),
         "urn:ietf:params:oauth:grant-type:jwt-bearer" => {
             let owner = field("assertion")
                 .and_then(|a| {
@@ -292,8 +292,8 @@ impl Client {
     /// and service key clients have nothing but; a Cloud Management key has the grant of its
     /// `grant_type`. An unknown grant is left to the unsupported-grant answer.
     fn allows(&self, grant: &str) -> bool {
-        let user_grant = matches!(grant, "password" | "refresh_token")
-            || grant.ends_with(":jwt-bearer");
+        let user_grant =
+            matches!(grant, "password" | "refresh_token") || grant.ends_with(":jwt-bearer");
         match self {
             Client::Cf => grant != "client_credentials",
             Client::CloudManagement { grant_type, .. } => match grant_type {

@@ -55,9 +55,13 @@ pub async fn check_write_access(
 ) -> Result<(), EngineError> {
     for (account, scopes) in needed(desired, conns, plan) {
         let conn = conns.account(account)?;
-        let granted = conn.accounts.granted_scopes().await.map_err(EngineError::api(format!(
-            "getting a Cloud Management token for account `{account}`"
-        )))?;
+        let granted = conn
+            .accounts
+            .granted_scopes()
+            .await
+            .map_err(EngineError::api(format!(
+                "getting a Cloud Management token for account `{account}`"
+            )))?;
         let missing: Vec<String> = scopes
             .into_iter()
             .filter(|s| !grants(&granted, s))

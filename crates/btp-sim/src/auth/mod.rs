@@ -1,10 +1,11 @@
-//! Tokens: RS256 JWTs shaped like those of XSUAA and the CF UAA (btp-api.md §3.4), signed with
+//! Tokens: RS256 JWTs shaped like those of XSUAA and the CF UAA (btp-api.md §3.5), signed with
 //! the simulator's key (key.rs) and checked on every API request.
 //!
-//! A token carries the claims real clients read: `jti`, `ext_attr` (`enhancer`, `subaccountid`,
-//! `zdn`, `serviceinstanceid`), `sub`, `authorities`, `scope`, `client_id`/`cid`/`azp`,
-//! `grant_type`, for users `user_id`/`user_name`/`origin`/`email`, `rev_sig`, `iat`, `exp`, `iss`,
-//! `zid` and `aud`; its header names `alg` RS256, `jku` and `kid`. Beside them two claims are the
+//! A token carries the claims real clients read: `jti`, `ext_attr` (`enhancer`, `subaccountid` or
+//! `globalaccountid`, `zdn`, `serviceinstanceid`), `sub`, `authorities`, `scope`,
+//! `client_id`/`cid`/`azp`, `grant_type`, for users `user_id`/`user_name`/`origin`/`email`/
+//! `auth_time` (and `xs.system.attributes` through a Cloud Management key), `rev_sig`, `iat`, `exp`,
+//! `iss`, `zid` and `aud`; its header names `alg` RS256, `jku` and `kid` (btp-api.md §3.5). Beside them two claims are the
 //! simulator's own: `typ` (access, refresh, id or assertion) and `ga`, the global account a Cloud
 //! Management token is limited to.
 //!
@@ -32,9 +33,12 @@ pub use key::{KID, SigningKey, signing_key};
 pub struct ExtAttr {
     /// Always `XSUAA`.
     pub enhancer: String,
-    /// The subaccount (or global account) GUID of the zone.
+    /// The subaccount GUID of a subaccount's zone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subaccountid: Option<String>,
+    /// The global account GUID of a global account's zone (Cloud Management tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub globalaccountid: Option<String>,
     /// The zone's subdomain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zdn: Option<String>,
@@ -51,6 +55,13 @@ pub struct Claims {
     /// XSUAA's extension attributes (absent in CF UAA tokens).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ext_attr: Option<ExtAttr>,
+    /// XSUAA's system attributes of a user: `{"xs.rolecollections": [...]}`.
+    #[serde(
+        rename = "xs.system.attributes",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub xs_system_attributes: Option<serde_json::Value>,
     /// The user's id for user tokens, the client id otherwise.
     pub sub: String,
     /// Client authorities (client-credentials tokens).
@@ -78,6 +89,9 @@ pub struct Claims {
     /// The user's e-mail (user tokens).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// When the user authenticated (user tokens, epoch seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<u64>,
     /// Revocation signature: see the module overview.
     pub rev_sig: String,
     /// Issued at (epoch seconds).
@@ -183,8 +197,7 @@ pub fn verify(
     typ: &str,
     now_secs: Option<u64>,
 ) -> Option<Claims> {
-    decode(key, secret, token)
-        .filter(|c| c.typ == typ && now_secs.is_none_or(|now| c.exp > now))
+    decode(key, secret, token).filter(|c| c.typ == typ && now_secs.is_none_or(|now| c.exp > now))
 }
 
 /// Reads the `Authorization: bearer …` header of a request and checks the access token.
@@ -216,6 +229,7 @@ mod tests {
         let mut c = Claims {
             jti: "1".into(),
             ext_attr: None,
+            xs_system_attributes: None,
             sub: "user-guid".into(),
             authorities: vec![],
             scope: vec!["cis-central!b14.global-account.subaccount.read".into()],
@@ -227,6 +241,7 @@ mod tests {
             origin: Some("uaa".into()),
             user_name: Some("admin".into()),
             email: None,
+            auth_time: None,
             rev_sig: String::new(),
             iat: 0,
             exp,
@@ -245,17 +260,24 @@ mod tests {
         let key = signing_key();
         let token = sign(key, "http://127.0.0.1/token_keys", &claims(100, "s"));
         assert!(verify(key, "s", &token, "access", Some(99)).is_some());
-        assert!(verify(key, "s", &token, "access", Some(100)).is_none(), "expired");
+        assert!(
+            verify(key, "s", &token, "access", Some(100)).is_none(),
+            "expired"
+        );
         assert!(
             verify(key, "other", &token, "access", Some(1)).is_none(),
             "another world's secret revokes it"
         );
-        assert!(verify(key, "s", &token, "refresh", Some(1)).is_none(), "wrong type");
+        assert!(
+            verify(key, "s", &token, "refresh", Some(1)).is_none(),
+            "wrong type"
+        );
         let (head, rest) = token.split_once('.').unwrap_or_default();
         let (payload, signature) = rest.split_once('.').unwrap_or_default();
         let mut forged = claims(100, "s");
         forged.user_name = Some("root".into());
-        let forged_payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).unwrap_or_default());
+        let forged_payload =
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).unwrap_or_default());
         assert_ne!(forged_payload, payload);
         assert!(decode(key, "s", &format!("{head}.{forged_payload}.{signature}")).is_none());
         let hs256 = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","kid":"default-jwt-key-btp-sim"}"#);
@@ -277,7 +299,10 @@ mod tests {
             Err(TokenError::Invalid),
             "a new secret forgets the checked token and revokes it"
         );
-        assert_eq!(bearer(&cache, None, 5).map(|_| ()), Err(TokenError::Missing));
+        assert_eq!(
+            bearer(&cache, None, 5).map(|_| ()),
+            Err(TokenError::Missing)
+        );
     }
 
     #[test]

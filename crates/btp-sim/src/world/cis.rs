@@ -61,7 +61,9 @@ pub struct CisKey {
     pub grant_type: CisGrantType,
 }
 
-/// Scopes of plan `central` ([S9] plans page @ 992e5621).
+/// Scopes of plan `central` ([S9] plans page @ 992e5621), named as a real `central` token names them
+/// (btp-api.md §3.4 [S14]: the page's `global-account.entitlement` and `cis-central.event.read`
+/// are `global-account.entitlement.read` and `event.read` in tokens).
 const CENTRAL: &[&str] = &[
     "global-account.read",
     "global-account.update",
@@ -73,7 +75,7 @@ const CENTRAL: &[&str] = &[
     "global-account.account-directory.create",
     "global-account.account-directory.update",
     "global-account.account-directory.delete",
-    "global-account.entitlement",
+    "global-account.entitlement.read",
     "global-account.entitlement.subaccount.update",
     "global-account.region.read",
     "catalog.product.update",
@@ -81,7 +83,7 @@ const CENTRAL: &[&str] = &[
     "directory.entitlement.update",
     "directory.entitlement.read",
     "job.read",
-    "cis-central.event.read",
+    "event.read",
     "account-automation-request.read",
 ];
 

@@ -99,7 +99,11 @@ async fn reads(api: &Api, token: &str, sub: &str) {
             None,
         )
         .await;
-    assert_eq!(binding.status, 404, "read allowed, none there: {}", binding.body);
+    assert_eq!(
+        binding.status, 404,
+        "read allowed, none there: {}",
+        binding.body
+    );
 }
 
 #[tokio::test]
@@ -108,7 +112,11 @@ async fn a_central_viewer_key_reads_but_every_write_gets_403_and_changes_nothing
     let sim = start(world).await;
     let api = Api::new(&sim);
     let key = sim
-        .new_cis_key("ga-one", CisPlan::CentralViewer, CisGrantType::ClientCredentials)
+        .new_cis_key(
+            "ga-one",
+            CisPlan::CentralViewer,
+            CisGrantType::ClientCredentials,
+        )
         .unwrap_or_default();
     assert_eq!(key["grant_type"], "client_credentials");
     let token = client_credentials(&api, &key).await;
@@ -219,7 +227,16 @@ async fn cf_tokens_and_other_global_accounts_keys_are_refused_by_the_accounts_ap
         .unwrap_or_default();
     let token = client_credentials(&api, &key).await;
     let reply = api
-        .call("GET", &format!("/accounts/v1/subaccounts/{sub}"), &token, None)
+        .call(
+            "GET",
+            &format!("/accounts/v1/subaccounts/{sub}"),
+            &token,
+            None,
+        )
         .await;
-    assert_eq!(reply.status, 404, "another global account's subaccount is unknown: {}", reply.body);
+    assert_eq!(
+        reply.status, 404,
+        "another global account's subaccount is unknown: {}",
+        reply.body
+    );
 }

@@ -26,10 +26,7 @@ fn parts(token: &str) -> (Value, Value) {
 
 /// Does `token` carry an RS256 signature by the key of `pem` (`-----BEGIN PUBLIC KEY-----`)?
 fn signed_by(token: &str, pem: &str) -> bool {
-    let body: String = pem
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .collect();
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
     let der = STANDARD.decode(body).unwrap_or_default();
     let Some((input, signature)) = token.rsplit_once('.') else {
         return false;
@@ -72,8 +69,20 @@ async fn tokens_are_rs256_with_the_claims_of_xsuaa_and_verify_with_the_served_ke
     assert_eq!(header["jku"], format!("{}/token_keys", sim.url()));
     let client = key["uaa"]["clientid"].clone();
     for claim in [
-        "jti", "ext_attr", "sub", "scope", "client_id", "cid", "azp", "grant_type", "rev_sig",
-        "iat", "exp", "iss", "zid", "aud",
+        "jti",
+        "ext_attr",
+        "sub",
+        "scope",
+        "client_id",
+        "cid",
+        "azp",
+        "grant_type",
+        "rev_sig",
+        "iat",
+        "exp",
+        "iss",
+        "zid",
+        "aud",
     ] {
         assert!(!claims[claim].is_null(), "claim {claim} missing: {claims}");
     }
@@ -83,6 +92,15 @@ async fn tokens_are_rs256_with_the_claims_of_xsuaa_and_verify_with_the_served_ke
     assert_eq!(claims["zid"], key["uaa"]["identityzoneid"]);
     assert_eq!(claims["ext_attr"]["enhancer"], "XSUAA");
     assert_eq!(claims["ext_attr"]["zdn"], "ga-one");
+    assert_eq!(claims["ext_attr"]["globalaccountid"], claims["zid"]);
+    assert_eq!(claims["authorities"], claims["scope"]);
+    assert!(
+        claims["aud"]
+            .as_array()
+            .is_some_and(|a| a.contains(&json!("cis-central!b14.global-account.subaccount"))),
+        "each scope's resource is an audience: {}",
+        claims["aud"]
+    );
     assert!(
         claims["aud"]
             .as_array()
@@ -103,10 +121,16 @@ async fn tokens_are_rs256_with_the_claims_of_xsuaa_and_verify_with_the_served_ke
     assert_eq!(keys.status, 200);
     let jwk = &keys.body["keys"][0];
     assert_eq!(jwk["kid"], header["kid"]);
-    assert_eq!((&jwk["kty"], &jwk["alg"], &jwk["use"]), (&json!("RSA"), &json!("RS256"), &json!("sig")));
+    assert_eq!(
+        (&jwk["kty"], &jwk["alg"], &jwk["use"]),
+        (&json!("RSA"), &json!("RS256"), &json!("sig"))
+    );
     assert_eq!(jwk["value"], key["uaa"]["verificationkey"]);
     let pem = key["uaa"]["verificationkey"].as_str().unwrap_or_default();
-    assert!(signed_by(token, pem), "the delivered verificationkey verifies the token");
+    assert!(
+        signed_by(token, pem),
+        "the delivered verificationkey verifies the token"
+    );
     let (head, rest) = token.split_once('.').unwrap_or_default();
     let (_, signature) = rest.split_once('.').unwrap_or_default();
     let mut forged = claims.clone();
@@ -116,8 +140,14 @@ async fn tokens_are_rs256_with_the_claims_of_xsuaa_and_verify_with_the_served_ke
         URL_SAFE_NO_PAD.encode(forged.to_string())
     );
     assert!(!signed_by(&forged, pem));
-    let refused = api.call("GET", "/accounts/v1/subaccounts", &forged, None).await;
-    assert_eq!(refused.status, 401, "a changed token is refused: {}", refused.body);
+    let refused = api
+        .call("GET", "/accounts/v1/subaccounts", &forged, None)
+        .await;
+    assert_eq!(
+        refused.status, 401,
+        "a changed token is refused: {}",
+        refused.body
+    );
 }
 
 #[tokio::test]
@@ -136,14 +166,29 @@ async fn user_tokens_carry_the_user_id_name_and_origin() {
     let user_id = claims["user_id"].as_str().unwrap_or_default().to_owned();
     assert_eq!(user_id.len(), 36, "a GUID: {user_id}");
     assert_eq!(claims["sub"], user_id.as_str());
-    assert!(claims["scope"].as_array().is_some_and(|s| s.contains(&json!("cloud_controller.write"))));
-    assert!(claims["aud"].as_array().is_some_and(|a| a.contains(&json!("cloud_controller"))));
+    assert!(
+        claims["scope"]
+            .as_array()
+            .is_some_and(|s| s.contains(&json!("cloud_controller.write")))
+    );
+    let mut aud: Vec<String> = serde_json::from_value(claims["aud"].clone()).unwrap_or_default();
+    aud.sort();
+    assert_eq!(
+        aud,
+        ["cf", "cloud_controller", "openid", "password", "uaa"],
+        "as CF's UAA sets it"
+    );
     // The same user through a Cloud Management key: the same id, the global account's zone.
     let cis = api.cis_login(&sim, "ga-one", "admin").await;
     let (_, cis_claims) = parts(&cis);
     assert_eq!(cis_claims["user_id"], user_id.as_str());
     assert_eq!(cis_claims["ext_attr"]["zdn"], "ga-one");
     assert_ne!(cis_claims["zid"], "uaa");
+    assert_eq!(
+        cis_claims["xs.system.attributes"]["xs.rolecollections"],
+        json!(["Global Account Administrator"])
+    );
+    assert!(cis_claims["auth_time"].is_u64());
     let mail = api.login("dev@example.com", "dev@example.com").await;
     let (_, mail_claims) = parts(&mail);
     assert_eq!(mail_claims["email"], "dev@example.com");
@@ -156,17 +201,20 @@ async fn tokens_survive_an_export_and_import_and_another_secret_revokes_them() {
     let sim = start(world).await;
     let api = Api::new(&sim);
     let token = api.login("admin", "admin").await;
-    let saved: World = serde_json::from_str(
-        &serde_json::to_string(&sim.export_world()).unwrap_or_default(),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let saved: World =
+        serde_json::from_str(&serde_json::to_string(&sim.export_world()).unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{e}"));
     sim.stop().await;
 
     let sim = start(saved.clone()).await;
     let api = Api::new(&sim);
     let org_path = format!("/v3/organizations/{org}");
     let reply = api.call("GET", &org_path, &token, None).await;
-    assert_eq!(reply.status, 200, "the token outlives the export: {}", reply.body);
+    assert_eq!(
+        reply.status, 200,
+        "the token outlives the export: {}",
+        reply.body
+    );
 
     let mut rotated = saved;
     rotated.secret = "another-secret".to_owned();
@@ -201,7 +249,10 @@ async fn the_port_answers_https_with_a_certificate_of_the_simulators_ca() {
         .get(format!("{https}/token_keys"))
         .send()
         .await;
-    assert!(untrusting.is_err(), "the certificate is not publicly trusted");
+    assert!(
+        untrusting.is_err(),
+        "the certificate is not publicly trusted"
+    );
     // Plain HTTP goes on working beside it.
     let plain = Api::new(&sim).call("GET", "/token_keys", "", None).await;
     assert_eq!(plain.status, 200);

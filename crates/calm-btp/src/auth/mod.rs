@@ -199,7 +199,11 @@ fn granted_scopes(response_scope: Option<&str>, access_token: &str) -> Vec<Strin
     let claims = access_token
         .split('.')
         .nth(1)
-        .and_then(|p| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(p).ok())
+        .and_then(|p| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p)
+                .ok()
+        })
         .and_then(|p| serde_json::from_slice::<serde_json::Value>(&p).ok());
     match claims.as_ref().and_then(|c| c.get("scope")) {
         Some(serde_json::Value::Array(items)) => items

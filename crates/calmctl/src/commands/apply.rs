@@ -156,8 +156,7 @@ pub(crate) fn run(
         // A read-only Cloud Management key plans as usual but cannot write: stop before asking.
         if !plan.is_empty()
             && let Err(e) =
-                calm_engine::check_write_access(&session.desired, &session.connections, &plan)
-                    .await
+                calm_engine::check_write_access(&session.desired, &session.connections, &plan).await
         {
             output::stderr(&output::render_error(&e));
             let _ = session.close().await;

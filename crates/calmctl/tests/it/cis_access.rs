@@ -34,7 +34,10 @@ fn plans_but_refuses_to_apply(l: &Landscape, expected: &[&str]) {
     let before = l.sim.export_world();
     let (code, out, err) = l.run(&["plan"]);
     assert_eq!(code, 2, "plan works with a read-only key: {err}");
-    assert!(out.contains("create") || err.contains("create"), "{out}\n{err}");
+    assert!(
+        out.contains("create") || err.contains("create"),
+        "{out}\n{err}"
+    );
     let (code, _, err) = l.apply(&[]);
     assert_eq!(code, 1, "{err}");
     eprintln!("APPLY STDERR:\n{err}");

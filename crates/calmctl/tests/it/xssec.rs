@@ -93,8 +93,11 @@ fn sap_xssec_validates_the_token_of_every_delivered_key_and_refuses_a_forged_one
     let (code, _, err) = l.apply(&[]);
     assert_eq!(code, 0, "{err}");
     let ca = l.path("sim-ca.pem");
-    std::fs::write(&ca, btp_sim::ca_certificate_pem().unwrap_or_else(|e| panic!("{e}")))
-        .unwrap();
+    std::fs::write(
+        &ca,
+        btp_sim::ca_certificate_pem().unwrap_or_else(|e| panic!("{e}")),
+    )
+    .unwrap();
     let world = l.sim.export_world();
     for (tenant, subdomain) in [("acme-prod", "acme-prod"), ("acme-test", "acme-test")] {
         let key_path = l.path(&format!("credentials/{tenant}/calm-key.json"));
