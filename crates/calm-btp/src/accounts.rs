@@ -127,6 +127,12 @@ impl Btp {
 }
 
 impl AccountsClient {
+    /// The scopes the client's token grants (fetching a token if none is cached): what the
+    /// Cloud Management key's plan, and for a password grant the user's role, allow.
+    pub async fn granted_scopes(&self) -> Result<Vec<String>, Error> {
+        self.token.scopes(&self.btp).await
+    }
+
     fn request(&self, method: Method, path: &str) -> Request {
         let url = self.endpoint.url(path);
         Request::new(Api::Accounts, method, url, Auth::Bearer(self.token.clone()))

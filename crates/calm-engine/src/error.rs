@@ -68,6 +68,18 @@ pub enum EngineError {
         /// What changed, one line each.
         changes: Vec<String>,
     },
+    /// The account's Cloud Management token may not make the writes the plan needs: a key of
+    /// plan `central-viewer`, or a user who may only read in the global account. Nothing was
+    /// changed.
+    #[error("account `{account}`: {}; nothing was changed", read_only(missing, *password_grant))]
+    ReadOnly {
+        /// The account.
+        account: String,
+        /// Scopes the writes need that the token lacks.
+        missing: Vec<String>,
+        /// The key is for the password grant: the user's role collection is what lacks them.
+        password_grant: bool,
+    },
     /// A BTP API call failed.
     #[error("{context}: {source}")]
     Api {
@@ -78,6 +90,23 @@ pub enum EngineError {
         #[source]
         source: Box<calm_btp::Error>,
     },
+}
+
+fn read_only(missing: &[String], password_grant: bool) -> String {
+    let who = if password_grant {
+        "the user of its cis key may only read in the global account"
+    } else {
+        "its cis key may only read"
+    };
+    format!(
+        "{who} (the token lacks {}): apply writes subaccount labels, Service Manager access bindings and entitlements, which need a Cloud Management key of plan `central`{}",
+        missing.join(", "),
+        if password_grant {
+            " and a user with the Global Account Administrator role collection"
+        } else {
+            ""
+        }
+    )
 }
 
 impl EngineError {

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod entitlements;
+pub mod scopes;
 
 use axum::Router;
 

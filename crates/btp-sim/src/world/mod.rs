@@ -6,6 +6,7 @@
 //! so the world is always seen as of "now" without background tasks.
 
 mod catalog;
+pub mod cis;
 mod desired;
 mod effects;
 pub(crate) mod keyed;
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use catalog::{CALM_OFFERING, CALM_PLAN};
+pub use cis::{CIS_XSAPPNAME, CisGrantType, CisKey, CisPlan};
 pub(crate) use effects::PendingKind;
 pub use model::*;
 pub use services::*;

@@ -3,6 +3,7 @@
 
 mod adopt;
 mod apply;
+mod cis_access;
 mod cli;
 mod crash;
 mod discover;
@@ -19,5 +20,6 @@ mod rotate;
 mod secrets;
 mod umask;
 mod validate;
+mod xssec;
 
 pub use calm_test::{calmctl, root, stderr, stdout};
