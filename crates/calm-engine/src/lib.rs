@@ -1,42 +1,31 @@
 //! calm-engine: calmctl's operations over the BTP clients.
 //!
 //! ```text
-//! Desired ──┐
-//!           ├─ read_live (read/: bulk list calls per account and region) ─▶ Live
-//! Connections (connect.rs: one client per identity, secrets resolved at the edge)
-//!           ├─ plan = calm_core::plan(desired, live, options)
-//!           ├─ check_write_access (access.rs: may each account's cis token write what the plan needs?)
-//!           └─ apply (apply/: entitlements per account, tenants concurrently, delivery)
+//! ops/        what the commands call: plan, apply (saved-plan checks, approval, Ctrl-C, lease),
+//!   │         rotate (apply with keys to rotate), targeting; discover/ for discover
+//!   ├─ read/      bulk list calls per account and region ─▶ Live
+//!   ├─ calm_core::plan(desired, live, options) ─▶ Plan
+//!   └─ apply/     entitlements per account, tenants concurrently under a lease, delivery
+//!   (access.rs: before the first write, may each account's cis token make it?)
+//! connect.rs  one client per identity, secrets resolved at the edge (secrets.rs)
 //! ```
 //!
-//! `discover` (discover/) reads what exists in a global account and drafts a calm.yaml from it.
-//!
-//! Commands in `calmctl` call these functions and render what they return; nothing here prints.
+//! Every operation takes [`Connections`] and a request and returns data or an [`EngineError`];
+//! nothing here prints. calmctl renders what comes back.
 
 mod access;
 pub mod apply;
 mod connect;
 pub mod discover;
 mod error;
+pub mod ops;
 mod read;
 mod secrets;
-
-use calm_core::{Desired, Plan, PlanOptions};
 
 pub use access::check_write_access;
 pub use apply::{ApplyEvent, ApplyOptions, ApplyReport, Reporter, TenantStatus, apply};
 pub use connect::{AccountConnection, Connections};
 pub use error::EngineError;
+pub use ops::plan;
 pub use read::read_live;
 pub use secrets::{EnvLookup, resolve};
-
-/// Reads live state for the targeted tenants and computes the plan.
-pub async fn plan(
-    desired: &Desired,
-    conns: &Connections,
-    options: &PlanOptions,
-) -> Result<(calm_core::Live, Plan), EngineError> {
-    let live = read_live(desired, conns, options.targets.as_ref()).await?;
-    let plan = calm_core::plan(desired, &live, options);
-    Ok((live, plan))
-}

@@ -13,20 +13,19 @@
 //! created (a subaccount without one has no Service Manager instances).
 
 mod draft;
+mod found;
 
 use std::collections::{BTreeMap, HashMap};
 
-use calm_btp::accounts::{Subaccount, SubaccountFilter};
-use calm_btp::cf::{
-    CfClient, OrganizationFilter, ServiceCredentialBindingFilter, ServiceInstanceFilter,
-    ServicePlanFilter, SpaceFilter,
-};
+use calm_btp::accounts::SubaccountFilter;
+use calm_btp::cf::{CfClient, OrganizationFilter, ServicePlanFilter, SpaceFilter};
 use calm_btp::entitlements::AssignmentFilter;
 use calm_core::{LiveEntitlement, LiveInstance, LiveKey, Runtime, SERVICE_OFFERING};
 use futures::StreamExt;
 use futures::future::try_join_all;
 
 pub use draft::draft;
+pub use found::Found;
 
 use crate::read::{last_operation, live_key, merge_metadata};
 use crate::{Connections, EngineError};
@@ -42,23 +41,6 @@ pub struct DiscoverOptions {
     pub labels: Vec<(String, String)>,
     /// Only subaccounts in this region.
     pub region: Option<String>,
-}
-
-/// What exists in one subaccount.
-#[derive(Debug, Clone)]
-pub struct Found {
-    /// The subaccount as the Accounts service lists it.
-    pub subaccount: Subaccount,
-    /// Its Cloud ALM entitlement.
-    pub entitlement: Option<LiveEntitlement>,
-    /// Its Cloud Foundry org (guid, name), if one is named like the subaccount.
-    pub org: Option<(String, String)>,
-    /// Where its `SAPCloudALMAPIs` instances are.
-    pub runtime: Option<Runtime>,
-    /// The instances, each with the name of its space (Cloud Foundry).
-    pub instances: Vec<(LiveInstance, Option<String>)>,
-    /// Keys or bindings of those instances (names and labels only).
-    pub keys: Vec<LiveKey>,
 }
 
 /// Reads what exists for the subaccounts `options` selects, sorted by subdomain.
@@ -178,29 +160,8 @@ async fn cf_region(
             .await
             .map_err(EngineError::api(ctx("spaces")))?
     };
-    let instances = if spaces.is_empty() || plan_names.is_empty() {
-        Vec::new()
-    } else {
-        let filter = ServiceInstanceFilter {
-            space_guids: spaces.iter().map(|s| s.guid.clone()).collect(),
-            service_plan_guids: plan_names.keys().cloned().collect(),
-            ..Default::default()
-        };
-        cf.list_service_instances(&filter)
-            .await
-            .map_err(EngineError::api(ctx("service instances")))?
-    };
-    let keys = if instances.is_empty() {
-        Vec::new()
-    } else {
-        let filter = ServiceCredentialBindingFilter {
-            service_instance_guids: instances.iter().map(|i| i.guid.clone()).collect(),
-            ..Default::default()
-        };
-        cf.list_service_keys(&filter)
-            .await
-            .map_err(EngineError::api(ctx("service keys")))?
-    };
+    let instances = crate::read::instances_in(cf, &spaces, plan_names.keys(), region).await?;
+    let keys = crate::read::keys_of(cf, &instances, region).await?;
     let mut out = Vec::with_capacity(subdomains.len());
     for subdomain in subdomains {
         let mut part = CfPart::default();

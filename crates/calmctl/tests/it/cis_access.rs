@@ -6,8 +6,8 @@
 use btp_sim::{CisGrantType, CisPlan, StatsSnapshot};
 use serde_json::Value;
 
-use crate::apply::MIXED;
-use crate::landscape::Landscape;
+use calm_test::Landscape;
+use calm_test::configs::MIXED;
 
 /// Requests that could change something: every method but GET, except token requests.
 fn writes(stats: &StatsSnapshot) -> u64 {

@@ -12,8 +12,8 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::apply::MIXED;
-use crate::landscape::Landscape;
+use calm_test::Landscape;
+use calm_test::configs::MIXED;
 
 const XSSEC: &str = "@sap/xssec@4.15.0";
 
