@@ -6,9 +6,14 @@
 //! Sim (builder: World + Settings) ──start()──▶ axum server on 127.0.0.1:PORT ──▶ SimHandle
 //!
 //! request ─▶ stats layer ─▶ fault layer (latency, 429 storms, rate limits, injected faults)
-//!         ─▶ handler: token check per API (caller.rs) ─▶ lock World ─▶ World::advance(now)
-//!            (finishes due jobs/operations) ─▶ read/change ─▶ render JSON (own definitions)
+//!         ─▶ handler: token check per API (caller.rs; RS256, cached: auth/) ─▶ lock World
+//!            ─▶ World::advance(now) (finishes due jobs/operations) ─▶ read/change ─▶ render JSON
+//!            (own definitions)
 //! ```
+//!
+//! The port answers plain HTTP and, for clients that fetch token keys only over https
+//! (`@sap/xssec`), TLS as well (tls.rs). Tokens are minted in tokens.rs, Cloud Management key plans
+//! and scopes live in world/cis.rs and btp/scopes.rs.
 //!
 //! One base URL serves every API: UAA `POST /oauth/token`, CF `/` and `/v3/...`, Accounts
 //! `/accounts/v1/...`, Entitlements `/entitlements/v1/...` and `/jobs-management/v1/...`, Service

@@ -32,7 +32,8 @@ pub struct World {
     /// Seed for ids and secrets; the same seed and the same requests give the same world.
     #[serde(default)]
     pub seed: u64,
-    /// Signs tokens, refresh tokens and assertions. Derived from the seed when empty.
+    /// Goes into every token's revocation signature (`rev_sig`): a world with another secret refuses
+    /// the tokens issued before. Derived from the seed when empty.
     #[serde(default)]
     pub secret: String,
     /// Counter behind every generated id.
