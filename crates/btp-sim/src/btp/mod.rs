@@ -2,6 +2,7 @@
 
 mod accounts;
 mod entitlements;
+mod labels;
 
 use axum::Router;
 
@@ -12,4 +13,5 @@ pub fn routes() -> Router<Shared> {
     Router::new()
         .merge(accounts::routes())
         .merge(entitlements::routes())
+        .merge(labels::routes())
 }

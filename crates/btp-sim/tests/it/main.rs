@@ -7,6 +7,7 @@ mod cli;
 mod faults;
 mod flows;
 mod garbage;
+mod labels;
 mod python;
 mod replay;
 mod seed;
