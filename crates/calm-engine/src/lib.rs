@@ -18,6 +18,7 @@ pub mod discover;
 mod error;
 mod read;
 mod secrets;
+mod sm_labels;
 
 use calm_core::{Desired, Plan, PlanOptions};
 

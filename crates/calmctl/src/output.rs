@@ -78,6 +78,9 @@ pub(crate) fn render_error(error: &(dyn std::error::Error + 'static)) -> String 
 fn help_of(error: &(dyn std::error::Error + 'static)) -> Option<String> {
     match error.downcast_ref::<calm_engine::EngineError>()? {
         calm_engine::EngineError::MissingSecret { help, .. } => Some(help.clone()),
+        calm_engine::EngineError::LeaseNoLabelRoom { max, .. } => Some(format!(
+            "a subaccount takes at most {max} label keys; remove one of its labels (in the cockpit, or with the Accounts API) so that calmctl can keep its lease there while it works"
+        )),
         _ => None,
     }
 }

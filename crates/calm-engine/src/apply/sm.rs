@@ -88,30 +88,23 @@ pub(crate) async fn change(
             } else {
                 None
             };
-            // Service Manager labels hold lists: replace each value by removing the key first.
-            let mut changes = Vec::new();
-            for (key, value) in instance_labels(t, i) {
-                changes.push(LabelChange::Remove {
-                    key: key.clone(),
-                    values: Vec::new(),
-                });
-                changes.push(LabelChange::Add { key, values: value });
-            }
-            if !t.protect {
-                changes.push(LabelChange::Remove {
-                    key: labels::PROTECT.into(),
-                    values: Vec::new(),
-                });
-            }
+            // A changed mark is removed with the update and added again once it succeeded: one
+            // request never removes and adds the same key (crate::sm_labels).
+            let drop: &[&str] = if t.protect { &[] } else { &[labels::PROTECT] };
+            let (removals, additions) =
+                crate::sm_labels::changes(ids.metadata.get(&id), &instance_marks(t, i), drop);
             sm.update_service_instance(
                 &id,
                 &ServiceInstanceUpdate {
                     parameters: Some(i.parameters.clone()),
                     service_plan_id,
-                    labels: changes,
+                    labels: removals,
                 },
             )
             .await?;
+            if !additions.is_empty() {
+                mark(sm, &id, additions).await?;
+            }
             ids.busy.remove(&id);
             ids.instances.insert(name.clone(), id);
             Ok(())
@@ -205,11 +198,16 @@ async fn forget(sm: &ServiceManagerClient, ids: &Ids, instance: &str, id: &str) 
 }
 
 /// Ownership, parameter marks and the plan name (Service Manager returns only the plan id).
-fn instance_labels(t: &Tenant, i: &calm_core::Instance) -> SmLabels {
+fn instance_marks(t: &Tenant, i: &calm_core::Instance) -> BTreeMap<String, String> {
     let mut all = ownership_labels(t);
     all.extend(parameter_marks(i));
     all.insert(PLAN_LABEL.into(), i.plan.clone());
-    lists(all)
+    all
+}
+
+/// [`instance_marks`] as labels, the parameters split into parts of at most 255 bytes.
+fn instance_labels(t: &Tenant, i: &calm_core::Instance) -> SmLabels {
+    crate::sm_labels::write(instance_marks(t, i))
 }
 
 fn lists(labels: BTreeMap<String, String>) -> SmLabels {

@@ -186,11 +186,17 @@ pub(crate) fn run(
                 unreleased: 0,
             })
         } else {
-            let lease_options = LeaseOptions {
+            let mut lease_options = LeaseOptions {
                 wait: Duration::from_secs(args.lease_wait),
                 ttl: Duration::from_secs(args.lease_ttl.max(1)),
                 ..LeaseOptions::default()
             };
+            if let Some(host) = &args.lease_host {
+                lease_options.identity.host = host.clone();
+            }
+            if let Some(namespace) = &args.lease_namespace {
+                lease_options.identity.namespace = (namespace != "none").then(|| namespace.clone());
+            }
             let approved = Approved {
                 plan: &plan,
                 live: &live,

@@ -55,6 +55,8 @@ pub(crate) fn rotate(args: &RotateArgs, ctx: &Context) -> Status {
         sandbox_state: args.sandbox_state.clone(),
         lease_wait: args.lease_wait,
         lease_ttl: 600,
+        lease_host: None,
+        lease_namespace: None,
     };
     apply::run(&apply_args, ctx, &loaded, keys)
 }

@@ -1,24 +1,30 @@
-//! A lease per subaccount, so that two `calmctl apply` runs on the same tenants never work at once.
+//! A lease per subaccount, so that two `calmctl apply` runs never work on the same tenants at
+//! once.
 //!
 //! The lease is the subaccount label `calmctl.sap/lease` = `["<holder>@<expiry, Unix seconds>"]`,
-//! kept with the Accounts API (`GET|PUT /accounts/v1/subaccounts/{guid}/labels`, btp-api.md
+//! kept with the Accounts API (`GET|PUT|DELETE /accounts/v1/subaccounts/{guid}/labels`, btp-api.md
 //! §3.2). A subaccount label was chosen over a CF org or space annotation because every tenant has
 //! a subaccount whatever its runtime, calmctl already talks to the Accounts API with the account's
-//! `cis` key, and no object has to be created for it.
+//! `cis` key, and no object has to be created for it. The value fits the API's 63 characters on
+//! any host name, and the holder names its run unmistakably (holder.rs).
 //!
 //! ```text
-//! acquire: read labels ─ held by another, not expired? ─ yes ─▶ wait (progress line) or refuse
-//!                       └ no ─▶ PUT ours ─▶ settle ─▶ read back ─ all ours? ─▶ held; renew every ttl/3
-//!                                                              └ no: give ours back, retry later
-//! release: read labels, drop ours, PUT            (also after a failed run; a killed run's lease
-//!                                                  expires, or is taken over on the same host
-//!                                                  once its process is gone)
+//! acquire: list labels ─ no label key free? ─▶ refuse, naming the subaccount
+//!          └ held by another, still counting? ─ yes ─▶ wait (progress line) or refuse
+//!            └ no ─▶ per subaccount: read its labels, put them back with ours ─▶ settle
+//!                    ─▶ list again ─ all ours? ─▶ held; renewed every ttl/3 (read, put)
+//!                                  └ no: give ours back, retry later
+//! release: per subaccount: read its labels, drop ours, put the rest back (DELETE when none is
+//!          left)                  (also after a failed run; a killed run's lease expires, or is
+//!                                  taken over by a run in its own PID namespace once its
+//!                                  process is gone)
 //! ```
 //!
-//! The Accounts API has no compare-and-set, so acquisition writes, waits `settle` and reads back:
-//! of two runs writing at once the later write wins and the other backs off. A run whose lease is
-//! taken while it works (only possible after a long stall) finds out at the next renewal and stops
-//! starting new steps.
+//! Every write reads that subaccount's labels right before it and keeps every label the lease did
+//! not set (labels.rs). The Accounts API has no compare-and-set, so acquisition writes, waits
+//! `settle` and reads back: of two runs writing at once the later write wins and the other backs
+//! off. A run whose lease is taken while it works (only possible after a long stall) finds out at
+//! the next renewal and stops starting new steps.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -26,10 +32,12 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 mod held;
+mod holder;
 mod labels;
 
 pub use held::Lease;
-use labels::{Labels, Place, each, labels_of, places, write};
+pub use holder::Identity;
+use labels::{Labels, Place, Written, each, has_room, labels_of, no_room, places, write};
 
 use super::{ApplyEvent, Reporter};
 use crate::{Connections, EngineError};
@@ -46,6 +54,8 @@ pub struct LeaseOptions {
     pub wait: Duration,
     /// Pause between writing a lease and reading it back.
     pub settle: Duration,
+    /// Where this run runs, as its lease names it ([`Identity::of_this_process`] by default).
+    pub identity: Identity,
 }
 
 impl Default for LeaseOptions {
@@ -54,6 +64,7 @@ impl Default for LeaseOptions {
             ttl: Duration::from_secs(600),
             wait: Duration::from_secs(600),
             settle: Duration::from_secs(2),
+            identity: Identity::of_this_process(),
         }
     }
 }
@@ -71,25 +82,6 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// `<host>-<pid>-<nonce>`: who holds a lease, readable in the cockpit.
-fn holder_id() -> String {
-    let host = std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "host".into());
-    let host: String = host
-        .trim()
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.')
-        .take(40)
-        .collect();
-    let nonce = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos())
-        % 0x10000;
-    format!("{host}-{}-{nonce:04x}", std::process::id())
-}
-
 fn parse(labels: &BTreeMap<String, Vec<String>>) -> Option<Found> {
     let value = labels.get(LEASE_LABEL)?.first()?;
     let (holder, expires) = value.rsplit_once('@')?;
@@ -99,21 +91,36 @@ fn parse(labels: &BTreeMap<String, Vec<String>>) -> Option<Found> {
     })
 }
 
-/// Whether a lease of another holder still counts: not expired, and, when it was taken on this
-/// host, its process still runs (a killed run's lease is taken over at once by the next run on
-/// the same machine).
-fn alive(found: &Found, me: &str) -> bool {
-    if found.expires <= now() {
-        return false;
-    }
-    let mut parts = found.holder.rsplitn(3, '-');
-    let (_nonce, pid, host) = (parts.next(), parts.next(), parts.next());
-    let my_host = me.rsplitn(3, '-').nth(2);
-    match (host, pid.and_then(|p| p.parse::<u32>().ok())) {
-        (Some(host), Some(pid)) if Some(host) == my_host && cfg!(target_os = "linux") => {
-            std::path::Path::new(&format!("/proc/{pid}")).exists()
+/// This run in the lease labels.
+#[derive(Debug, Clone)]
+struct Me {
+    holder: String,
+    identity: Identity,
+}
+
+impl Me {
+    fn new(identity: &Identity) -> Me {
+        Me {
+            holder: holder::holder(identity, std::process::id(), holder::nonce()),
+            identity: identity.clone(),
         }
-        _ => true,
+    }
+
+    /// Whether a lease found on a subaccount is another run's and still counts (holder.rs).
+    fn blocked_by(&self, found: &Found) -> bool {
+        found.holder != self.holder
+            && holder::alive(
+                &found.holder,
+                found.expires,
+                now(),
+                &self.identity,
+                &self.holder,
+            )
+    }
+
+    /// This run's lease value for `ttl` from now.
+    fn value(&self, ttl: Duration) -> String {
+        holder::value(&self.holder, now(), ttl.as_secs())
     }
 }
 
@@ -150,9 +157,15 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = T>,
 {
-    let me = holder_id();
+    let me = Me::new(&options.identity);
     // The listing that found the places is the first round's reading of their labels.
     let (places, listed) = places(desired, conns, targets).await?;
+    // A subaccount without a free label key can never be leased: refused before any write.
+    for place in &places {
+        if let Err(count) = has_room(listed.get(&place.guid)) {
+            return Err(no_room(place, count));
+        }
+    }
     let mut listed = Some(listed);
     let started = tokio::time::Instant::now();
     let mut contended = 0;
@@ -163,31 +176,28 @@ where
         };
         let blocking = match blocked_by(&places, &labels, &me) {
             Some(b) => b,
-            None => {
-                let value = format!("{me}@{}", now() + options.ttl.as_secs());
-                for (_, r) in each(&places, |p| {
-                    let (v, labels) = (value.clone(), &labels);
-                    async move { write(&p, labels, Some(v)).await }
-                })
-                .await
-                {
-                    r?;
+            None => match take(&places, &me, options.ttl).await? {
+                Some(b) => {
+                    contended += 1;
+                    b
                 }
-                let (done, ()) = tokio::join!(during(), tokio::time::sleep(options.settle));
-                let labels = labels_of(&places).await?;
-                match blocked_by(&places, &labels, &me) {
-                    None => {
-                        let lease = Lease::start(me, places, labels, options.ttl, cancel);
-                        return Ok((lease, done));
-                    }
-                    Some(b) => {
-                        // Another run wrote at the same moment: give ours back and try again.
-                        release_places(&places, &me).await;
-                        contended += 1;
-                        b
+                None => {
+                    let (done, ()) = tokio::join!(during(), tokio::time::sleep(options.settle));
+                    let labels = labels_of(&places).await?;
+                    match blocked_by(&places, &labels, &me) {
+                        None => {
+                            let lease = Lease::start(me, places, options.ttl, cancel);
+                            return Ok((lease, done));
+                        }
+                        Some(b) => {
+                            // Another run wrote at the same moment: give ours back, try again.
+                            release_places(&places, &me).await;
+                            contended += 1;
+                            b
+                        }
                     }
                 }
-            }
+            },
         };
         let waited = started.elapsed();
         // Runs that wrote at the same moment retry a few times even when told not to wait.
@@ -222,14 +232,50 @@ where
     }
 }
 
-/// How many subaccounts carry a live lease of another holder, and one such lease.
-fn blocked_by(places: &[Place], labels: &Labels, me: &str) -> Option<(usize, Found)> {
+/// Writes this run's lease on every place, each after reading its labels. Returns a lease of
+/// another run found by those reads (this run's leases given back), or the first error (likewise).
+async fn take(
+    places: &[Place],
+    me: &Me,
+    ttl: Duration,
+) -> Result<Option<(usize, Found)>, EngineError> {
+    let value = me.value(ttl);
+    let results = each(places, |p| {
+        let value = value.clone();
+        async move { write(&p, &me.holder, Some(value), |f| me.blocked_by(f)).await }
+    })
+    .await;
+    let mut held = 0;
+    let mut first_held = None;
+    let mut first_error = None;
+    for (_, result) in results {
+        match result {
+            Ok(Written::Done) => {}
+            Ok(Written::Held(found)) => {
+                held += 1;
+                first_held.get_or_insert(found);
+            }
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    if first_error.is_some() || first_held.is_some() {
+        release_places(places, me).await;
+    }
+    match (first_error, first_held) {
+        (Some(e), _) => Err(e),
+        (None, held_by) => Ok(held_by.map(|f| (held, f))),
+    }
+}
+
+/// How many subaccounts carry a lease of another holder that still counts, and one such lease.
+fn blocked_by(places: &[Place], labels: &Labels, me: &Me) -> Option<(usize, Found)> {
     let mut count = 0;
     let mut first = None;
     for place in places {
         if let Some(found) = labels.get(&place.guid).and_then(parse)
-            && found.holder != me
-            && alive(&found, me)
+            && me.blocked_by(&found)
         {
             count += 1;
             first.get_or_insert(found);
@@ -239,18 +285,9 @@ fn blocked_by(places: &[Place], labels: &Labels, me: &str) -> Option<(usize, Fou
 }
 
 /// Removes this holder's lease label wherever it is still ours; returns how many failed.
-async fn release_places(places: &[Place], me: &str) -> usize {
-    let Ok(labels) = labels_of(places).await else {
-        return places.len();
-    };
-    let results = each(places, |p| {
-        let labels = &labels;
-        async move {
-            match labels.get(&p.guid).and_then(parse) {
-                Some(found) if found.holder == me => write(&p, labels, None).await,
-                _ => Ok(()),
-            }
-        }
+async fn release_places(places: &[Place], me: &Me) -> usize {
+    let results = each(places, |p| async move {
+        write(&p, &me.holder, None, |f| me.blocked_by(f)).await
     })
     .await;
     results.iter().filter(|(_, r)| r.is_err()).count()
@@ -269,35 +306,22 @@ mod tests {
         );
         let found = parse(&labels).expect("a lease");
         assert_eq!(found.holder, "ci-7-1-00ff");
-        assert!(
-            alive(&found, "elsewhere-1-abcd"),
-            "another host's lease counts"
-        );
+        let me = Me::new(&Identity {
+            host: "elsewhere".into(),
+            namespace: Some("0123abcd".into()),
+        });
+        assert!(me.blocked_by(&found), "another host's lease counts");
         let old = Found {
             holder: found.holder.clone(),
             expires: 1,
         };
-        assert!(
-            !alive(&old, "elsewhere-1-abcd"),
-            "an expired lease does not"
-        );
+        assert!(!me.blocked_by(&old), "an expired lease does not");
+        let mine = Found {
+            holder: me.holder.clone(),
+            expires: now() + 600,
+        };
+        assert!(!me.blocked_by(&mine), "nor this run's own");
         labels.insert(LEASE_LABEL.to_owned(), vec!["no expiry".to_owned()]);
         assert_eq!(parse(&labels), None);
-    }
-
-    #[test]
-    fn a_dead_process_on_this_host_holds_nothing() {
-        let me = holder_id();
-        let host = me.rsplitn(3, '-').nth(2).unwrap_or_default().to_owned();
-        let dead = Found {
-            holder: format!("{host}-4294967-0001"),
-            expires: now() + 600,
-        };
-        assert_eq!(alive(&dead, &me), !cfg!(target_os = "linux"));
-        let living = Found {
-            holder: format!("{host}-{}-0002", std::process::id()),
-            expires: now() + 600,
-        };
-        assert!(alive(&living, &me));
     }
 }
