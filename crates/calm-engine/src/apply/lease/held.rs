@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::holder::Me;
 use super::labels::{Place, Written, each, write};
-use super::{Me, release_places};
 
 /// The leases of one run. Give subaccounts back as their tenants finish
 /// ([`Lease::release_subaccount`]) and the rest with [`Lease::release`] at the end.
@@ -141,4 +141,13 @@ impl Drop for Lease {
             task.abort();
         }
     }
+}
+
+/// Removes this holder's lease label wherever it is still ours; returns how many failed.
+pub(super) async fn release_places(places: &[Place], me: &Me) -> usize {
+    let results = each(places, |p| async move {
+        write(&p, &me.holder, None, |f| me.blocked_by(f)).await
+    })
+    .await;
+    results.iter().filter(|(_, r)| r.is_err()).count()
 }

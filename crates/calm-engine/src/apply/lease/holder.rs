@@ -1,5 +1,5 @@
 //! Who holds a lease, written so that it fits a subaccount label value (at most 63 characters,
-//! FIDELITY.md §5) on any host name, and when a lease of another run no longer counts.
+//! btp-sim FIDELITY.md §5) on any host name, and when a lease of another run no longer counts.
 //!
 //! A lease value is `<host>-<pid>-<nonce>.<namespace>@<expiry, Unix seconds>`:
 //! - `host` is the host name, cut and ended with a hash of the whole name when it is long;
@@ -11,7 +11,13 @@
 //! namespace (containers, `docker --network host`, CI runners) never judge each other's pid. A
 //! lease without a namespace (written by earlier versions) counts until it expires.
 
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use sha2::{Digest, Sha256};
+
+/// The label that holds the lease.
+pub const LEASE_LABEL: &str = "calmctl.sap/lease";
 
 /// The longest subaccount label value.
 pub(super) const MAX_VALUE: usize = 63;
@@ -53,6 +59,62 @@ impl Identity {
     }
 }
 
+/// A lease found on a subaccount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Found {
+    pub(super) holder: String,
+    pub(super) expires: u64,
+}
+
+pub(super) fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The lease in a subaccount's labels, if there is one that parses.
+pub(super) fn parse(labels: &BTreeMap<String, Vec<String>>) -> Option<Found> {
+    let value = labels.get(LEASE_LABEL)?.first()?;
+    let (holder, expires) = value.rsplit_once('@')?;
+    Some(Found {
+        holder: holder.to_owned(),
+        expires: expires.parse().ok()?,
+    })
+}
+
+/// This run in the lease labels.
+#[derive(Debug, Clone)]
+pub(super) struct Me {
+    pub(super) holder: String,
+    identity: Identity,
+}
+
+impl Me {
+    pub(super) fn new(identity: &Identity) -> Me {
+        Me {
+            holder: holder(identity, std::process::id(), nonce()),
+            identity: identity.clone(),
+        }
+    }
+
+    /// Whether a lease found on a subaccount is another run's and still counts ([`alive`]).
+    pub(super) fn blocked_by(&self, found: &Found) -> bool {
+        found.holder != self.holder
+            && alive(
+                &found.holder,
+                found.expires,
+                now(),
+                &self.identity,
+                &self.holder,
+            )
+    }
+
+    /// This run's lease value for `ttl` from now.
+    pub(super) fn value(&self, ttl: Duration) -> String {
+        value(&self.holder, now(), ttl.as_secs())
+    }
+}
+
 fn hash(text: &str) -> String {
     let digest = Sha256::digest(text.as_bytes());
     digest
@@ -85,7 +147,7 @@ fn host_part(host: &str, room: usize) -> String {
 
 /// This run in the lease labels: `<host>-<pid>-<nonce>.<namespace>` (no `.<namespace>` when it is
 /// unknown), short enough that `<holder>@<expiry>` fits [`MAX_VALUE`].
-pub(super) fn holder(identity: &Identity, pid: u32, nonce: u16) -> String {
+fn holder(identity: &Identity, pid: u32, nonce: u16) -> String {
     let tail = match &identity.namespace {
         Some(ns) => format!("-{pid}-{nonce:04x}.{ns}"),
         None => format!("-{pid}-{nonce:04x}"),
@@ -96,7 +158,7 @@ pub(super) fn holder(identity: &Identity, pid: u32, nonce: u16) -> String {
 }
 
 /// A fresh nonce for this run's holder name.
-pub(super) fn nonce() -> u16 {
+fn nonce() -> u16 {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
@@ -104,7 +166,7 @@ pub(super) fn nonce() -> u16 {
 }
 
 /// The lease value of `holder` for `ttl_secs` from `now`.
-pub(super) fn value(holder: &str, now: u64, ttl_secs: u64) -> String {
+fn value(holder: &str, now: u64, ttl_secs: u64) -> String {
     format!("{holder}@{}", now + ttl_secs.min(MAX_TTL_SECS))
 }
 
@@ -130,7 +192,7 @@ fn parts(holder: &str) -> Option<Parts<'_>> {
 /// own holder name is `me`): not expired, and not provably gone. Gone is only ever judged by a pid
 /// of this very PID namespace: the lease names this host and this namespace, and on Linux
 /// `/proc/<pid>` does not exist.
-pub(super) fn alive(holder: &str, expires: u64, now: u64, identity: &Identity, me: &str) -> bool {
+fn alive(holder: &str, expires: u64, now: u64, identity: &Identity, me: &str) -> bool {
     if expires <= now {
         return false;
     }

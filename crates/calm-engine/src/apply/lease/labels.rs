@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use calm_btp::accounts::{AccountsClient, SubaccountFilter};
 use futures::StreamExt;
 
-use super::{Found, LEASE_LABEL, parse};
+use super::holder::{Found, LEASE_LABEL, parse};
 use crate::{Connections, EngineError};
 
 /// The most label keys a subaccount takes.

@@ -26,7 +26,6 @@
 //! off. A run whose lease is taken while it works (only possible after a long stall) finds out at
 //! the next renewal and stops starting new steps.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -36,14 +35,13 @@ mod holder;
 mod labels;
 
 pub use held::Lease;
-pub use holder::Identity;
+use held::release_places;
+use holder::{Found, Me, now, parse};
+pub use holder::{Identity, LEASE_LABEL};
 use labels::{Labels, Place, Written, each, has_room, labels_of, no_room, places, write};
 
-use super::{ApplyEvent, Reporter};
+use super::events::{ApplyEvent, Reporter};
 use crate::{Connections, EngineError};
-
-/// The label that holds the lease.
-pub const LEASE_LABEL: &str = "calmctl.sap/lease";
 
 /// How long leases last and how long to wait for one.
 #[derive(Debug, Clone)]
@@ -66,61 +64,6 @@ impl Default for LeaseOptions {
             settle: Duration::from_secs(2),
             identity: Identity::of_this_process(),
         }
-    }
-}
-
-/// A lease found on a subaccount.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Found {
-    holder: String,
-    expires: u64,
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-fn parse(labels: &BTreeMap<String, Vec<String>>) -> Option<Found> {
-    let value = labels.get(LEASE_LABEL)?.first()?;
-    let (holder, expires) = value.rsplit_once('@')?;
-    Some(Found {
-        holder: holder.to_owned(),
-        expires: expires.parse().ok()?,
-    })
-}
-
-/// This run in the lease labels.
-#[derive(Debug, Clone)]
-struct Me {
-    holder: String,
-    identity: Identity,
-}
-
-impl Me {
-    fn new(identity: &Identity) -> Me {
-        Me {
-            holder: holder::holder(identity, std::process::id(), holder::nonce()),
-            identity: identity.clone(),
-        }
-    }
-
-    /// Whether a lease found on a subaccount is another run's and still counts (holder.rs).
-    fn blocked_by(&self, found: &Found) -> bool {
-        found.holder != self.holder
-            && holder::alive(
-                &found.holder,
-                found.expires,
-                now(),
-                &self.identity,
-                &self.holder,
-            )
-    }
-
-    /// This run's lease value for `ttl` from now.
-    fn value(&self, ttl: Duration) -> String {
-        holder::value(&self.holder, now(), ttl.as_secs())
     }
 }
 
@@ -284,17 +227,10 @@ fn blocked_by(places: &[Place], labels: &Labels, me: &Me) -> Option<(usize, Foun
     first.map(|f| (count, f))
 }
 
-/// Removes this holder's lease label wherever it is still ours; returns how many failed.
-async fn release_places(places: &[Place], me: &Me) -> usize {
-    let results = each(places, |p| async move {
-        write(&p, &me.holder, None, |f| me.blocked_by(f)).await
-    })
-    .await;
-    results.iter().filter(|(_, r)| r.is_err()).count()
-}
-
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     #[test]
