@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use btp_sim::JobTimings;
 
-use crate::landscape::Landscape;
 use crate::matrix;
+use calm_test::Landscape;
 
 const LEASE: &str = "calmctl.sap/lease";
 
@@ -79,19 +79,8 @@ fn with_lease_wait_0_the_second_run_refuses_and_names_the_holder() {
     wait_for_lease(&l);
     let holder = leases(&l)[0].clone();
     let holder = holder.rsplit_once('@').map(|(h, _)| h.to_owned()).unwrap();
-    let output = l
-        .calmctl()
-        .args([
-            "apply",
-            "--auto-approve",
-            "--no-progress",
-            "--lease-wait",
-            "0",
-        ])
-        .output()
-        .unwrap();
-    let err = crate::stderr(&output);
-    assert_eq!(output.status.code(), Some(1), "{err}");
+    let (code, _, err) = l.apply(&["--lease-wait", "0"]);
+    assert_eq!(code, 1, "{err}");
     assert!(
         err.contains(&format!(
             "another calmctl run ({holder}) is applying to 6 of these subaccounts"
@@ -121,35 +110,14 @@ fn a_stale_lease_is_taken_over_and_a_live_one_of_another_host_is_not() {
         .as_secs();
     // Live, on another machine: refused.
     set(format!("build-agent-7-4242-beef@{}", now + 300));
-    let output = l
-        .calmctl()
-        .args([
-            "apply",
-            "--auto-approve",
-            "--no-progress",
-            "--lease-wait",
-            "0",
-        ])
-        .output()
-        .unwrap();
-    let err = crate::stderr(&output);
-    assert_eq!(output.status.code(), Some(1), "{err}");
+    let (code, _, err) = l.apply(&["--lease-wait", "0"]);
+    assert_eq!(code, 1, "{err}");
     assert!(err.contains("(build-agent-7-4242-beef)"), "{err}");
     assert!(l.sim.export_world().service_instances.is_empty());
     // Expired: taken over, and given back at the end; other labels are kept.
     set(format!("build-agent-7-4242-beef@{}", now - 1));
-    let output = l
-        .calmctl()
-        .args([
-            "apply",
-            "--auto-approve",
-            "--no-progress",
-            "--lease-wait",
-            "0",
-        ])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", crate::stderr(&output));
+    let (code, _, err) = l.apply(&["--lease-wait", "0"]);
+    assert_eq!(code, 0, "{err}");
     assert!(leases(&l).is_empty());
     let kept = l.sim.with_world(|w| {
         w.subaccounts
@@ -177,18 +145,8 @@ fn a_long_apply_renews_its_lease() {
     let later = leases(&l);
     assert!(!later.is_empty(), "the lease is still there");
     assert_ne!(later[0], taken, "and its expiry moved on");
-    let output = l
-        .calmctl()
-        .args([
-            "apply",
-            "--auto-approve",
-            "--no-progress",
-            "--lease-wait",
-            "0",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1), "{}", crate::stderr(&output));
+    let (code, _, err) = l.apply(&["--lease-wait", "0"]);
+    assert_eq!(code, 1, "{err}");
     let (ok, err) = finish(first);
     assert!(ok, "{err}");
 }
@@ -237,7 +195,13 @@ fn labels_of(l: &Landscape) -> Vec<std::collections::BTreeMap<String, Vec<String
 fn apply_without_waiting(l: &Landscape, extra: &[&str]) -> (Option<i32>, String) {
     let output = l
         .calmctl()
-        .args(["apply", "--auto-approve", "--no-progress", "--lease-wait", "0"])
+        .args([
+            "apply",
+            "--auto-approve",
+            "--no-progress",
+            "--lease-wait",
+            "0",
+        ])
         .args(extra)
         .output()
         .unwrap();
@@ -315,7 +279,10 @@ fn a_subaccount_with_10_foreign_label_keys_is_refused_by_name() {
         "{err}"
     );
     assert!(err.contains("nothing was changed"), "{err}");
-    assert!(err.contains("help: a subaccount takes at most 10 label keys"), "{err}");
+    assert!(
+        err.contains("help: a subaccount takes at most 10 label keys"),
+        "{err}"
+    );
     let world = l.sim.export_world();
     assert!(world.service_instances.is_empty() && world.sm_instances.is_empty());
     assert!(leases(&l).is_empty(), "no lease is left anywhere");
@@ -360,8 +327,14 @@ fn a_live_lease_from_another_pid_namespace_on_this_host_is_not_taken_over() {
     let here = ["--lease-host", "ci-runner", "--lease-namespace", "aaaa1111"];
     let until = now() + 300;
     for (holder, why) in [
-        (format!("ci-runner-{GONE}-beef.bbbb2222"), "another namespace"),
-        (format!("ci-runner-{GONE}-beef"), "no namespace (an earlier version)"),
+        (
+            format!("ci-runner-{GONE}-beef.bbbb2222"),
+            "another namespace",
+        ),
+        (
+            format!("ci-runner-{GONE}-beef"),
+            "no namespace (an earlier version)",
+        ),
     ] {
         set(format!("{holder}@{until}"));
         let (code, err) = apply_without_waiting(&l, &here);

@@ -4,7 +4,7 @@
 
 use calm_core::live::labels;
 
-use crate::landscape::Landscape;
+use calm_test::Landscape;
 
 /// 32 characters, the longest instance name Cloud ALM allows (btp-api.md §5.3).
 const NAME: &str = "calm-api-landscape-management-01";
@@ -80,7 +80,10 @@ fn authorities(parameters: &serde_json::Value) -> Vec<String> {
 
 fn assert_no_changes(l: &Landscape, after: &str) {
     let (code, out, err) = l.run(&["plan"]);
-    assert_eq!(code, 0, "plan after {after} shows no changes:\n{out}\n{err}");
+    assert_eq!(
+        code, 0,
+        "plan after {after} shows no changes:\n{out}\n{err}"
+    );
 }
 
 #[test]
@@ -146,7 +149,10 @@ fn an_instance_labelled_by_an_earlier_version_is_read_the_same() {
     assert_no_changes(&l, "relabelling as an earlier version");
     let (code, out, _) = l.run(&["discover", "--account", "acme"]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains(FIVE[0]), "discover reads the authorities: {out}");
+    assert!(
+        out.contains(FIVE[0]),
+        "discover reads the authorities: {out}"
+    );
 
     std::fs::write(l.path("calm.yaml"), config(&FIVE[..2])).unwrap();
     let (code, out, _) = l.run(&["plan"]);
