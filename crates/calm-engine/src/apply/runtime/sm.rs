@@ -19,14 +19,14 @@ use crate::apply::run::{Fail, Run, until_visible};
 use crate::read::PLAN_LABEL;
 
 /// Whether creating by plan name failed because the plan is not (yet) visible: the simulator
-/// answers 404; btp-api.md §4.3 lists 400 and 422 for a create, so those count too when they
-/// name the plan.
+/// answers 404 (not the Cloud Foundry router's: that one is no answer of Service Manager);
+/// btp-api.md §4.3 lists 400 and 422 for a create, so those count too when they name the plan.
 fn plan_not_found(e: &calm_btp::Error) -> bool {
     match e {
         calm_btp::Error::Api(api) => {
             let names_plan = matches!(&api.body, calm_btp::ErrorBody::ServiceManager { description, .. }
                 if description.to_ascii_lowercase().contains("plan"));
-            api.status == 404 || (matches!(api.status, 400 | 422) && names_plan)
+            e.is_not_found() || (matches!(api.status, 400 | 422) && names_plan)
         }
         _ => false,
     }
@@ -274,5 +274,16 @@ mod tests {
             "found conflicting service plan"
         )));
         assert!(!plan_not_found(&sm_error(500, "plan")));
+        let Error::Api(mut routed) = sm_error(404, "") else {
+            unreachable!()
+        };
+        routed.body = ErrorBody::Router {
+            error: "unknown_route".into(),
+            message: "404 Not Found: Requested route ('sm.example') does not exist.".into(),
+        };
+        assert!(
+            !plan_not_found(&Error::Api(routed)),
+            "the router's 404 is not Service Manager's"
+        );
     }
 }
