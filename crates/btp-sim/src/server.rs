@@ -185,6 +185,12 @@ async fn fault_layer(State(state): State<Shared>, request: Request, next: Next) 
 /// Latency, fault storms, rate limits, injected faults and garbage, in that order.
 async fn faults_and_limits(state: &Shared, api: Api, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
+    let host = request
+        .headers()
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     let settings = state.settings();
     if settings.latency_ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(settings.latency_ms)).await;
@@ -238,9 +244,12 @@ async fn faults_and_limits(state: &Shared, api: Api, request: Request, next: Nex
         None => {}
     }
     let mut response = match injected {
-        Some(fault @ (Injected::ServerError(_) | Injected::Throttle(_) | Injected::Reset)) => {
-            faults::respond(api, fault, &path)
-        }
+        Some(
+            fault @ (Injected::ServerError(_)
+            | Injected::Throttle(_)
+            | Injected::Reset
+            | Injected::UnknownRoute),
+        ) => faults::respond(api, fault, &path, &host),
         _ => next.run(request).await,
     };
     if let (Some(w), Api::Cf) = (window, api) {

@@ -200,6 +200,16 @@ impl AccountsClient {
         Ok(stored.labels)
     }
 
+    /// Removes all of a subaccount's labels (`DELETE .../labels`, btp-api.md §3.2): what a label
+    /// set that became empty is written as, since `PUT` assigns labels.
+    pub async fn delete_subaccount_labels(&self, guid: &str) -> Result<(), Error> {
+        let path = format!("/accounts/v1/subaccounts/{guid}/labels");
+        self.btp
+            .execute(&self.request(Method::DELETE, &path))
+            .await
+            .map(|_| ())
+    }
+
     /// The subaccount's Service Manager binding, if it has one.
     pub async fn get_service_management_binding(
         &self,

@@ -47,7 +47,7 @@ pub enum EngineError {
         "another calmctl run ({holder}) is applying to {subaccounts} of these subaccounts; its lease expires in {expires_in_secs} s unless renewed (waited {waited_secs} s); nothing was changed"
     )]
     LeaseHeld {
-        /// The other run, `<host>-<pid>-<nonce>`.
+        /// The other run, `<host>-<pid>-<nonce>.<namespace>`.
         holder: String,
         /// Subaccounts it holds.
         subaccounts: usize,
@@ -55,6 +55,21 @@ pub enum EngineError {
         expires_in_secs: u64,
         /// How long this run waited.
         waited_secs: u64,
+    },
+    /// A subaccount has as many labels as the Accounts API allows, none of them the lease: this
+    /// run cannot take its lease there.
+    #[error(
+        "subaccount `{subaccount}` ({guid}) has {labels} labels, the most the Accounts API allows, and none is calmctl's lease (`calmctl.sap/lease`); nothing was changed"
+    )]
+    LeaseNoLabelRoom {
+        /// Its subdomain.
+        subaccount: String,
+        /// Its GUID.
+        guid: String,
+        /// How many label keys it has.
+        labels: usize,
+        /// The most the Accounts API allows.
+        max: usize,
     },
     /// `--tenant`, `--select` or `--key` names nothing the config has.
     #[error("{0}")]

@@ -21,6 +21,7 @@ mod error;
 pub mod ops;
 mod read;
 mod secrets;
+mod sm_labels;
 
 pub use access::check_write_access;
 pub use apply::{ApplyEvent, ApplyOptions, ApplyReport, Reporter, TenantStatus, apply};

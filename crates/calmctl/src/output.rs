@@ -87,6 +87,9 @@ fn help_of(error: &(dyn std::error::Error + 'static)) -> Option<String> {
         calm_engine::EngineError::ReadOnly { .. } => Some(
             "assign the Global Account Administrator role collection to the user, or use a client-credentials key of plan `central`".into(),
         ),
+        calm_engine::EngineError::LeaseNoLabelRoom { max, .. } => Some(format!(
+            "a subaccount takes at most {max} label keys; remove one of its labels (in the cockpit, or with the Accounts API) so that calmctl can keep its lease there while it works"
+        )),
         _ => None,
     }
 }

@@ -18,6 +18,7 @@ mod plan;
 mod plan_scenarios;
 mod rotate;
 mod secrets;
+mod sm_labels;
 mod umask;
 mod validate;
 mod xssec;
