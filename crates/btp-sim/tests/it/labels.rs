@@ -6,14 +6,15 @@ use serde_json::{Value, json};
 
 use crate::{Api, small_world, start};
 
-/// A simulator with one entitled subaccount, an admin token and a Service Manager token of that
-/// subaccount.
+/// A simulator with one entitled subaccount, an admin's Cloud Management token and a Service
+/// Manager token of that subaccount.
 async fn service_manager() -> (SimHandle, Api, String, String, String) {
     let (mut world, sub, _) = small_world();
     world.entitle(&sub, "SAPCloudALMAPIs", "standard", 1);
     let sim = start(world).await;
     let api = Api::new(&sim);
-    let admin = api.login("admin", "admin").await;
+    // The Accounts API takes a Cloud Management token (FIDELITY.md §2).
+    let admin = api.cis_login(&sim, "ga-one", "admin").await;
     let binding = api
         .call(
             "POST",
