@@ -6,12 +6,14 @@
 //!   ├─ read/      bulk list calls per account and region ─▶ Live
 //!   ├─ calm_core::plan(desired, live, options) ─▶ Plan
 //!   └─ apply/     entitlements per account, tenants concurrently under a lease, delivery
+//!   (access.rs: before the first write, may each account's cis token make it?)
 //! connect.rs  one client per identity, secrets resolved at the edge (secrets.rs)
 //! ```
 //!
 //! Every operation takes [`Connections`] and a request and returns data or an [`EngineError`];
 //! nothing here prints. calmctl renders what comes back.
 
+mod access;
 pub mod apply;
 mod connect;
 pub mod discover;
@@ -19,7 +21,9 @@ mod error;
 pub mod ops;
 mod read;
 mod secrets;
+mod sm_labels;
 
+pub use access::check_write_access;
 pub use apply::{ApplyEvent, ApplyOptions, ApplyReport, Reporter, TenantStatus, apply};
 pub use connect::{AccountConnection, Connections};
 pub use error::EngineError;

@@ -168,6 +168,12 @@ pub struct RunArgs {
     /// Lifetime of the lease without renewal (renewed every third of it); for tests.
     #[arg(long, default_value_t = 600, value_name = "SECONDS", hide = true)]
     pub lease_ttl: u64,
+    /// The host name the lease names instead of this machine's; for tests.
+    #[arg(long, value_name = "NAME", hide = true)]
+    pub lease_host: Option<String>,
+    /// The PID namespace the lease names instead of this process's (`none`: unknown); for tests.
+    #[arg(long, value_name = "ID", hide = true)]
+    pub lease_namespace: Option<String>,
     /// Also write the final report as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,

@@ -115,7 +115,6 @@ impl ServiceManagerClient {
     {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
-        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
         loop {
             let mut request = self.request(Method::GET, path);
             {
@@ -130,32 +129,13 @@ impl ServiceManagerClient {
                     pairs.append_pair("token", token);
                 }
             }
-            let response = self.btp.execute(&request).await?;
-            let page: wire::Page<W> = response.json()?;
+            let page: wire::Page<W> = self.btp.execute(&request).await?.json()?;
             out.extend(page.items.into_iter().map(T::from));
-            let Some(next) = page.token.filter(|t| !t.is_empty()) else {
-                return Ok(out);
-            };
-            // A server that hands out a token it handed out before would loop forever (A → B →
-            // A); one whose tokens never end would read until memory runs out.
-            let reason = if !seen.insert(next.clone()) {
-                Some("the next page token leads back to a page already read".to_owned())
-            } else if seen.len() >= self.btp.config().max_pages {
-                Some(format!(
-                    "more than {} pages (the limit of one list)",
-                    self.btp.config().max_pages
-                ))
-            } else {
-                None
-            };
-            if let Some(reason) = reason {
-                return Err(Error::Pagination {
-                    context: Box::new(response.context.clone()),
-                    url: crate::http::redact::url_for_display(&request.url),
-                    reason,
-                });
+            match page.token.filter(|t| !t.is_empty()) {
+                // A server repeating its token would loop forever.
+                Some(next) if token.as_deref() != Some(next.as_str()) => token = Some(next),
+                _ => return Ok(out),
             }
-            token = Some(next);
         }
     }
 
@@ -367,46 +347,94 @@ impl ServiceManagerClient {
         Ok(instance)
     }
 
-    /// Updates an instance and waits for the operation.
+    /// Updates an instance and waits for the operation. Service Manager stores a PATCH's label
+    /// additions before its removals (btp-api.md §10 item 2), so additions to a key that the
+    /// same update removes from go in a second request, after the first one finished.
     pub async fn update_service_instance(
         &self,
         id: &str,
         update: &ServiceInstanceUpdate,
     ) -> Result<ServiceInstance, Error> {
+        let removed: Vec<&str> = update
+            .labels
+            .iter()
+            .filter_map(|change| match change {
+                LabelChange::Remove { key, .. } => Some(key.as_str()),
+                LabelChange::Add { .. } => None,
+            })
+            .collect();
+        let (first, later): (Vec<&LabelChange>, Vec<&LabelChange>) =
+            update.labels.iter().partition(|change| match change {
+                LabelChange::Add { key, .. } => !removed.contains(&key.as_str()),
+                LabelChange::Remove { .. } => true,
+            });
         let body = InstanceUpdate {
             parameters: update.parameters.as_ref(),
             service_plan_id: update.service_plan_id.as_deref(),
-            labels: label_ops(&update.labels),
+            labels: first.into_iter().map(label_op).collect(),
         };
+        self.patch_instance(id, &body).await?;
+        if !later.is_empty() {
+            let body = InstanceUpdate {
+                parameters: None,
+                service_plan_id: None,
+                labels: later.into_iter().map(label_op).collect(),
+            };
+            self.patch_instance(id, &body).await?;
+        }
+        self.wait_for_service_instance(id).await
+    }
+
+    async fn patch_instance(&self, id: &str, body: &InstanceUpdate<'_>) -> Result<(), Error> {
         let path = format!("/v1/service_instances/{id}?async=true");
         let response = self
             .btp
-            .execute(&self.request(Method::PATCH, &path).json(&body))
+            .execute(&self.request(Method::PATCH, &path).json(body))
             .await?;
         self.settle(response, "/v1/service_instances/").await?;
-        self.wait_for_service_instance(id).await
+        Ok(())
     }
 
     /// Changes only an instance's labels. No broker is involved, so the answer is final: unlike
     /// [`update_service_instance`](Self::update_service_instance) the instance is not read back
-    /// (an answer of 202 is still waited for).
+    /// (an answer of 202 is still waited for). An addition of a value the same change removes
+    /// goes in a second request, as Service Manager stores additions before removals (btp-api.md
+    /// §10 item 2); a value replaced by another one of the same key needs no second request.
     pub async fn update_service_instance_labels(
         &self,
         id: &str,
         labels: &[LabelChange],
     ) -> Result<(), Error> {
-        let body = InstanceUpdate {
-            parameters: None,
-            service_plan_id: None,
-            labels: label_ops(labels),
+        let removes = |key: &str, value: &String| {
+            labels.iter().any(|change| match change {
+                LabelChange::Remove { key: k, values } => {
+                    k == key && (values.is_empty() || values.contains(value))
+                }
+                LabelChange::Add { .. } => false,
+            })
         };
-        let path = format!("/v1/service_instances/{id}?async=true");
-        let response = self
-            .btp
-            .execute(&self.request(Method::PATCH, &path).json(&body))
-            .await?;
-        if response.status == StatusCode::ACCEPTED {
-            self.settle(response, "/v1/service_instances/").await?;
+        let (first, later): (Vec<&LabelChange>, Vec<&LabelChange>) =
+            labels.iter().partition(|change| match change {
+                LabelChange::Add { key, values } => !values.iter().any(|v| removes(key, v)),
+                LabelChange::Remove { .. } => true,
+            });
+        for part in [first, later] {
+            if part.is_empty() {
+                continue;
+            }
+            let body = InstanceUpdate {
+                parameters: None,
+                service_plan_id: None,
+                labels: part.into_iter().map(label_op).collect(),
+            };
+            let path = format!("/v1/service_instances/{id}?async=true");
+            let response = self
+                .btp
+                .execute(&self.request(Method::PATCH, &path).json(&body))
+                .await?;
+            if response.status == StatusCode::ACCEPTED {
+                self.settle(response, "/v1/service_instances/").await?;
+            }
         }
         Ok(())
     }
@@ -417,42 +445,48 @@ impl ServiceManagerClient {
             .await
     }
 
+    /// Deletes and waits for the delete's operation. Gone means done: 404 or 410 to the DELETE,
+    /// and 404 to a poll of its operation, which Service Manager no longer finds once the object
+    /// is deleted (sap-btp-service-operator `client/sm/client.go`, `delete` and `Status`). A 404
+    /// of the Cloud Foundry router is none of these ([`Error::is_not_found`]).
     async fn delete(&self, path: &str) -> Result<(), Error> {
+        let gone =
+            |e: &Error| e.is_not_found() || (e.status() == Some(410) && !e.is_router_error());
         match self.btp.execute(&self.request(Method::DELETE, path)).await {
             Ok(response) => {
                 if response.status == StatusCode::ACCEPTED
                     && let Some(location) = response.location_in(&self.endpoint)?
                 {
-                    self.wait_for_operation(location).await?;
+                    match self.wait_for_operation(location).await {
+                        Ok(_) => {}
+                        Err(e) if e.is_not_found() => {}
+                        Err(e) => return Err(e),
+                    }
                 }
                 Ok(())
             }
-            Err(e) if matches!(e.status(), Some(404 | 410)) => Ok(()),
+            Err(e) if gone(&e) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+}
+
+fn label_op(change: &LabelChange) -> LabelOp<'_> {
+    match change {
+        LabelChange::Add { key, values } => LabelOp {
+            op: "add",
+            key,
+            values,
+        },
+        LabelChange::Remove { key, values } => LabelOp {
+            op: "remove",
+            key,
+            values,
+        },
     }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // The caches hold plain values, valid after any panic.
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Label changes as the API takes them.
-fn label_ops(changes: &[LabelChange]) -> Vec<LabelOp<'_>> {
-    changes
-        .iter()
-        .map(|change| match change {
-            LabelChange::Add { key, values } => LabelOp {
-                op: "add",
-                key,
-                values,
-            },
-            LabelChange::Remove { key, values } => LabelOp {
-                op: "remove",
-                key,
-                values,
-            },
-        })
-        .collect()
 }

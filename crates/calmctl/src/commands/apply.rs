@@ -94,11 +94,18 @@ fn exec_setup(desired: &Desired, ctx: &Context) -> ExecSetup {
 }
 
 pub(crate) fn lease_options(run: &RunArgs) -> LeaseOptions {
-    LeaseOptions {
+    let mut options = LeaseOptions {
         wait: Duration::from_secs(run.lease_wait),
         ttl: Duration::from_secs(run.lease_ttl.max(1)),
         ..LeaseOptions::default()
+    };
+    if let Some(host) = &run.lease_host {
+        options.identity.host = host.clone();
     }
+    if let Some(namespace) = &run.lease_namespace {
+        options.identity.namespace = (namespace != "none").then(|| namespace.clone());
+    }
+    options
 }
 
 /// Runs an apply request with progress on stderr, the plan shown (and asked about) first.

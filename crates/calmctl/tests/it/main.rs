@@ -3,6 +3,7 @@
 
 mod adopt;
 mod apply;
+mod cis_access;
 mod cli;
 mod crash;
 mod discover;
@@ -21,7 +22,9 @@ mod plan;
 mod plan_scenarios;
 mod rotate;
 mod secrets;
+mod sm_labels;
 mod umask;
 mod validate;
+mod xssec;
 
 pub use calm_test::{calmctl, root, stderr, stdout};
