@@ -130,17 +130,22 @@ fn a_saved_plan_is_refused_when_its_config_or_its_objects_changed() {
         .runtime
         .block_on(ops::plan(&desired, &conns, &options))
         .unwrap();
+    let source = |sha: &str| calm_core::PlanSource {
+        path: "calm.yaml".into(),
+        sha256: sha.into(),
+    };
     let saved = |sha: &str| Saved {
         plan: SavedPlan {
             format_version: calm_core::plan::PLAN_FORMAT_VERSION,
-            calmctl_version: "test".into(),
+            calmctl_version: env!("CARGO_PKG_VERSION").into(),
             created_at: options.now_unix,
             config_sha256: "made-from".into(),
+            sources: vec![source("made-from")],
             allow_delete: false,
             plan: plan.clone(),
         },
         config_sha256: sha.into(),
-        config_name: "calm.yaml".into(),
+        sources: vec![source(sha)],
         max_age_secs: 3600,
     };
     let run = |saved: Saved| {
