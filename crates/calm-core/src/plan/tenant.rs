@@ -329,6 +329,10 @@ fn keys(
                         .then(|| crate::delivered::due(delivery, &i.name, &k.name, lk, &live.files))
                         .flatten()
                     {
+                        // What a delivery depends on is the key and its record, not how far
+                        // its create got: a key a killed run left in progress is done by the
+                        // time the lease is taken, and its delivery is still the approved one.
+                        let obs = Some(observed(&lk.guid, "", &lk.metadata));
                         push(
                             out,
                             t,
