@@ -315,7 +315,7 @@ fn row(
         span,
     };
     for (i, (cell, span)) in record.iter().zip(spans).enumerate() {
-        let value = crate::draft::csv_value(cell.trim());
+        let value = crate::escape::csv_value(cell.trim());
         if value.is_empty() {
             continue;
         }

@@ -16,11 +16,13 @@ mod delivery;
 mod diagnostic;
 pub mod draft;
 mod duplicates;
+mod escape;
 mod expand;
 mod inventory;
 mod node;
 mod rules;
 pub mod schema;
+mod text;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
