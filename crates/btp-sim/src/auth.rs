@@ -22,6 +22,12 @@ pub struct Claims {
     /// Set for user tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
+    /// The user's GUID, for user tokens (UAA's `user_id` claim; Cloud Foundry's user GUID).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// The user's identity provider, for user tokens (UAA's `origin` claim).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
     /// The OAuth client that asked for the token.
     pub client_id: String,
     /// Grant type used.
@@ -125,6 +131,8 @@ mod tests {
             jti: "1".into(),
             sub: "admin".into(),
             user_name: Some("admin".into()),
+            user_id: None,
+            origin: None,
             client_id: "cf".into(),
             grant_type: "password".into(),
             zid: "uaa".into(),

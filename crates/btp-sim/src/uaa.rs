@@ -18,7 +18,7 @@ use serde_json::json;
 use crate::auth::{self, Claims};
 use crate::errors;
 use crate::server::{AppState, Shared};
-use crate::world::{World, now_ms};
+use crate::world::{User, World, now_ms};
 
 /// Whose client authenticated.
 #[derive(Debug, Clone, PartialEq)]
@@ -102,7 +102,7 @@ pub async fn token(
         );
     };
     let origin = login_hint_origin(field("login_hint"));
-    let user_grant = |user: &str, grant: &str, keep: Option<&str>| {
+    let user_grant = |user: &User, grant: &str, keep: Option<&str>| {
         user_token(&state, ttl, &client_id, &client, user, grant, keep)
     };
     match grant {
@@ -123,7 +123,7 @@ pub async fn token(
             }
             match world.user(username, password) {
                 Some(user) if origin.as_deref().is_none_or(|o| o == user.origin) => {
-                    user_grant(username, "password", None)
+                    user_grant(user, "password", None)
                 }
                 _ => unauthorized(),
             }
@@ -136,11 +136,20 @@ pub async fn token(
                     "Missing refresh_token",
                 );
             };
+            let holder = |old: &Claims| match &old.user_id {
+                Some(guid) => world.user_by_guid(guid),
+                None => world.users.iter().find(|u| u.username == old.sub),
+            };
             match auth::verify(&secret, refresh, "refresh", None) {
                 // The refresh grant returns the same refresh token (observed, btp-api.md §2.2).
-                Some(old) if old.client_id == client_id => {
-                    user_grant(&old.sub, "refresh_token", Some(refresh))
-                }
+                Some(old) if old.client_id == client_id => match holder(&old) {
+                    Some(user) => user_grant(user, "refresh_token", Some(refresh)),
+                    None => errors::uaa(
+                        StatusCode::UNAUTHORIZED,
+                        "invalid_token",
+                        "Invalid refresh token",
+                    ),
+                },
                 _ => errors::uaa(
                     StatusCode::UNAUTHORIZED,
                     "invalid_token",
@@ -159,9 +168,13 @@ pub async fn token(
         "urn:ietf:params:oauth:grant-type:jwt-bearer" => {
             let user = field("assertion")
                 .and_then(|a| auth::verify(&secret, a, "assertion", Some(now_ms() / 1000)))
-                .filter(|c| world.users.iter().any(|u| u.username == c.sub));
+                .and_then(|c| {
+                    world.users.iter().find(|u| {
+                        u.username == c.sub && origin.as_deref().is_none_or(|o| o == u.origin)
+                    })
+                });
             match user {
-                Some(assertion) => user_grant(&assertion.sub, "jwt-bearer", None),
+                Some(user) => user_grant(user, "jwt-bearer", None),
                 None => errors::uaa(
                     StatusCode::UNAUTHORIZED,
                     "invalid_token",
@@ -278,6 +291,8 @@ fn base_claims(typ: &str, sub: &str, client_id: &str, grant: &str, ttl: u64) -> 
         jti: jti(),
         sub: sub.to_owned(),
         user_name: None,
+        user_id: None,
+        origin: None,
         client_id: client_id.to_owned(),
         grant_type: grant.to_owned(),
         zid: "uaa".to_owned(),
@@ -293,12 +308,14 @@ fn user_token(
     ttl: u64,
     client_id: &str,
     client: &Client,
-    user: &str,
+    user: &User,
     grant: &str,
     keep_refresh: Option<&str>,
 ) -> Response {
-    let mut access = base_claims("access", user, client_id, grant, ttl);
-    access.user_name = Some(user.to_owned());
+    let mut access = base_claims("access", &user.username, client_id, grant, ttl);
+    access.user_name = Some(user.username.clone());
+    access.user_id = Some(user.guid.clone());
+    access.origin = Some(user.origin.clone());
     access.scope = USER_SCOPES.iter().map(|s| (*s).to_owned()).collect();
     if let Client::CloudManagement(ga) = client {
         access.ga = Some(ga.clone());

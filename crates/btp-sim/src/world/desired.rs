@@ -7,7 +7,9 @@
 //!   tenant name), a subdomain gets a GUID derived from the seed;
 //! - one CF org per `cloudfoundry` tenant (named after `org`, else the tenant), tied to the
 //!   subaccount so that entitling the subaccount makes the plan visible there;
-//! - the documented login `admin`/`admin`; no entitlements, spaces, instances or keys.
+//! - the documented login `admin`/`admin`, Org Manager of every org and nothing more: what BTP
+//!   gives the user who enables Cloud Foundry in a subaccount (btp-api.md §2.11);
+//! - no entitlements, spaces, instances or keys.
 
 use calm_core::{Desired, Entitlement, Runtime};
 
@@ -92,7 +94,12 @@ impl World {
                         .values()
                         .any(|o| o.name.eq_ignore_ascii_case(&org))
                     {
-                        world.add_org(&org, Some(&subaccount));
+                        let guid = world.add_org(&org, Some(&subaccount));
+                        world.add_role(
+                            crate::ADMIN_USER,
+                            super::RoleType::OrganizationManager,
+                            &guid,
+                        );
                     }
                 }
             }

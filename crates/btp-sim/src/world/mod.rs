@@ -10,6 +10,7 @@ mod desired;
 mod effects;
 pub(crate) mod keyed;
 pub mod model;
+mod roles;
 mod seed;
 pub mod services;
 
@@ -22,6 +23,7 @@ use sha2::{Digest, Sha256};
 pub use catalog::{CALM_OFFERING, CALM_PLAN};
 pub(crate) use effects::PendingKind;
 pub use model::*;
+pub use roles::Access;
 pub use services::*;
 
 /// The whole simulated landscape. Serializes to the world file format (see the crate README).
@@ -54,6 +56,9 @@ pub struct World {
     /// CF spaces.
     #[serde(default, with = "keyed")]
     pub spaces: IndexMap<String, Space>,
+    /// CF org and space roles of users.
+    #[serde(default, with = "keyed")]
+    pub roles: IndexMap<String, Role>,
     /// Service offerings (CF and SM catalog).
     #[serde(default, with = "keyed")]
     pub offerings: IndexMap<String, Offering>,
@@ -110,6 +115,11 @@ impl World {
         }
         if !self.offerings.values().any(|o| o.name == CALM_OFFERING) {
             catalog::add_calm_catalog(self);
+        }
+        for i in 0..self.users.len() {
+            if self.users[i].guid.is_empty() {
+                self.users[i].guid = self.guid();
+            }
         }
         self.rebuild_pending();
     }
@@ -191,11 +201,11 @@ impl World {
         self.plan_entitled(plan, subaccount)
     }
 
-    /// Find a user by name and password.
+    /// Find a user by name and password (a user without a password never matches).
     pub fn user(&self, username: &str, password: &str) -> Option<&User> {
         self.users
             .iter()
-            .find(|u| u.username == username && u.password == password)
+            .find(|u| !u.password.is_empty() && u.username == username && u.password == password)
     }
 
     /// Subaccount that an SM client id belongs to.
