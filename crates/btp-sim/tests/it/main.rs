@@ -11,6 +11,7 @@ mod python;
 mod replay;
 mod roles;
 mod seed;
+mod seed_roles;
 mod seed_world;
 
 use btp_sim::world::RoleType;
