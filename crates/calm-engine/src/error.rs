@@ -56,6 +56,18 @@ pub enum EngineError {
         /// How long this run waited.
         waited_secs: u64,
     },
+    /// `--tenant`, `--select` or `--key` names nothing the config has.
+    #[error("{0}")]
+    Targets(String),
+    /// A saved plan does not fit the config or is too old; nothing was changed.
+    #[error("{0}")]
+    SavedPlan(String),
+    /// Objects a saved plan touches changed since it was made; nothing was changed.
+    #[error("refusing the saved plan: {} object(s) changed since it was made:\n  {}", changes.len(), changes.join("\n  "))]
+    StalePlan {
+        /// What changed, one line each.
+        changes: Vec<String>,
+    },
     /// A BTP API call failed.
     #[error("{context}: {source}")]
     Api {

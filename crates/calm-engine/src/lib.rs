@@ -10,30 +10,20 @@
 //!
 //! `discover` (discover/) reads what exists in a global account and drafts a calm.yaml from it.
 //!
-//! Commands in `calmctl` call these functions and render what they return; nothing here prints.
+//! `ops` holds the operations calmctl's commands call (plan, apply, rotate, discover, targeting):
+//! each command parses, calls one operation and renders what it returns; nothing here prints.
 
 pub mod apply;
 mod connect;
 pub mod discover;
 mod error;
+pub mod ops;
 mod read;
 mod secrets;
-
-use calm_core::{Desired, Plan, PlanOptions};
 
 pub use apply::{ApplyEvent, ApplyOptions, ApplyReport, Reporter, TenantStatus, apply};
 pub use connect::{AccountConnection, Connections};
 pub use error::EngineError;
+pub use ops::plan;
 pub use read::read_live;
 pub use secrets::{EnvLookup, resolve};
-
-/// Reads live state for the targeted tenants and computes the plan.
-pub async fn plan(
-    desired: &Desired,
-    conns: &Connections,
-    options: &PlanOptions,
-) -> Result<(calm_core::Live, Plan), EngineError> {
-    let live = read_live(desired, conns, options.targets.as_ref()).await?;
-    let plan = calm_core::plan(desired, &live, options);
-    Ok((live, plan))
-}

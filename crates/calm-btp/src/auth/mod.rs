@@ -148,6 +148,31 @@ impl Grant {
     }
 }
 
+/// Gets one token with a client's own credentials and drops it at once: the proof that a
+/// delivered key works (btp-api.md §5.4). The request goes through the same policy as every other
+/// (pacing, 429 and 5xx retries, https except to loopback, no redirects); the token is neither
+/// cached nor shared.
+pub async fn check_client_credentials(
+    btp: &Btp,
+    uaa_url: &str,
+    client_id: &str,
+    client_secret: SecretString,
+) -> Result<(), Error> {
+    let endpoint = Endpoint::new(&TokenSource::token_url(uaa_url)?, btp.route())?;
+    let source = TokenSource {
+        token_url: endpoint.url(""),
+        endpoint,
+        grant: Grant::ClientCredentials {
+            client_id: client_id.to_owned(),
+            client_secret,
+        },
+        state: tokio::sync::Mutex::new(None),
+        generation: AtomicU64::new(0),
+        invalidated: AtomicU64::new(0),
+    };
+    source.request(btp, None).await.map(drop)
+}
+
 /// Identifies a shared token source: the token URL and who asks (never a secret).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct TokenKey {

@@ -5,10 +5,9 @@ use std::collections::{BTreeSet, HashMap};
 
 use calm_core::{Change, Plan};
 
-use super::Failure;
 use super::entitlements::Gates;
-use super::leased::Approved;
-use super::saved::same;
+use super::report::Failure;
+use super::saved::{Approved, same};
 
 /// The fresh plan of a chunk, keeping the tenants whose changes are the approved ones (or, unless
 /// the plan was saved, some of them: another run did the rest); the others fail with what moved.

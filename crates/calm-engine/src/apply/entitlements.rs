@@ -9,7 +9,9 @@ use std::time::Duration;
 use calm_btp::entitlements::{PlanAssignment, Quota};
 use calm_core::{Action, DEFAULT_PLAN, Live, Plan, Resource, SERVICE_OFFERING};
 
-use super::{ApplyEvent, Failure, Run};
+use super::events::ApplyEvent;
+use super::report::Failure;
+use super::run::Run;
 
 /// Per tenant with an entitlement change: `Ok(step)` once assigned, or why it failed.
 pub(crate) type Gates = HashMap<String, Result<String, Failure>>;

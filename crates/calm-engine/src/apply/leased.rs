@@ -36,8 +36,13 @@ use futures::StreamExt;
 
 use super::chunks::{chunked, reconcile};
 use super::entitlements::{self, Gates};
+use super::events::{ApplyEvent, Reporter};
 use super::lease::{self, Lease, LeaseOptions};
-use super::{ApplyEvent, ApplyOptions, ApplyReport, Failure, Reporter, Run, Sink, tenant};
+use super::report::{ApplyReport, Failure};
+use super::run::{ApplyOptions, Run};
+use super::saved::Approved;
+use super::sink::Sink;
+use super::tenant;
 use crate::{Connections, EngineError};
 
 /// The first chunk's size; each next one is twice the last. Small enough that work starts
@@ -45,16 +50,6 @@ use crate::{Connections, EngineError};
 /// tenants, as in most runs, are a single chunk: each chunk costs a lease round, with its
 /// settling pause, and an entitlement job.
 const FIRST_CHUNK: usize = 32;
-
-/// What a run was approved to do.
-pub struct Approved<'a> {
-    /// The plan shown (or saved) and approved.
-    pub plan: &'a Plan,
-    /// The live state that plan was computed from.
-    pub live: &'a Live,
-    /// A saved plan: a tenant whose changes differ in any way under the lease fails.
-    pub saved: bool,
-}
 
 /// The report of an apply under lease, and what happened to its leases.
 pub struct LeasedReport {
@@ -136,7 +131,7 @@ pub async fn apply_leased(
     reporter: &dyn Reporter,
     cancel: Arc<AtomicBool>,
 ) -> Result<LeasedReport, EngineError> {
-    super::refuse_too_many_deletes(approved.plan, options)?;
+    super::run::refuse_too_many_deletes(approved.plan, options)?;
     let run = Run {
         desired,
         conns,
@@ -145,7 +140,7 @@ pub async fn apply_leased(
         cancel: &cancel,
         sink: Sink::from(&desired.delivery),
     };
-    let names = super::run_names(desired, approved.plan, options);
+    let names = super::run::run_names(desired, approved.plan, options);
     let changing: BTreeSet<&str> = approved
         .plan
         .changes

@@ -2,20 +2,16 @@
 //! and only then retire the key it replaces. If delivery or verification fails, the new key is
 //! deleted, the old key's credentials go back to the sink, and the old key is left as it was.
 //!
-//! Retirement is a label on the old key (`calmctl.sap/retired-at`, Unix seconds). A Service
-//! Manager binding cannot be relabelled after creation (btp-api.md §4.4), so for bindings the mark
-//! is `<binding id>@<seconds>` in the `calmctl.sap/retired-bindings` label of their instance.
+//! Retirement is a mark the runtime keeps (runtime/cf.rs and runtime/sm.rs say where).
 
-use calm_btp::cf::{Credentials, MetadataPatch};
-use calm_btp::service_manager::{LabelChange, ServiceInstanceUpdate, ServiceManagerClient};
-use calm_core::live::labels;
+use calm_btp::cf::Credentials;
 use calm_core::{Change, LiveTenant, Resource, Tenant};
 use serde_json::Value;
 
-use super::Run;
 use super::deliver;
 use super::ids::Ids;
-use super::tenant::{Client, Fail, ensure, guid_of};
+use super::run::{Fail, Run, guid_of};
+use super::runtime::{Client, ensure};
 
 /// Delivers and verifies the key a Rotate change just created, then retires the old one.
 /// Returns a warning when both keys share their secret.
@@ -76,8 +72,10 @@ pub(crate) async fn finish(
              instance in calm.yaml (xs-security `credential-types: [\"binding-secret\"]`)"
         )
     });
-    let client = ensure(run, Some(t), lt, ids, client).await?;
-    retire(client, ids, instance, &old, run.options.now_unix).await?;
+    ensure(run, Some(t), lt, ids, client)
+        .await?
+        .retire_key(ids, instance, &old, run.options.now_unix)
+        .await?;
     Ok(warning)
 }
 
@@ -107,89 +105,26 @@ async fn undo(
         .insert((instance.clone(), key.clone()), old.to_owned());
     let mut notes = Vec::new();
     if let Ok(client) = ensure(run, Some(t), lt, ids, client).await {
-        let deleted = match client {
-            Client::Cf(cf) => cf.delete_service_credential_binding(new).await,
-            Client::Sm(sm) => sm.delete_service_binding(new).await,
-        };
-        notes.push(match deleted {
+        notes.push(match client.delete_key(ids, instance, new).await {
             Ok(()) => "the new key was deleted".to_owned(),
-            Err(e) => format!("the new key could not be deleted ({e})"),
+            Err(e) => format!("the new key could not be deleted ({})", e.message()),
         });
     }
     if let Some(credentials) = old_credentials {
         let back = deliver::put(run, t, key, &credentials).await;
         notes.push(match back {
             Ok(()) => "the old key's credentials were delivered again".to_owned(),
-            Err(Fail::Api(e)) => {
-                format!("the old key's credentials could not be delivered again ({e})")
-            }
-            Err(Fail::Other(e)) => {
-                format!("the old key's credentials could not be delivered again ({e})")
-            }
+            Err(e) => format!(
+                "the old key's credentials could not be delivered again ({})",
+                e.message()
+            ),
         });
     }
-    let message = match fail {
-        Fail::Api(e) => e.to_string(),
-        Fail::Other(m) => m,
-    };
     Fail::Other(format!(
-        "{message}; the old key is kept and not retired; {}",
+        "{}; the old key is kept and not retired; {}",
+        fail.message(),
         notes.join("; ")
     ))
-}
-
-/// Marks the old key retired as of `now`.
-async fn retire(
-    client: &Client,
-    ids: &Ids,
-    instance: &str,
-    old: &str,
-    now: i64,
-) -> Result<(), Fail> {
-    match client {
-        Client::Cf(cf) => {
-            let mut patch = MetadataPatch::default();
-            patch
-                .labels
-                .insert(labels::RETIRED_AT.into(), Some(now.to_string()));
-            cf.update_service_credential_binding_metadata(old, &patch)
-                .await?;
-            Ok(())
-        }
-        Client::Sm(sm) => {
-            let instance_id = ids
-                .instances
-                .get(instance)
-                .ok_or_else(|| Fail::Other(format!("instance {instance} does not exist")))?;
-            mark(
-                sm,
-                instance_id,
-                vec![LabelChange::Add {
-                    key: labels::RETIRED_BINDINGS.into(),
-                    values: vec![format!("{old}@{now}")],
-                }],
-            )
-            .await
-        }
-    }
-}
-
-/// Changes only the labels of a Service Manager instance (no parameters: no broker call).
-pub(crate) async fn mark(
-    sm: &ServiceManagerClient,
-    instance_id: &str,
-    labels: Vec<LabelChange>,
-) -> Result<(), Fail> {
-    sm.update_service_instance(
-        instance_id,
-        &ServiceInstanceUpdate {
-            parameters: None,
-            service_plan_id: None,
-            labels,
-        },
-    )
-    .await?;
-    Ok(())
 }
 
 /// Whether both keys have the same client secret. The secrets are compared in memory through

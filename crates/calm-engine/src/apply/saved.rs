@@ -2,7 +2,17 @@
 //! compared with what the plan observed. A reviewer approved *those* changes to *those* objects;
 //! if either moved, the plan is refused rather than applied to something nobody reviewed.
 
-use calm_core::{Change, Plan};
+use calm_core::{Change, Live, Plan};
+
+/// What a run was approved to do.
+pub struct Approved<'a> {
+    /// The plan shown (or saved) and approved.
+    pub plan: &'a Plan,
+    /// The live state that plan was computed from.
+    pub live: &'a Live,
+    /// A saved plan: a tenant whose changes differ in any way under the lease fails.
+    pub saved: bool,
+}
 
 /// The changes of `saved` that a fresh plan (same config, same options) no longer contains
 /// unchanged, as human labels: each names an object that changed since the plan was made (or a

@@ -2,174 +2,17 @@
 //! A create whose job fails is tried again (up to four times in all); any other failing step
 //! ends the tenant (later steps depend on it); other tenants go on.
 
-use std::future::Future;
 use std::time::Duration;
 
-use calm_btp::cf::{CfClient, Credentials};
-use calm_btp::service_manager::ServiceManagerClient;
-use calm_btp::{Api, Event};
 use calm_core::plan::Observed;
-use calm_core::{Action, Change, Instance, Live, LiveTenant, Plan, Resource, Runtime, Tenant};
+use calm_core::{Action, Change, Live, LiveTenant, Plan, Resource, Tenant};
 
+use super::events::ApplyEvent;
 use super::ids::Ids;
-use super::{ApplyEvent, Failure, Run, TenantReport, TenantStatus, cf, deliver, rotate, sm};
-
-/// Why a step failed, before it is named.
-pub(crate) enum Fail {
-    /// The API said no.
-    Api(calm_btp::Error),
-    /// Anything else.
-    Other(String),
-}
-
-impl From<calm_btp::Error> for Fail {
-    fn from(e: calm_btp::Error) -> Self {
-        Fail::Api(e)
-    }
-}
-
-impl Fail {
-    pub(crate) fn named(self, step: &str) -> Failure {
-        match self {
-            Fail::Api(e) => Failure::api(step, &e),
-            Fail::Other(message) => Failure::other(step, message),
-        }
-    }
-}
-
-/// The GUID the plan observed: updates, adoptions, replacements and deletions name their object.
-pub(crate) fn guid_of(c: &Change) -> Result<&str, Fail> {
-    c.observed
-        .as_ref()
-        .map(|o| o.guid.as_str())
-        .ok_or_else(|| Fail::Other("the plan does not name the object's GUID".into()))
-}
-
-pub(crate) fn instance_of<'t>(t: &'t Tenant, name: &str) -> Result<&'t Instance, Fail> {
-    t.instances
-        .iter()
-        .find(|i| i.name == name)
-        .ok_or_else(|| Fail::Other(format!("instance {name} is not in the config")))
-}
-
-/// Polls `probe` until it finds something, reporting each wait; gives up after five minutes.
-pub(crate) async fn until_visible<T, F, Fut>(
-    run: &Run<'_>,
-    api: Api,
-    what: &str,
-    mut probe: F,
-) -> Result<T, Fail>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<Option<T>, calm_btp::Error>>,
-{
-    let started = tokio::time::Instant::now();
-    let mut wait = Duration::from_millis(200);
-    loop {
-        if let Some(found) = probe().await? {
-            return Ok(found);
-        }
-        if started.elapsed() > Duration::from_secs(300) {
-            return Err(Fail::Other(format!(
-                "{what} did not become visible within 5 minutes"
-            )));
-        }
-        let event = Event::Waiting {
-            api,
-            what: what.to_owned(),
-            state: "not visible yet".into(),
-            wait,
-        };
-        run.reporter.on_event(&ApplyEvent::Client(&event));
-        tokio::time::sleep(wait).await;
-        wait = (wait * 2).min(Duration::from_secs(5));
-    }
-}
-
-/// The client a tenant's steps go through.
-pub(crate) enum Client {
-    Cf(CfClient),
-    Sm(ServiceManagerClient),
-}
-
-impl Client {
-    /// The credentials of a key or binding. Secret: they go to the sink and nowhere else.
-    pub(crate) async fn credentials(&self, ids: &mut Ids, guid: &str) -> Result<Credentials, Fail> {
-        if let Some(c) = ids.credentials.remove(guid) {
-            return Ok(c);
-        }
-        match self {
-            Client::Cf(cf) => Ok(cf.service_credential_binding_details(guid).await?),
-            Client::Sm(sm) => sm
-                .get_service_binding(guid)
-                .await?
-                .credentials
-                .ok_or_else(|| Fail::Other("the binding returned no credentials".into())),
-        }
-    }
-}
-
-async fn connect(
-    run: &Run<'_>,
-    t: Option<&Tenant>,
-    live: &LiveTenant,
-    ids: &Ids,
-) -> Result<Client, Fail> {
-    let engine = |e: crate::EngineError| Fail::Other(e.to_string());
-    match t {
-        Some(t) if t.runtime == Runtime::Cloudfoundry => Ok(Client::Cf(
-            run.conns
-                .cloud_foundry(&t.account, &t.region)
-                .await
-                .map_err(engine)?,
-        )),
-        Some(t) => {
-            let guid = ids
-                .subaccount
-                .clone()
-                .ok_or_else(|| Fail::Other("the subaccount was not found".into()))?;
-            run.conns
-                .service_manager(&t.account, &guid, true)
-                .await
-                .map_err(engine)?
-                .map(Client::Sm)
-                .ok_or_else(|| Fail::Other("no Service Manager access".into()))
-        }
-        None => orphan_client(run, live).await,
-    }
-}
-
-/// A removed tenant's objects were found in one of the config's CF regions: find which one.
-async fn orphan_client(run: &Run<'_>, live: &LiveTenant) -> Result<Client, Fail> {
-    let probe = live
-        .instances
-        .first()
-        .ok_or_else(|| Fail::Other("nothing left to delete".into()))?;
-    let mut places: Vec<(&str, &str)> = run
-        .desired
-        .tenants
-        .iter()
-        .filter(|t| t.runtime == Runtime::Cloudfoundry)
-        .map(|t| (t.account.as_str(), t.region.as_str()))
-        .collect();
-    places.sort_unstable();
-    places.dedup();
-    for (account, region) in places {
-        let Ok(cf) = run.conns.cloud_foundry(account, region).await else {
-            continue;
-        };
-        if cf.get_service_instance(&probe.guid).await.is_ok() {
-            return Ok(Client::Cf(cf));
-        }
-    }
-    Err(Fail::Other(
-        "the removed tenant's instance is in no Cloud Foundry region of the config".into(),
-    ))
-}
-
-pub(crate) fn step_of(c: &Change) -> String {
-    format!("{} {}", c.action.verb(), c.resource.label())
-}
+use super::report::{Failure, TenantReport, TenantStatus};
+use super::run::{Fail, Run, step_of};
+use super::runtime::{Client, ensure};
+use super::{deliver, rotate, steps};
 
 /// Runs one tenant. `gate` is the outcome of its entitlement change, if it had one.
 pub(crate) async fn apply(
@@ -312,16 +155,8 @@ async fn step_once(
     c: &Change,
     report: &mut TenantReport,
 ) -> Result<(), Fail> {
-    {
-        let client = ensure(run, t, lt, ids, client).await?;
-        match (client, t) {
-            (Client::Cf(cf), _) => cf::change(run, cf, t, ids, c).await?,
-            (Client::Sm(sm), Some(t)) => sm::change(run, sm, t, ids, c).await?,
-            (Client::Sm(_), None) => {
-                return Err(Fail::Other("the tenant is not in the config".into()));
-            }
-        }
-    }
+    let runtime = ensure(run, t, lt, ids, client).await?;
+    steps::change(run, runtime, t, ids, c).await?;
     let Resource::ServiceKey {
         instance,
         rotates: Some(key),
@@ -346,20 +181,4 @@ async fn step_once(
         _ => {}
     }
     Ok(())
-}
-
-/// The tenant's client, connected on first use (a tenant with nothing to do sends nothing).
-pub(crate) async fn ensure<'c>(
-    run: &Run<'_>,
-    t: Option<&Tenant>,
-    lt: &LiveTenant,
-    ids: &Ids,
-    client: &'c mut Option<Client>,
-) -> Result<&'c Client, Fail> {
-    if client.is_none() {
-        *client = Some(connect(run, t, lt, ids).await?);
-    }
-    client
-        .as_ref()
-        .ok_or_else(|| Fail::Other("no client".into()))
 }

@@ -9,7 +9,7 @@ use calm_core::live::{Metadata, Ownership, is_protected, labels, ownership};
 use calm_core::{Account, Entitlement, LiveEntitlement, Runtime, looks_generated};
 use serde_json::Value;
 
-use super::Found;
+use super::found::Found;
 
 /// What an instance was created with, as far as its labels tell (calmctl records the parameters
 /// it applied; an unlabelled instance's parameters cannot be read back from Cloud ALM).

@@ -13,10 +13,11 @@
 //! created (a subaccount without one has no Service Manager instances).
 
 mod draft;
+mod found;
 
 use std::collections::{BTreeMap, HashMap};
 
-use calm_btp::accounts::{Subaccount, SubaccountFilter};
+use calm_btp::accounts::SubaccountFilter;
 use calm_btp::cf::{
     CfClient, OrganizationFilter, ServiceCredentialBindingFilter, ServiceInstanceFilter,
     ServicePlanFilter, SpaceFilter,
@@ -27,6 +28,7 @@ use futures::StreamExt;
 use futures::future::try_join_all;
 
 pub use draft::draft;
+pub use found::Found;
 
 use crate::read::{last_operation, live_key, merge_metadata};
 use crate::{Connections, EngineError};
@@ -42,23 +44,6 @@ pub struct DiscoverOptions {
     pub labels: Vec<(String, String)>,
     /// Only subaccounts in this region.
     pub region: Option<String>,
-}
-
-/// What exists in one subaccount.
-#[derive(Debug, Clone)]
-pub struct Found {
-    /// The subaccount as the Accounts service lists it.
-    pub subaccount: Subaccount,
-    /// Its Cloud ALM entitlement.
-    pub entitlement: Option<LiveEntitlement>,
-    /// Its Cloud Foundry org (guid, name), if one is named like the subaccount.
-    pub org: Option<(String, String)>,
-    /// Where its `SAPCloudALMAPIs` instances are.
-    pub runtime: Option<Runtime>,
-    /// The instances, each with the name of its space (Cloud Foundry).
-    pub instances: Vec<(LiveInstance, Option<String>)>,
-    /// Keys or bindings of those instances (names and labels only).
-    pub keys: Vec<LiveKey>,
 }
 
 /// Reads what exists for the subaccounts `options` selects, sorted by subdomain.

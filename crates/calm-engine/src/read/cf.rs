@@ -12,7 +12,7 @@ use calm_core::{
 };
 use futures::future::try_join_all;
 
-use super::{last_operation, live_key, merge_metadata};
+use super::shapes::{last_operation, live_key, merge_metadata};
 use crate::{Connections, EngineError};
 
 /// CF parts of live tenants, by tenant name, and orphans found in the regions read.

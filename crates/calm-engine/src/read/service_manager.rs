@@ -8,7 +8,7 @@ use calm_core::live::{LastOperation as LiveOperation, Metadata, labels};
 use calm_core::{Live, LiveInstance, LiveKey, Tenant};
 use futures::StreamExt;
 
-use super::{last_operation, unix_seconds};
+use super::shapes::{last_operation, unix_seconds};
 use crate::{Connections, EngineError};
 
 /// How many subaccounts are read at once.

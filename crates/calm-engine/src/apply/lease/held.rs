@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::holder::{alive, now, parse};
 use super::labels::{Labels, Place, each, labels_of, write};
-use super::{alive, now, parse, release_places};
 
 /// The leases of one run. Give subaccounts back as their tenants finish
 /// ([`Lease::release_subaccount`]) and the rest with [`Lease::release`] at the end.
@@ -179,4 +179,22 @@ impl Drop for Lease {
             task.abort();
         }
     }
+}
+
+/// Removes this holder's lease label wherever it is still ours; returns how many failed.
+pub(super) async fn release_places(places: &[Place], me: &str) -> usize {
+    let Ok(labels) = labels_of(places).await else {
+        return places.len();
+    };
+    let results = each(places, |p| {
+        let labels = &labels;
+        async move {
+            match labels.get(&p.guid).and_then(parse) {
+                Some(found) if found.holder == me => write(&p, labels, None).await,
+                _ => Ok(()),
+            }
+        }
+    })
+    .await;
+    results.iter().filter(|(_, r)| r.is_err()).count()
 }

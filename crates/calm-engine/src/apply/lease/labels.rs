@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use calm_btp::accounts::{AccountsClient, SubaccountFilter};
 use futures::StreamExt;
 
-use super::LEASE_LABEL;
+use super::holder::LEASE_LABEL;
 use crate::{Connections, EngineError};
 
 #[derive(Clone)]

@@ -1,0 +1,277 @@
+//! The runtime seam: one [`Client`] per tenant, Cloud Foundry or Service Manager, with the same
+//! operations on both (create, update and delete an instance; create, adopt, retire and delete a
+//! key or binding; read its credentials). The steps (steps.rs, rotate.rs, deliver.rs) are written
+//! once over these; cf.rs and sm.rs hold what differs.
+
+mod cf;
+mod sm;
+
+use calm_btp::cf::{CfClient, Credentials};
+use calm_btp::service_manager::ServiceManagerClient;
+use calm_core::{Instance, LiveTenant, Runtime, Tenant};
+
+use super::ids::Ids;
+use super::run::{Fail, Run};
+
+/// The client a tenant's steps go through.
+pub(crate) enum Client {
+    /// Cloud Foundry: spaces, instances and service keys in the tenant's org.
+    Cf(CfClient),
+    /// Service Manager: instances and bindings of the tenant's subaccount.
+    Sm(ServiceManagerClient),
+}
+
+/// What an instance update changes besides calmctl's labels.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct InstanceUpdate {
+    /// The service plan.
+    pub(crate) plan: bool,
+    /// The parameters (sent to the broker).
+    pub(crate) parameters: bool,
+}
+
+/// A key or binding just created.
+pub(crate) struct NewKey {
+    pub(crate) guid: String,
+    /// Service Manager returns the credentials with the binding.
+    pub(crate) credentials: Option<Credentials>,
+}
+
+impl Client {
+    /// The runtime's name, for messages.
+    pub(crate) fn runtime(&self) -> &'static str {
+        match self {
+            Client::Cf(_) => "Cloud Foundry",
+            Client::Sm(_) => "Service Manager",
+        }
+    }
+
+    /// The credentials of a key or binding. Secret: they go to the sink and nowhere else.
+    pub(crate) async fn credentials(&self, ids: &mut Ids, guid: &str) -> Result<Credentials, Fail> {
+        if let Some(c) = ids.credentials.remove(guid) {
+            return Ok(c);
+        }
+        match self {
+            Client::Cf(cf) => Ok(cf.service_credential_binding_details(guid).await?),
+            Client::Sm(sm) => sm
+                .get_service_binding(guid)
+                .await?
+                .credentials
+                .ok_or_else(|| Fail::Other("the binding returned no credentials".into())),
+        }
+    }
+
+    /// Creates a space in the tenant's org (Cloud Foundry only); returns its GUID.
+    pub(crate) async fn create_space(
+        &self,
+        t: &Tenant,
+        ids: &Ids,
+        name: &str,
+    ) -> Result<String, Fail> {
+        match self {
+            Client::Cf(cf) => cf::create_space(cf, t, ids, name).await,
+            Client::Sm(_) => Err(self.unsupported("a space")),
+        }
+    }
+
+    /// Puts calmctl's labels on an existing space (Cloud Foundry only).
+    pub(crate) async fn adopt_space(&self, t: &Tenant, guid: &str) -> Result<(), Fail> {
+        match self {
+            Client::Cf(cf) => cf::adopt_space(cf, t, guid).await,
+            Client::Sm(_) => Err(self.unsupported("a space")),
+        }
+    }
+
+    /// Creates an instance (in `space` on Cloud Foundry); returns its GUID once its operation
+    /// was accepted.
+    pub(crate) async fn create_instance(
+        &self,
+        run: &Run<'_>,
+        t: &Tenant,
+        i: &Instance,
+        space: Option<&str>,
+        ids: &Ids,
+    ) -> Result<String, Fail> {
+        match self {
+            Client::Cf(cf) => cf::create_instance(run, cf, t, i, space, ids).await,
+            Client::Sm(sm) => sm::create_instance(run, sm, t, i).await,
+        }
+    }
+
+    /// Updates an instance: calmctl's labels always, the plan and parameters when asked.
+    pub(crate) async fn update_instance(
+        &self,
+        run: &Run<'_>,
+        t: &Tenant,
+        i: &Instance,
+        ids: &Ids,
+        guid: &str,
+        update: InstanceUpdate,
+    ) -> Result<(), Fail> {
+        match self {
+            Client::Cf(cf) => cf::update_instance(run, cf, t, i, ids, guid, update).await,
+            Client::Sm(sm) => sm::update_instance(run, sm, t, i, guid, update).await,
+        }
+    }
+
+    /// Waits for an instance's running operation to end.
+    pub(crate) async fn wait_instance(&self, guid: &str) -> Result<(), Fail> {
+        match self {
+            Client::Cf(cf) => {
+                cf.wait_for_service_instance(guid).await?;
+            }
+            Client::Sm(sm) => {
+                sm.wait_for_service_instance(guid).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes an instance (and, by the platform, its keys).
+    pub(crate) async fn delete_instance(&self, guid: &str) -> Result<(), Fail> {
+        match self {
+            Client::Cf(cf) => cf.delete_service_instance(guid).await?,
+            Client::Sm(sm) => sm.delete_service_instance(guid).await?,
+        }
+        Ok(())
+    }
+
+    /// Creates a key named `name` that stands for calm.yaml's `calm_name` (they differ for a
+    /// rotation). `replacing` is a failed key of the same name to clear first.
+    pub(crate) async fn create_key(
+        &self,
+        t: &Tenant,
+        instance_guid: &str,
+        name: &str,
+        calm_name: &str,
+        replacing: Option<&str>,
+    ) -> Result<NewKey, Fail> {
+        match self {
+            Client::Cf(cf) => cf::create_key(cf, t, instance_guid, name, calm_name).await,
+            Client::Sm(sm) => {
+                sm::create_key(sm, t, instance_guid, name, calm_name, replacing).await
+            }
+        }
+    }
+
+    /// Records calmctl's ownership of an existing key.
+    pub(crate) async fn adopt_key(
+        &self,
+        t: &Tenant,
+        ids: &mut Ids,
+        instance: &str,
+        name: &str,
+        guid: &str,
+    ) -> Result<(), Fail> {
+        match self {
+            Client::Cf(cf) => cf::adopt_key(cf, t, name, guid).await,
+            Client::Sm(sm) => sm::adopt_key(sm, ids, instance, guid).await,
+        }
+    }
+
+    /// Marks a key replaced by a rotation as retired at `now` (Unix seconds).
+    pub(crate) async fn retire_key(
+        &self,
+        ids: &Ids,
+        instance: &str,
+        guid: &str,
+        now: i64,
+    ) -> Result<(), Fail> {
+        match self {
+            Client::Cf(cf) => cf::retire_key(cf, guid, now).await,
+            Client::Sm(sm) => sm::retire_key(sm, ids, instance, guid, now).await,
+        }
+    }
+
+    /// Deletes a key, and what its instance recorded about it.
+    pub(crate) async fn delete_key(
+        &self,
+        ids: &Ids,
+        instance: &str,
+        guid: &str,
+    ) -> Result<(), Fail> {
+        match self {
+            Client::Cf(cf) => cf.delete_service_credential_binding(guid).await?,
+            Client::Sm(sm) => sm::delete_key(sm, ids, instance, guid).await?,
+        }
+        Ok(())
+    }
+
+    fn unsupported(&self, what: &str) -> Fail {
+        Fail::Other(format!("{what} is not a {} object", self.runtime()))
+    }
+}
+
+async fn connect(
+    run: &Run<'_>,
+    t: Option<&Tenant>,
+    live: &LiveTenant,
+    ids: &Ids,
+) -> Result<Client, Fail> {
+    let engine = |e: crate::EngineError| Fail::Other(e.to_string());
+    match t {
+        Some(t) if t.runtime == Runtime::Cloudfoundry => Ok(Client::Cf(
+            run.conns
+                .cloud_foundry(&t.account, &t.region)
+                .await
+                .map_err(engine)?,
+        )),
+        Some(t) => {
+            let guid = ids
+                .subaccount
+                .clone()
+                .ok_or_else(|| Fail::Other("the subaccount was not found".into()))?;
+            run.conns
+                .service_manager(&t.account, &guid, true)
+                .await
+                .map_err(engine)?
+                .map(Client::Sm)
+                .ok_or_else(|| Fail::Other("no Service Manager access".into()))
+        }
+        None => orphan_client(run, live).await,
+    }
+}
+
+/// A removed tenant's objects were found in one of the config's CF regions: find which one.
+async fn orphan_client(run: &Run<'_>, live: &LiveTenant) -> Result<Client, Fail> {
+    let probe = live
+        .instances
+        .first()
+        .ok_or_else(|| Fail::Other("nothing left to delete".into()))?;
+    let mut places: Vec<(&str, &str)> = run
+        .desired
+        .tenants
+        .iter()
+        .filter(|t| t.runtime == Runtime::Cloudfoundry)
+        .map(|t| (t.account.as_str(), t.region.as_str()))
+        .collect();
+    places.sort_unstable();
+    places.dedup();
+    for (account, region) in places {
+        let Ok(cf) = run.conns.cloud_foundry(account, region).await else {
+            continue;
+        };
+        if cf.get_service_instance(&probe.guid).await.is_ok() {
+            return Ok(Client::Cf(cf));
+        }
+    }
+    Err(Fail::Other(
+        "the removed tenant's instance is in no Cloud Foundry region of the config".into(),
+    ))
+}
+
+/// The tenant's client, connected on first use (a tenant with nothing to do sends nothing).
+pub(crate) async fn ensure<'c>(
+    run: &Run<'_>,
+    t: Option<&Tenant>,
+    lt: &LiveTenant,
+    ids: &Ids,
+    client: &'c mut Option<Client>,
+) -> Result<&'c Client, Fail> {
+    if client.is_none() {
+        *client = Some(connect(run, t, lt, ids).await?);
+    }
+    client
+        .as_ref()
+        .ok_or_else(|| Fail::Other("no client".into()))
+}

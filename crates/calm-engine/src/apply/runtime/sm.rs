@@ -1,0 +1,279 @@
+//! The Service Manager side of the runtime seam: instances and bindings of one subaccount
+//! (btp-api.md §4). Bindings cannot be relabelled after their creation (no PATCH for bindings,
+//! btp-api.md §4.4), so what calmctl knows about an adopted or retired binding is recorded in
+//! labels of its instance.
+
+use std::collections::BTreeMap;
+
+use calm_btp::Api;
+use calm_btp::service_manager::{
+    LabelChange, NewServiceBinding, NewServiceInstance, PlanChoice, ServiceInstanceUpdate,
+    ServiceManagerClient, SmLabels,
+};
+use calm_core::live::labels;
+use calm_core::{Instance, SERVICE_OFFERING, Tenant};
+
+use super::{InstanceUpdate, NewKey};
+use crate::apply::ids::{Ids, key_labels, ownership_labels, parameter_marks};
+use crate::apply::run::{Fail, Run, until_visible};
+use crate::read::PLAN_LABEL;
+
+/// Whether creating by plan name failed because the plan is not (yet) visible: the simulator
+/// answers 404; btp-api.md §4.3 lists 400 and 422 for a create, so those count too when they
+/// name the plan.
+fn plan_not_found(e: &calm_btp::Error) -> bool {
+    match e {
+        calm_btp::Error::Api(api) => {
+            let names_plan = matches!(&api.body, calm_btp::ErrorBody::ServiceManager { description, .. }
+                if description.to_ascii_lowercase().contains("plan"));
+            api.status == 404 || (matches!(api.status, 400 | 422) && names_plan)
+        }
+        _ => false,
+    }
+}
+
+pub(super) async fn create_instance(
+    run: &Run<'_>,
+    sm: &ServiceManagerClient,
+    t: &Tenant,
+    i: &Instance,
+) -> Result<String, Fail> {
+    let what = format!("plan {SERVICE_OFFERING}/{} in {}", i.plan, t.name);
+    let new = NewServiceInstance {
+        name: i.name.clone(),
+        plan: PlanChoice::Names {
+            offering: SERVICE_OFFERING.to_owned(),
+            plan: i.plan.clone(),
+        },
+        parameters: Some(i.parameters.clone()),
+        labels: instance_labels(t, i),
+    };
+    // Created by offering and plan name: no catalog reads. Right after the entitlement the plan
+    // may not be visible to the subaccount yet (404): wait and try again.
+    let created = until_visible(run, Api::ServiceManager, &what, || async {
+        match sm.create_service_instance(&new).await {
+            Ok(created) => Ok(Some(created)),
+            Err(e) if plan_not_found(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
+    })
+    .await?;
+    Ok(created.id)
+}
+
+pub(super) async fn update_instance(
+    run: &Run<'_>,
+    sm: &ServiceManagerClient,
+    t: &Tenant,
+    i: &Instance,
+    guid: &str,
+    update: InstanceUpdate,
+) -> Result<(), Fail> {
+    let service_plan_id = if update.plan {
+        let what = format!("plan {SERVICE_OFFERING}/{} in {}", i.plan, t.name);
+        let plan = until_visible(run, Api::ServiceManager, &what, || {
+            sm.find_plan(SERVICE_OFFERING, &i.plan)
+        })
+        .await?;
+        Some(plan.id)
+    } else {
+        None
+    };
+    // Service Manager labels hold lists: replace each value by removing the key first.
+    let mut changes = Vec::new();
+    for (key, value) in instance_labels(t, i) {
+        changes.push(LabelChange::Remove {
+            key: key.clone(),
+            values: Vec::new(),
+        });
+        changes.push(LabelChange::Add { key, values: value });
+    }
+    if !t.protect {
+        changes.push(LabelChange::Remove {
+            key: labels::PROTECT.into(),
+            values: Vec::new(),
+        });
+    }
+    sm.update_service_instance(
+        guid,
+        &ServiceInstanceUpdate {
+            parameters: update.parameters.then(|| i.parameters.clone()),
+            service_plan_id,
+            labels: changes,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn create_key(
+    sm: &ServiceManagerClient,
+    t: &Tenant,
+    instance_id: &str,
+    name: &str,
+    calm_name: &str,
+    replacing: Option<&str>,
+) -> Result<NewKey, Fail> {
+    if let Some(failed) = replacing {
+        // A binding whose create failed keeps its name (409 on a new create): remove it.
+        match sm.delete_service_binding(failed).await {
+            Err(e) if !e.is_not_found() => return Err(e.into()),
+            _ => {}
+        }
+    }
+    let binding = sm
+        .create_service_binding(&NewServiceBinding {
+            name: name.to_owned(),
+            service_instance_id: instance_id.to_owned(),
+            parameters: None,
+            labels: lists(key_labels(t, calm_name)),
+        })
+        .await?;
+    Ok(NewKey {
+        guid: binding.id,
+        credentials: binding.credentials,
+    })
+}
+
+pub(super) async fn adopt_key(
+    sm: &ServiceManagerClient,
+    ids: &mut Ids,
+    instance: &str,
+    id: &str,
+) -> Result<(), Fail> {
+    let instance_id = instance_id(ids, instance)?;
+    if ids.busy.remove(&instance_id) {
+        sm.wait_for_service_instance(&instance_id).await?;
+    }
+    let add = LabelChange::Add {
+        key: labels::ADOPTED_BINDINGS.into(),
+        values: vec![id.to_owned()],
+    };
+    mark(sm, &instance_id, vec![add]).await
+}
+
+/// Retirement is `<binding id>@<seconds>` in the `calmctl.sap/retired-bindings` label of the
+/// binding's instance.
+pub(super) async fn retire_key(
+    sm: &ServiceManagerClient,
+    ids: &Ids,
+    instance: &str,
+    id: &str,
+    now: i64,
+) -> Result<(), Fail> {
+    let instance_id = instance_id(ids, instance)?;
+    let add = LabelChange::Add {
+        key: labels::RETIRED_BINDINGS.into(),
+        values: vec![format!("{id}@{now}")],
+    };
+    mark(sm, &instance_id, vec![add]).await
+}
+
+pub(super) async fn delete_key(
+    sm: &ServiceManagerClient,
+    ids: &Ids,
+    instance: &str,
+    id: &str,
+) -> Result<(), calm_btp::Error> {
+    sm.delete_service_binding(id).await?;
+    forget(sm, ids, instance, id).await;
+    Ok(())
+}
+
+/// Removes what the instance recorded about a deleted binding. Best effort: a mark left behind
+/// names a binding that no longer exists and is ignored.
+async fn forget(sm: &ServiceManagerClient, ids: &Ids, instance: &str, id: &str) {
+    let Some(instance_id) = ids.instances.get(instance) else {
+        return;
+    };
+    let mut changes = vec![LabelChange::Remove {
+        key: labels::ADOPTED_BINDINGS.into(),
+        values: vec![id.to_owned()],
+    }];
+    if let Some(at) = ids.retired.get(id) {
+        changes.push(LabelChange::Remove {
+            key: labels::RETIRED_BINDINGS.into(),
+            values: vec![format!("{id}@{at}")],
+        });
+    }
+    let _ = mark(sm, instance_id, changes).await;
+}
+
+fn instance_id(ids: &Ids, instance: &str) -> Result<String, Fail> {
+    ids.instances
+        .get(instance)
+        .cloned()
+        .ok_or_else(|| Fail::Other(format!("instance {instance} does not exist")))
+}
+
+/// Changes only the labels of an instance (no parameters: no broker call).
+async fn mark(
+    sm: &ServiceManagerClient,
+    instance_id: &str,
+    labels: Vec<LabelChange>,
+) -> Result<(), Fail> {
+    sm.update_service_instance(
+        instance_id,
+        &ServiceInstanceUpdate {
+            parameters: None,
+            service_plan_id: None,
+            labels,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Ownership, parameter marks and the plan name (Service Manager returns only the plan id).
+fn instance_labels(t: &Tenant, i: &Instance) -> SmLabels {
+    let mut all = ownership_labels(t);
+    all.extend(parameter_marks(i));
+    all.insert(PLAN_LABEL.into(), i.plan.clone());
+    lists(all)
+}
+
+fn lists(labels: BTreeMap<String, String>) -> SmLabels {
+    labels.into_iter().map(|(k, v)| (k, vec![v])).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use calm_btp::{Api, ApiError, Error, ErrorBody, RequestContext};
+
+    use super::plan_not_found;
+
+    fn sm_error(status: u16, description: &str) -> Error {
+        Error::Api(Box::new(ApiError {
+            context: RequestContext {
+                api: Api::ServiceManager,
+                method: "POST".into(),
+                host: "sm.example".into(),
+                path: "/v1/service_instances".into(),
+            },
+            status,
+            body: ErrorBody::ServiceManager {
+                error: "NotFound".into(),
+                description: description.into(),
+            },
+            request_id: None,
+        }))
+    }
+
+    #[test]
+    fn an_invisible_plan_is_waited_for_and_other_errors_are_not() {
+        assert!(plan_not_found(&sm_error(
+            404,
+            "could not find such service_plan"
+        )));
+        assert!(plan_not_found(&sm_error(
+            400,
+            "service plan standard not found"
+        )));
+        assert!(!plan_not_found(&sm_error(400, "invalid parameters")));
+        assert!(!plan_not_found(&sm_error(
+            409,
+            "found conflicting service plan"
+        )));
+        assert!(!plan_not_found(&sm_error(500, "plan")));
+    }
+}

@@ -1,0 +1,21 @@
+//! What `discover` found in one subaccount.
+
+use calm_btp::accounts::Subaccount;
+use calm_core::{LiveEntitlement, LiveInstance, LiveKey, Runtime};
+
+/// What exists in one subaccount.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// The subaccount as the Accounts service lists it.
+    pub subaccount: Subaccount,
+    /// Its Cloud ALM entitlement.
+    pub entitlement: Option<LiveEntitlement>,
+    /// Its Cloud Foundry org (guid, name), if one is named like the subaccount.
+    pub org: Option<(String, String)>,
+    /// Where its `SAPCloudALMAPIs` instances are.
+    pub runtime: Option<Runtime>,
+    /// The instances, each with the name of its space (Cloud Foundry).
+    pub instances: Vec<(LiveInstance, Option<String>)>,
+    /// Keys or bindings of those instances (names and labels only).
+    pub keys: Vec<LiveKey>,
+}

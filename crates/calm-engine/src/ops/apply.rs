@@ -1,0 +1,166 @@
+//! The apply operation: check a saved plan, read and plan, have the plan approved, then apply it:
+//! under lease when it changes anything, with Ctrl-C stopping new steps. `calmctl apply` and
+//! `calmctl rotate` are this operation with different requests.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use calm_core::{Desired, Plan, PlanOptions, SavedPlan};
+
+use crate::apply::lease::LeaseOptions;
+use crate::apply::{
+    ApplyEvent, ApplyOptions, Approved, LeasedReport, Reporter, apply_leased, stale_changes,
+};
+use crate::{Connections, EngineError};
+
+/// A plan saved by `calmctl plan --out`, and what it must still match.
+#[derive(Debug, Clone)]
+pub struct Saved {
+    /// The plan as it was saved.
+    pub plan: SavedPlan,
+    /// SHA-256 of the config now (it must be the one the plan was made from).
+    pub config_sha256: String,
+    /// The config's name, for messages.
+    pub config_name: String,
+    /// The oldest a saved plan may be, in seconds.
+    pub max_age_secs: i64,
+}
+
+/// What to apply.
+pub struct ApplyRequest<'a> {
+    /// The config.
+    pub desired: &'a Desired,
+    /// A saved plan to apply instead of a fresh one.
+    pub saved: Option<Saved>,
+    /// The tenants the run covers (`None`: all); a saved plan's own targets win.
+    pub targets: Option<BTreeSet<String>>,
+    /// Include deletions (a saved plan says for itself).
+    pub allow_delete: bool,
+    /// Keys to rotate whatever their age (`calmctl rotate`).
+    pub rotate: BTreeSet<(String, String)>,
+    /// How to apply.
+    pub options: ApplyOptions,
+    /// How to lease.
+    pub lease: LeaseOptions,
+}
+
+/// How an apply ended.
+pub enum ApplyOutcome {
+    /// The plan was shown and not approved: nothing was changed.
+    Declined,
+    /// The plan was applied (or had nothing to do); the report says how each tenant ended.
+    Applied(LeasedReport),
+}
+
+/// Runs an apply. `approve` sees the plan (the saved one, or the fresh one) before anything is
+/// changed and says whether to go on. Returns an error only when the run is refused before any
+/// change (a saved plan that no longer fits, a failed read, too many deletions, a held lease).
+pub async fn apply(
+    conns: &Connections,
+    request: ApplyRequest<'_>,
+    approve: impl FnOnce(&Plan) -> bool,
+    reporter: Arc<dyn Reporter>,
+) -> Result<ApplyOutcome, EngineError> {
+    if let Some(saved) = &request.saved {
+        check_saved(saved, request.options.now_unix)?;
+    }
+    let saved_plan = request.saved.as_ref().map(|s| &s.plan);
+    // A saved plan is checked as of when it was made: the keys it rotates and the stamps in
+    // their names are the ones the reviewer saw.
+    let plan_options = PlanOptions {
+        allow_delete: saved_plan.map_or(request.allow_delete, |s| s.allow_delete),
+        targets: saved_plan
+            .and_then(|s| s.plan.targets.clone())
+            .map(|t| t.into_iter().collect())
+            .or(request.targets),
+        now_unix: saved_plan.map_or(request.options.now_unix, |s| s.created_at),
+        rotate: request.rotate,
+    };
+    let options = ApplyOptions {
+        targets: plan_options.targets.clone(),
+        ..request.options
+    };
+    let (live, fresh) = crate::plan(request.desired, conns, &plan_options).await?;
+    let plan = match saved_plan {
+        Some(saved) => {
+            let changes = stale_changes(&saved.plan, &fresh);
+            if !changes.is_empty() {
+                return Err(EngineError::StalePlan { changes });
+            }
+            saved.plan.clone()
+        }
+        None => fresh,
+    };
+    if !approve(&plan) {
+        return Ok(ApplyOutcome::Declined);
+    }
+    let cancel = Arc::new(AtomicBool::new(false));
+    let watcher = tokio::spawn(cancel_on_ctrl_c(cancel.clone(), reporter.clone()));
+    // A run that changes nothing takes no lease and writes nothing (delivery may still be due);
+    // otherwise the changing tenants are leased, read again and applied in chunks, so that two
+    // runs never work on one tenant at once and a concurrent run's work is seen.
+    let result = if plan.is_empty() {
+        crate::apply(
+            request.desired,
+            conns,
+            &live,
+            &plan,
+            &options,
+            reporter.as_ref(),
+            &cancel,
+        )
+        .await
+        .map(|report| LeasedReport {
+            report,
+            lost_to: None,
+            unreleased: 0,
+        })
+    } else {
+        let approved = Approved {
+            plan: &plan,
+            live: &live,
+            saved: saved_plan.is_some(),
+        };
+        apply_leased(
+            request.desired,
+            conns,
+            approved,
+            &plan_options,
+            &options,
+            &request.lease,
+            reporter.as_ref(),
+            cancel.clone(),
+        )
+        .await
+    };
+    watcher.abort();
+    result.map(ApplyOutcome::Applied)
+}
+
+/// Refuses a saved plan made from another config, or older than allowed.
+fn check_saved(saved: &Saved, now_unix: i64) -> Result<(), EngineError> {
+    if saved.plan.config_sha256 != saved.config_sha256 {
+        return Err(EngineError::SavedPlan(format!(
+            "the plan was made from a different {}; make a new plan",
+            saved.config_name
+        )));
+    }
+    let age = now_unix - saved.plan.created_at;
+    if age > saved.max_age_secs {
+        return Err(EngineError::SavedPlan(format!(
+            "the plan is {} h old, older than --max-plan-age {} h; make a new plan",
+            age / 3600,
+            saved.max_age_secs / 3600
+        )));
+    }
+    Ok(())
+}
+
+/// Ctrl-C stops starting new steps; the steps under way finish, leases are given back.
+async fn cancel_on_ctrl_c(cancel: Arc<AtomicBool>, reporter: Arc<dyn Reporter>) {
+    if tokio::signal::ctrl_c().await.is_ok() {
+        cancel.store(true, Ordering::SeqCst);
+        reporter.on_event(&ApplyEvent::Interrupted);
+    }
+}

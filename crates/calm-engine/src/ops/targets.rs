@@ -1,0 +1,81 @@
+//! Which tenants a run covers (`--tenant`, `--select`) and which keys `rotate` renews: the same
+//! rules for every operation.
+
+use std::collections::BTreeSet;
+
+use calm_core::Desired;
+
+use crate::EngineError;
+
+/// The tenants named (`--tenant NAME`) or selected by label (`--select KEY=VALUE`, all must
+/// match); `None` when neither is given (every tenant).
+pub fn select(
+    desired: &Desired,
+    tenants: &[String],
+    select: &[String],
+) -> Result<Option<BTreeSet<String>>, EngineError> {
+    if tenants.is_empty() && select.is_empty() {
+        return Ok(None);
+    }
+    let mut set = BTreeSet::new();
+    for name in tenants {
+        if !desired.tenants.iter().any(|t| &t.name == name) {
+            return Err(EngineError::Targets(format!(
+                "--tenant {name}: no tenant of that name in the config"
+            )));
+        }
+        set.insert(name.clone());
+    }
+    let mut pairs = Vec::new();
+    for s in select {
+        let (k, v) = s
+            .split_once('=')
+            .ok_or_else(|| EngineError::Targets(format!("--select {s}: write KEY=VALUE")))?;
+        pairs.push((k.to_owned(), v.to_owned()));
+    }
+    if !pairs.is_empty() {
+        set.extend(
+            desired
+                .tenants
+                .iter()
+                .filter(|t| pairs.iter().all(|(k, v)| t.labels.get(k) == Some(v)))
+                .map(|t| t.name.clone()),
+        );
+    }
+    Ok(Some(set))
+}
+
+/// The keys `calmctl rotate` renews whatever their age, as (tenant, key name in calm.yaml): every
+/// key of the chosen tenants, or only `key`.
+pub fn rotation_keys(
+    desired: &Desired,
+    targets: &BTreeSet<String>,
+    key: Option<&str>,
+) -> Result<BTreeSet<(String, String)>, EngineError> {
+    if targets.is_empty() {
+        return Err(EngineError::Targets(
+            "no tenant chosen: name one with --tenant NAME or --select KEY=VALUE".into(),
+        ));
+    }
+    let mut keys = BTreeSet::new();
+    for t in desired.tenants.iter().filter(|t| targets.contains(&t.name)) {
+        let names: BTreeSet<&str> = t
+            .instances
+            .iter()
+            .flat_map(|i| i.keys.iter().map(|k| k.name.as_str()))
+            .collect();
+        match key {
+            Some(key) if names.contains(key) => {
+                keys.insert((t.name.clone(), key.to_owned()));
+            }
+            Some(key) => {
+                return Err(EngineError::Targets(format!(
+                    "--key {key}: tenant {} has no key of that name in the config",
+                    t.name
+                )));
+            }
+            None => keys.extend(names.iter().map(|k| (t.name.clone(), (*k).to_owned()))),
+        }
+    }
+    Ok(keys)
+}
