@@ -99,7 +99,13 @@ pub struct LiveRole {
 
 impl LiveTenant {
     /// Does the user hold the role (in the org when `space_guid` is `None`)?
-    pub fn holds(&self, username: &str, origin: &str, role: &str, space_guid: Option<&str>) -> bool {
+    pub fn holds(
+        &self,
+        username: &str,
+        origin: &str,
+        role: &str,
+        space_guid: Option<&str>,
+    ) -> bool {
         self.roles.iter().any(|r| {
             r.username == username
                 && r.origin == origin

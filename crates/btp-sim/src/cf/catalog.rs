@@ -239,10 +239,9 @@ async fn list_offerings(
                 && query.passes("available", "true", false)
                 && query.passes("service_broker_guids", &o.broker_guid, false)
                 && query.passes("broker_catalog_ids", &o.catalog_id, false)
-                && world
-                    .plans
-                    .values()
-                    .any(|p| p.offering == o.guid && plan_visible(&world, &access, p, orgs.as_deref()))
+                && world.plans.values().any(|p| {
+                    p.offering == o.guid && plan_visible(&world, &access, p, orgs.as_deref())
+                })
         })
         .map(|o| {
             (

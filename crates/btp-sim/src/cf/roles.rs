@@ -37,7 +37,10 @@ pub(crate) fn render(base: &str, role: &Role) -> Value {
     };
     let mut links = Map::new();
     links.insert("self".into(), link(base, &format!("/v3/roles/{g}")));
-    links.insert("user".into(), link(base, &format!("/v3/users/{}", role.user)));
+    links.insert(
+        "user".into(),
+        link(base, &format!("/v3/users/{}", role.user)),
+    );
     if let Some(org) = &role.organization {
         links.insert(
             "organization".into(),
@@ -234,7 +237,12 @@ fn parse_body(body: &Map<String, Value>) -> Result<(RoleType, bool, String, Name
 /// The GUID of a user named by username (and origin) in the identity providers; `Err` is the
 /// 422's detail (CC's `lookup_user_guid_in_uaa`). For a space role an unknown user gets the
 /// message of a user without a role in the org.
-fn look_up(world: &World, username: &str, origin: Option<&str>, space: bool) -> Result<String, String> {
+fn look_up(
+    world: &World,
+    username: &str,
+    origin: Option<&str>,
+    space: bool,
+) -> Result<String, String> {
     let matches: Vec<&crate::world::User> = world
         .users
         .iter()
@@ -258,8 +266,7 @@ fn look_up(world: &World, username: &str, origin: Option<&str>, space: bool) -> 
     }
 }
 
-const NOT_IN_ORG: &str =
-    "Users cannot be assigned roles in a space if they do not have a role in that space's organization.";
+const NOT_IN_ORG: &str = "Users cannot be assigned roles in a space if they do not have a role in that space's organization.";
 
 /// `POST /v3/roles` → 201 and the role.
 async fn create(State(state): State<Shared>, caller: CfCaller, body: Bytes) -> Response {

@@ -30,11 +30,7 @@ pub fn routes() -> Router<Shared> {
 
 fn render(base: &str, u: &User) -> Value {
     let text = |s: &str| {
-        if s.is_empty() {
-            Value::Null
-        } else {
-            json!(s)
-        }
+        if s.is_empty() { Value::Null } else { json!(s) }
     };
     let presentation = if u.username.is_empty() {
         &u.guid

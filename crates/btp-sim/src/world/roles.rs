@@ -185,7 +185,9 @@ impl World {
             || self.roles.values().any(|r| {
                 r.user == user
                     && r.kind.is_org_role()
-                    && r.organization.as_deref().is_some_and(|o| access.reads_org(o))
+                    && r.organization
+                        .as_deref()
+                        .is_some_and(|o| access.reads_org(o))
             })
     }
 
@@ -296,10 +298,16 @@ mod tests {
         let dev = world.access(&world.user_guid("dev").unwrap_or_default());
         let (sa, sb) = (world.spaces[&a].clone(), world.spaces[&b].clone());
         assert!(boss.reads_space(&sa) && boss.reads_space(&sb) && boss.manages_org(&org));
-        assert!(!boss.develops_in(&a), "an Org Manager is no Space Developer");
+        assert!(
+            !boss.develops_in(&a),
+            "an Org Manager is no Space Developer"
+        );
         assert!(!boss.reads_org(&other));
         assert!(dev.reads_space(&sa) && !dev.reads_space(&sb));
-        assert!(dev.develops_in(&a) && dev.reads_org(&org), "made an Org User");
+        assert!(
+            dev.develops_in(&a) && dev.reads_org(&org),
+            "made an Org User"
+        );
         assert!(!dev.updates_space(&sa) && boss.updates_space(&sa));
     }
 }

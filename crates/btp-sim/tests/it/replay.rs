@@ -32,7 +32,11 @@ const SKIPPED: &[(&str, &str, &str)] = &[
         "creating CF users: only a CF admin may (the simulator answers 403: nobody is one); \
          reading users is replayed",
     ),
-    ("*", "/features", "space features (ssh): not used by calmctl"),
+    (
+        "*",
+        "/features",
+        "space features (ssh): not used by calmctl",
+    ),
     (
         "*",
         "/relationships/isolation_segment",

@@ -126,7 +126,10 @@ async fn creating_a_space_needs_org_manager() {
     let renamed = api.call("PATCH", &path, &dev, Some(patch.clone())).await;
     assert_eq!(code(&renamed), (403, json!(10003)), "{}", renamed.body);
     assert_eq!(api.call("DELETE", &path, &dev, None).await.status, 403);
-    assert_eq!(api.call("PATCH", &path, &admin, Some(patch)).await.status, 200);
+    assert_eq!(
+        api.call("PATCH", &path, &admin, Some(patch)).await.status,
+        200
+    );
     let gone = api
         .call("DELETE", &format!("/v3/spaces/{c}"), &stranger, None)
         .await;
@@ -181,7 +184,12 @@ async fn instances_and_keys_need_space_developer_and_an_org_manager_is_not_one()
     );
     let missing = json!({"type": "key", "name": "k3", "relationships": {"service_instance": {"data": {"guid": l.instance}}}});
     let missing = api
-        .call("POST", "/v3/service_credential_bindings", &stranger, Some(missing))
+        .call(
+            "POST",
+            "/v3/service_credential_bindings",
+            &stranger,
+            Some(missing),
+        )
         .await;
     assert_eq!(code(&missing), (422, json!(10008)), "{}", missing.body);
     sim.stop().await;
@@ -204,9 +212,16 @@ async fn lists_show_only_what_the_users_roles_let_it_read() {
         list(auditor.clone(), "/v3/spaces").await.is_empty(),
         "an Org Auditor reads no space"
     );
-    assert_eq!(list(auditor.clone(), "/v3/organizations").await, ["org-one"]);
+    assert_eq!(
+        list(auditor.clone(), "/v3/organizations").await,
+        ["org-one"]
+    );
     for token in [stranger.clone(), auditor] {
-        assert!(list(token.clone(), "/v3/service_instances").await.is_empty());
+        assert!(
+            list(token.clone(), "/v3/service_instances")
+                .await
+                .is_empty()
+        );
         assert!(
             list(token, "/v3/service_credential_bindings")
                 .await
@@ -218,11 +233,19 @@ async fn lists_show_only_what_the_users_roles_let_it_read() {
         list(stranger.clone(), "/v3/service_plans").await.is_empty(),
         "plans are seen only in orgs the user is in"
     );
-    assert_eq!(list(admin.clone(), "/v3/service_instances").await, ["calm-api"]);
+    assert_eq!(
+        list(admin.clone(), "/v3/service_instances").await,
+        ["calm-api"]
+    );
     assert_eq!(list(admin, "/v3/service_credential_bindings").await, ["k"]);
     assert_eq!(list(dev, "/v3/service_plans").await, ["standard"]);
     let org = api
-        .call("GET", &format!("/v3/organizations/{}", l.org), &stranger, None)
+        .call(
+            "GET",
+            &format!("/v3/organizations/{}", l.org),
+            &stranger,
+            None,
+        )
         .await;
     assert_eq!(code(&org), (404, json!(10010)));
     sim.stop().await;
@@ -233,9 +256,7 @@ async fn roles_are_assigned_by_guid_or_name_once_and_space_roles_need_an_org_use
     let (sim, api, l) = started().await;
     let admin = api.login("admin", "admin").await;
     let colleague = sim.with_world(|w| w.user_guid("colleague").unwrap_or_default());
-    let role = |kind: &str, place: &str, target: &str, user: Value| {
-        json!({"type": kind, "relationships": {place: {"data": {"guid": target}}, "user": {"data": user}}})
-    };
+    let role = |kind: &str, place: &str, target: &str, user: Value| json!({"type": kind, "relationships": {place: {"data": {"guid": target}}, "user": {"data": user}}});
     let post = |body: Value| {
         let (api, admin) = (&api, admin.clone());
         async move { api.call("POST", "/v3/roles", &admin, Some(body)).await }
@@ -328,23 +349,39 @@ async fn roles_are_assigned_by_guid_or_name_once_and_space_roles_need_an_org_use
     );
     let listed = api.call("GET", &path, &admin, None).await;
     assert_eq!(names(&listed), ["space_developer"], "{}", listed.body);
-    let orgs = format!("/v3/roles?organization_guids={}&types=organization_user", l.org);
+    let orgs = format!(
+        "/v3/roles?organization_guids={}&types=organization_user",
+        l.org
+    );
     assert_eq!(names(&api.call("GET", &orgs, &admin, None).await).len(), 3);
-    let bad = api.call("GET", "/v3/roles?include=space", &admin, None).await;
-    assert_eq!(code(&bad), (422, json!(10008)), "CC answers 422 here: {}", bad.body);
+    let bad = api
+        .call("GET", "/v3/roles?include=space", &admin, None)
+        .await;
+    assert_eq!(
+        code(&bad),
+        (422, json!(10008)),
+        "CC answers 422 here: {}",
+        bad.body
+    );
     // An Org User role stays while the user has space roles in the org; a space role goes by job.
     let member = member.body["guid"].as_str().unwrap_or_default().to_owned();
     let kept = api
         .call("DELETE", &format!("/v3/roles/{member}"), &admin, None)
         .await;
     assert_eq!(code(&kept), (422, json!(10008)), "{}", kept.body);
-    let developer = developer.body["guid"].as_str().unwrap_or_default().to_owned();
+    let developer = developer.body["guid"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let gone = api
         .call("DELETE", &format!("/v3/roles/{developer}"), &admin, None)
         .await;
     assert_eq!(gone.status, 202);
     let job = api.wait_job(&location(&gone), &admin).await;
-    assert_eq!((job["operation"].clone(), job["state"].clone()), (json!("role.delete"), json!("COMPLETE")));
+    assert_eq!(
+        (job["operation"].clone(), job["state"].clone()),
+        (json!("role.delete"), json!("COMPLETE"))
+    );
     let after = api
         .call("GET", &format!("/v3/roles/{developer}"), &admin, None)
         .await;
@@ -372,9 +409,7 @@ async fn users_are_seen_through_shared_orgs_and_nobody_creates_one() {
     let mut by_admin = seen(admin.clone()).await;
     by_admin.sort();
     assert_eq!(by_admin, ["admin", "auditor", "dev"], "the org's members");
-    let origins = api
-        .call("GET", "/v3/users?origins=uaa", &admin, None)
-        .await;
+    let origins = api.call("GET", "/v3/users?origins=uaa", &admin, None).await;
     assert_eq!(code(&origins), (422, json!(10008)), "{}", origins.body);
     let create = api
         .call(

@@ -219,7 +219,8 @@ pub fn apply(seen: &Seen, world: &mut World, placeholder_org: &str, mut tick: im
         });
     }
     for (guid, v) in get("roles") {
-        let (Some(kind), Some(user)) = (v["type"].as_str().and_then(RoleType::parse), rel(v, "user"))
+        let (Some(kind), Some(user)) =
+            (v["type"].as_str().and_then(RoleType::parse), rel(v, "user"))
         else {
             continue;
         };

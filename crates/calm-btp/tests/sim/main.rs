@@ -8,4 +8,5 @@ mod cf;
 mod garbage;
 mod load;
 mod logs;
+mod roles;
 mod support;

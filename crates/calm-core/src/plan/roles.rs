@@ -165,7 +165,10 @@ pub(super) fn diff(t: &Tenant, live: &LiveTenant, out: &mut Plan) {
 /// Why a role is needed, for a reviewer.
 fn purpose(me: &CfUser, resource: &Resource) -> Option<String> {
     let Resource::Role {
-        space, user, origin, ..
+        space,
+        user,
+        origin,
+        ..
     } = resource
     else {
         return None;

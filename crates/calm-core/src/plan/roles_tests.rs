@@ -65,7 +65,11 @@ fn a_new_space_gets_the_acting_user_as_org_user_then_space_developer_before_the_
 fn a_hand_made_space_without_roles_is_told_apart_by_whether_the_user_can_assign() {
     let t = tenant("a", Runtime::Cloudfoundry);
     let lt = org_manager(converged(&t));
-    let plan = plan(&desired(vec![t.clone()]), &live(vec![lt.clone()]), &PlanOptions::default());
+    let plan = plan(
+        &desired(vec![t.clone()]),
+        &live(vec![lt.clone()]),
+        &PlanOptions::default(),
+    );
     assert_eq!(
         actions(&plan),
         [
@@ -144,8 +148,12 @@ fn space_roles_of_calm_yaml_are_planned_and_held_roles_plan_nothing() {
         ],
         "the acting user's role is planned once, and not again once held"
     );
-    lt.roles
-        .push(role("organization_user", "ops@example.com", "sap.ids", None));
+    lt.roles.push(role(
+        "organization_user",
+        "ops@example.com",
+        "sap.ids",
+        None,
+    ));
     lt.roles.push(role(
         "space_auditor",
         "ops@example.com",
@@ -165,8 +173,7 @@ fn space_roles_of_calm_yaml_are_planned_and_held_roles_plan_nothing() {
 }
 
 #[test]
-fn creating_a_space_without_org_manager_is_refused_in_the_plan_and_service_manager_has_no_roles()
-{
+fn creating_a_space_without_org_manager_is_refused_in_the_plan_and_service_manager_has_no_roles() {
     let t = tenant("a", Runtime::Cloudfoundry);
     let mut lt = converged(&t);
     lt.spaces.clear();
