@@ -9,6 +9,8 @@
 //!   subaccount so that entitling the subaccount makes the plan visible there;
 //! - the documented login `admin`/`admin`, Org Manager of every org and nothing more: what BTP
 //!   gives the user who enables Cloud Foundry in a subaccount (btp-api.md §2.11);
+//! - the users `space_roles` names, in their identity providers (no password, no role): the
+//!   people calm.yaml means exist;
 //! - no entitlements, spaces, instances or keys.
 
 use calm_core::{Desired, Entitlement, Runtime};
@@ -86,6 +88,9 @@ impl World {
                 };
                 if let Some(s) = world.subaccounts.get_mut(&subaccount) {
                     s.display_name = tenant.name.clone();
+                }
+                for person in &tenant.space_roles {
+                    world.add_person(&person.user, &person.origin);
                 }
                 if tenant.runtime == Runtime::Cloudfoundry {
                     let org = tenant.org.clone().unwrap_or_else(|| tenant.name.clone());
