@@ -61,9 +61,10 @@ pub fn missing_right(t: &Tenant, live: &LiveTenant, resource: &Resource) -> Opti
     match resource {
         Resource::Space { name, .. } if !manager => match space_guid(live, name) {
             None => Some(format!(
-                "{i_am} is not an Org Manager of org `{org}`, and only an Org Manager can create a \
-                 space: an Org Manager of `{org}` must create space `{name}` and make {i_am} its \
-                 Space Developer, {make_me}"
+                "{i_am} is not an Org Manager of org `{org}`: it can neither create space \
+                 `{name}` nor see it if it exists (Cloud Foundry shows a user only the spaces it \
+                 has a role in); an Org Manager of `{org}` must create the space if needed and \
+                 make {i_am} its Space Developer, {make_me}"
             )),
             Some(guid) if !live.holds(&me.username, &me.origin, SPACE_MANAGER, Some(guid)) => {
                 Some(format!(

@@ -187,7 +187,7 @@ fn creating_a_space_without_org_manager_is_refused_in_the_plan_and_service_manag
         space
             .reason
             .as_deref()
-            .is_some_and(|r| r.contains("only an Org Manager can create a space")),
+            .is_some_and(|r| r.contains("it can neither create space `calm`")),
         "{space:?}"
     );
     let sm = tenant("b", Runtime::ServiceManager);

@@ -112,6 +112,8 @@ pub async fn read_live(
             lt.spaces = part.spaces;
             lt.instances = part.instances;
             lt.keys = part.keys;
+            lt.cf_user = part.cf_user;
+            lt.roles = part.roles;
         }
     }
     live.orphans.extend(cf_result.orphans);

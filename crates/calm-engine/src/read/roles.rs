@@ -144,10 +144,7 @@ impl RoleIndex {
 }
 
 /// Reads the roles in `list`, or nothing when there is nothing to filter by.
-pub(super) async fn list(
-    cf: &CfClient,
-    filter: RoleFilter,
-) -> Result<Vec<Role>, calm_btp::Error> {
+pub(super) async fn list(cf: &CfClient, filter: RoleFilter) -> Result<Vec<Role>, calm_btp::Error> {
     if filter.organization_guids.is_empty() && filter.space_guids.is_empty() {
         return Ok(Vec::new());
     }

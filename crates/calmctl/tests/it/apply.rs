@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use btp_sim::{ADMIN_PASSWORD, ADMIN_USER, Faults};
+use btp_sim::{ADMIN_USER, Faults};
 use calm_core::live::labels;
 use serde_json::{Value, json};
 
@@ -304,7 +304,7 @@ fn sigkill_at_random_moments_leaves_nothing_to_duplicate() {
                 l.sim.cis_key("acme-ga").unwrap().to_string(),
             )
             .env("BTP_USERNAME", ADMIN_USER)
-            .env("BTP_PASSWORD", ADMIN_PASSWORD)
+            .env("BTP_PASSWORD", l.admin_password())
             .args([
                 "apply",
                 "--auto-approve",

@@ -108,7 +108,7 @@ fn hand_made(l: &Landscape, subdomain: &str) {
         entitle(w, subdomain);
         add_calm_space(w, subdomain)
     });
-    let cf = l.cf();
+    let cf = l.colleague();
     l.runtime.block_on(async {
         let space = cf
             .list_spaces(&SpaceFilter {
@@ -226,10 +226,19 @@ fn discover_writes_a_config_whose_first_plan_adopts_and_creates_exactly_what_is_
         let list: Vec<&str> = if i < 20 {
             vec![]
         } else if i < 40 && i % 2 == 0 {
-            vec!["adopt service_instance", "adopt service_key", "adopt space"]
+            // A colleague made the space: calmctl's user (Org Manager) gives itself the roles.
+            vec![
+                "adopt service_instance",
+                "adopt service_key",
+                "adopt space",
+                "create role",
+                "create role",
+            ]
         } else if i % 2 == 0 {
             vec![
                 "create entitlement",
+                "create role",
+                "create role",
                 "create service_instance",
                 "create service_key",
                 "create space",

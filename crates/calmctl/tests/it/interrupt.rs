@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use btp_sim::{ADMIN_PASSWORD, ADMIN_USER, JobTimings};
+use btp_sim::{ADMIN_USER, JobTimings};
 
 use crate::apply::assert_converged;
 use crate::landscape::Landscape;
@@ -40,7 +40,7 @@ fn ctrl_c_stops_new_steps_reports_and_a_rerun_converges() {
             l.sim.cis_key("acme-ga").unwrap().to_string(),
         )
         .env("BTP_USERNAME", ADMIN_USER)
-        .env("BTP_PASSWORD", ADMIN_PASSWORD)
+        .env("BTP_PASSWORD", l.admin_password())
         .args(["apply", "--auto-approve", "--no-progress"])
         .args(["--parallelism", "4", "--report", "report.json"])
         .stdout(Stdio::null())

@@ -15,6 +15,7 @@ mod lease;
 mod matrix;
 mod plan;
 mod plan_scenarios;
+mod roles;
 mod rotate;
 mod secrets;
 mod umask;

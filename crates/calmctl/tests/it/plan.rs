@@ -3,7 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use calm_btp::cf::{Metadata, NewServiceInstance, NewServiceKey, ServicePlanFilter};
+use btp_sim::world::RoleType;
+use calm_btp::cf::{
+    Metadata, NewRole, NewServiceInstance, NewServiceKey, RoleTarget, RoleUser, ServicePlanFilter,
+};
 use calm_core::live::labels;
 use serde_json::json;
 
@@ -63,7 +66,8 @@ fn fresh_mixed_landscape_in_every_format() {
     insta::assert_json_snapshot!("fresh_json", value, {".**.guid" => "[guid]"});
 }
 
-/// Objects as a previous `calmctl apply` leaves them, with labels, for a tenant of `org`.
+/// Objects as a previous `calmctl apply` leaves them, with labels and with the roles it gives
+/// its own user, for a tenant of `org`.
 pub(crate) fn managed(l: &Landscape, org: &str, tenant: &str, authorities: &[&str], protect: bool) {
     let cf = l.cf();
     let parameters = json!({"xs-security": {
@@ -108,6 +112,22 @@ pub(crate) fn managed(l: &Landscape, org: &str, tenant: &str, authorities: &[&st
             })
             .await
             .unwrap();
+        // The roles calmctl gives its own user in a space it creates.
+        let me = cf.current_user().await.unwrap();
+        for (kind, target) in [
+            (
+                "organization_user",
+                RoleTarget::Organization(org_guid.clone()),
+            ),
+            ("space_developer", RoleTarget::Space(space.guid.clone())),
+        ] {
+            let role = NewRole {
+                kind: kind.into(),
+                target,
+                user: RoleUser::Guid(me.user_id.clone()),
+            };
+            cf.create_role(&role).await.unwrap();
+        }
         let plans = cf
             .list_service_plans(&ServicePlanFilter {
                 service_offering_names: vec!["SAPCloudALMAPIs".into()],
@@ -155,7 +175,9 @@ fn drift_removed_tenants_and_protection() {
         for gone in ["gone", "kept"] {
             let guid = world.add_subaccount(&ga, gone, "eu10", None);
             world.entitle(&guid, "SAPCloudALMAPIs", "standard", 1);
-            world.add_org(gone, Some(&guid));
+            let org = world.add_org(gone, Some(&guid));
+            // calmctl's user managed them while they were in calm.yaml.
+            world.add_role(btp_sim::ADMIN_USER, RoleType::OrganizationManager, &org);
         }
     });
     // alpha: converged but with other authorities than calm.yaml asks for (drift).
