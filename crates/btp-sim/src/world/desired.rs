@@ -149,3 +149,45 @@ impl World {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::world::RoleType;
+
+    #[test]
+    fn the_login_user_is_org_manager_of_each_org_and_nothing_more() {
+        let yaml = "version: 1\n\
+            accounts:\n  acme: { subdomain: acme-ga, region: eu10, cis_key: { env: K } }\n\
+            defaults:\n  runtime: cloudfoundry\n  space: calm\n  instance: { name: calm-api }\n\
+            \x20 space_roles: [{ user: ops@example.com, origin: sap.ids }]\n\
+            tenants:\n  - { name: a, subaccount: a }\n  - { name: b, subaccount: b }\n";
+        let desired = calm_config::load_bytes("calm.yaml", yaml.as_bytes())
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .desired;
+        let world = World::from_desired(&desired, 3);
+        let admin = world.user_guid(crate::ADMIN_USER).unwrap_or_default();
+        let mut held: Vec<(RoleType, String)> = world
+            .roles
+            .values()
+            .filter(|r| r.user == admin)
+            .map(|r| (r.kind, r.organization.clone().unwrap_or_default()))
+            .collect();
+        held.sort_by(|a, b| a.1.cmp(&b.1));
+        let mut orgs: Vec<String> = world.orgs.keys().cloned().collect();
+        orgs.sort();
+        assert_eq!(
+            held,
+            orgs.into_iter()
+                .map(|o| (RoleType::OrganizationManager, o))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(world.roles.len(), 2, "nobody else holds a role");
+        let ops = world.user_by_name("ops@example.com", "sap.ids");
+        assert!(
+            ops.is_some_and(|u| u.password.is_empty()),
+            "the person space_roles names exists and cannot log in"
+        );
+        assert!(world.spaces.is_empty());
+    }
+}
