@@ -58,6 +58,14 @@ pub fn missing_right(t: &Tenant, live: &LiveTenant, resource: &Resource) -> Opti
     let make_me = format!(
         "or make {i_am} an Org Manager of `{org}` (BTP cockpit: Cloud Foundry > Org Members)"
     );
+    if live.org_guid.is_none() && matches!(resource, Resource::Space { .. } | Resource::Role { .. })
+    {
+        return Some(format!(
+            "org `{org}` was not found, or {i_am} has no role in it (Cloud Foundry lists only the \
+             orgs a user has a role in): check the org's name in calm.yaml, and make {i_am} an Org \
+             Manager of it"
+        ));
+    }
     match resource {
         Resource::Space { name, .. } if !manager => match space_guid(live, name) {
             None => Some(format!(

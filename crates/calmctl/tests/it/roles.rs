@@ -177,3 +177,19 @@ fn a_user_who_is_no_org_manager_is_told_who_must_grant_what_and_nothing_is_sent(
     assert_eq!(code, 0, "{err}");
     assert_eq!(l.run(&["plan"]).0, 0);
 }
+
+#[test]
+fn an_org_the_user_has_no_role_in_is_not_found_and_the_error_says_why() {
+    let yaml = TWO_ORGS.replace("  - { name: handmade, subaccount: handmade }\n", "");
+    let l = Landscape::quick_with(&yaml, |world, _| {
+        entitle(world, "fresh");
+        let admin = world.user_guid(ADMIN_USER).unwrap();
+        world.roles.retain(|_, r| r.user != admin);
+    });
+    let (code, _, err) = l.apply(&[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("org `fresh` was not found, or admin (uaa) has no role in it"),
+        "{err}"
+    );
+}

@@ -23,7 +23,7 @@ pub(super) async fn create_space(
     let org = ids
         .org
         .clone()
-        .ok_or_else(|| Fail::Other(format!("org {:?} was not found", t.org)))?;
+        .ok_or_else(|| Fail::Other(org_not_found(t)))?;
     let space = cf
         .create_space(&NewSpace {
             name: name.to_owned(),
@@ -32,6 +32,16 @@ pub(super) async fn create_space(
         })
         .await?;
     Ok(space.guid)
+}
+
+/// Cloud Foundry lists only the orgs a user has a role in (btp-api.md §2.11).
+fn org_not_found(t: &Tenant) -> String {
+    format!(
+        "org `{}` was not found, or the user calmctl acts as has no role in it (Cloud Foundry \
+         lists only the orgs a user has a role in): check the org name, and make the user an Org \
+         Manager of it",
+        t.org.as_deref().unwrap_or_default()
+    )
 }
 
 pub(super) async fn adopt_space(cf: &CfClient, t: &Tenant, guid: &str) -> Result<(), Fail> {
