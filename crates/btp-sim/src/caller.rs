@@ -1,6 +1,8 @@
 //! Who is calling: one extractor per API, each refusing bad tokens in its API's own error shape.
 
-use axum::extract::FromRequestParts;
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, MatchedPath};
 use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -11,12 +13,12 @@ use crate::errors;
 use crate::server::Shared;
 use crate::world::now_ms;
 
-fn claims(parts: &Parts, state: &Shared) -> Result<Claims, TokenError> {
+fn claims(parts: &Parts, state: &Shared) -> Result<Arc<Claims>, TokenError> {
     let header = parts
         .headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    bearer(&state.secret(), header, now_ms() / 1000)
+    bearer(&state.tokens, header, now_ms() / 1000)
 }
 
 /// A Cloud Foundry caller: a user token, and the GUID of its user (whose roles say what it may
@@ -33,8 +35,8 @@ impl FromRequestParts<Shared> for CfCaller {
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Response> {
         match claims(parts, state) {
             Ok(c) if c.is_user() => {
-                let user = match c.user_id {
-                    Some(guid) => guid,
+                let user = match &c.user_id {
+                    Some(guid) => guid.clone(),
                     // A token without `user_id` (issued by an older simulator): find it by name.
                     None => state
                         .world()
@@ -63,9 +65,10 @@ impl FromRequestParts<Shared> for CfCaller {
     }
 }
 
-/// An Accounts/Entitlements caller: a user, or a Cloud Management client limited to its global
-/// account.
-pub struct BtpCaller(pub Claims);
+/// An Accounts/Entitlements caller: a token issued through a Cloud Management key, limited to its
+/// global account, that holds the scope the operation requires (btp/scopes.rs). Without it: 403 in
+/// the services' error shape, before anything else is looked at.
+pub struct BtpCaller(pub Arc<Claims>);
 
 impl BtpCaller {
     /// May this caller see a global account?
@@ -79,14 +82,14 @@ impl FromRequestParts<Shared> for BtpCaller {
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Response> {
         let path = parts.uri.path().to_owned();
+        let route = parts
+            .extensions
+            .get::<MatchedPath>()
+            .map_or(path.as_str(), MatchedPath::as_str);
+        let required = crate::btp::scopes::required(&parts.method, route);
         match claims(parts, state) {
-            Ok(c) if c.is_user() || c.ga.is_some() => Ok(BtpCaller(c)),
-            Ok(_) => Err(errors::btp(
-                StatusCode::FORBIDDEN,
-                403,
-                "Forbidden: token lacks global-account scopes",
-                &path,
-            )),
+            Ok(c) if c.ga.is_some() && required.iter().any(|s| c.has_scope(s)) => Ok(BtpCaller(c)),
+            Ok(_) => Err(crate::btp::scopes::forbidden(&path)),
             Err(_) => Err(errors::btp(
                 StatusCode::UNAUTHORIZED,
                 401,
@@ -99,7 +102,7 @@ impl FromRequestParts<Shared> for BtpCaller {
 
 /// A Service Manager caller: an SM client (bound to one subaccount) or a user (reads across
 /// subaccounts, see README).
-pub struct SmCaller(pub Claims);
+pub struct SmCaller(pub Arc<Claims>);
 
 impl SmCaller {
     /// May this caller see a subaccount's objects?
@@ -113,7 +116,13 @@ impl FromRequestParts<Shared> for SmCaller {
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Response> {
         match claims(parts, state) {
-            Ok(c) if c.is_user() || c.subaccount().is_some() => Ok(SmCaller(c)),
+            Ok(c)
+                if c.is_user()
+                    || (c.subaccount().is_some()
+                        && c.has_scope("subaccount.service_instance.read")) =>
+            {
+                Ok(SmCaller(c))
+            }
             Ok(_) => Err(errors::sm(
                 StatusCode::FORBIDDEN,
                 "Forbidden",

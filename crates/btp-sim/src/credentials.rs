@@ -54,6 +54,16 @@ pub fn new_client(
     }
 }
 
+/// The `uaadomain` of credentials: the simulator's `host:port`. Token validators fetch the signing
+/// keys from `https://<uaadomain>/token_keys` (`@sap/xssec`), which the simulator answers on the
+/// same port (tls.rs).
+pub fn uaa_domain(base_url: &str) -> &str {
+    base_url
+        .trim_start_matches("http://")
+        .trim_start_matches("https://")
+        .trim_end_matches('/')
+}
+
 /// Render the credentials of one key or binding.
 pub fn render(
     style: CredentialsStyle,
@@ -64,9 +74,7 @@ pub fn render(
     subaccount: Option<&Subaccount>,
     instance_id: &str,
 ) -> Value {
-    let host = base_url
-        .trim_start_matches("http://")
-        .trim_start_matches("https://");
+    let host = uaa_domain(base_url);
     let (zone, zone_id) = subaccount.map_or(("btp-sim", "btp-sim"), |s| {
         (s.subdomain.as_str(), s.guid.as_str())
     });
@@ -81,8 +89,8 @@ pub fn render(
         "serviceInstanceId": instance_id,
         "url": base_url,
         "uaadomain": host,
-        // Tokens of the simulator are HMAC-signed; there is no public key to verify them with.
-        "verificationkey": "-----BEGIN PUBLIC KEY-----\nbtp-sim signs tokens with HS256 and publishes no public key\n-----END PUBLIC KEY-----",
+        // The key the simulator's tokens are signed with, as `/token_keys` serves it.
+        "verificationkey": crate::auth::signing_key().public_pem(),
         "apiurl": base_url,
         "identityzone": zone,
         "identityzoneid": zone_id,

@@ -84,6 +84,20 @@ pub fn btp(status: StatusCode, code: u32, message: impl Into<String>, target: &s
     )
 }
 
+/// Accounts 400 for a request body that breaks a rule: code 11000 "Request payload is invalid"
+/// with one `details` entry (code 11001) per broken rule, as the Accounts service answers
+/// (SAP/crossplane-provider-btp issue #92 shows this body for `createSubaccount`).
+pub fn btp_invalid_payload(target: &str, details: &[String]) -> Response {
+    let details: Vec<Value> = details
+        .iter()
+        .map(|message| json!({"code": 11001, "message": message}))
+        .collect();
+    json_response(
+        StatusCode::BAD_REQUEST,
+        json!({"error": {"code": 11000, "message": "Request payload is invalid", "target": target, "correlationID": correlation_id(), "details": details}}),
+    )
+}
+
 /// UAA error in RFC 6749 shape: `{"error","error_description"}`.
 pub fn uaa(status: StatusCode, error: &str, description: &str) -> Response {
     json_response(

@@ -6,9 +6,14 @@
 //! Sim (builder: World + Settings) ──start()──▶ axum server on 127.0.0.1:PORT ──▶ SimHandle
 //!
 //! request ─▶ stats layer ─▶ fault layer (latency, 429 storms, rate limits, injected faults)
-//!         ─▶ handler: token check per API (caller.rs) ─▶ lock World ─▶ World::advance(now)
-//!            (finishes due jobs/operations) ─▶ read/change ─▶ render JSON (own definitions)
+//!         ─▶ handler: token check per API (caller.rs; RS256, cached: auth/) ─▶ lock World
+//!            ─▶ World::advance(now) (finishes due jobs/operations) ─▶ read/change ─▶ render JSON
+//!            (own definitions)
 //! ```
+//!
+//! The port answers plain HTTP and, for clients that fetch token keys only over https
+//! (`@sap/xssec`), TLS as well (tls.rs). Tokens are minted in tokens.rs, Cloud Management key plans
+//! and scopes live in world/cis.rs and btp/scopes.rs.
 //!
 //! One base URL serves every API: UAA `POST /oauth/token`, CF `/` and `/v3/...`, Accounts
 //! `/accounts/v1/...`, Entitlements `/entitlements/v1/...` and `/jobs-management/v1/...`, Service
@@ -35,6 +40,8 @@ mod render;
 mod server;
 mod settings;
 mod sm;
+mod tls;
+mod tokens;
 mod uaa;
 pub mod world;
 
@@ -45,7 +52,8 @@ pub use control::stats::{Second, StatsSnapshot};
 pub use settings::{
     Api, Faults, Garbage, GarbageKind, JobTimings, Limit, RateLimits, Settings, Storm,
 };
-pub use world::World;
+pub use tls::ca_certificate_pem;
+pub use world::{CisGrantType, CisPlan, World};
 
 use server::{AppState, Shared};
 use tokio::sync::oneshot;
@@ -146,6 +154,8 @@ impl Sim {
     pub async fn start(self) -> std::io::Result<SimHandle> {
         let listener = tokio::net::TcpListener::bind(self.listen).await?;
         let addr = listener.local_addr()?;
+        // Plain HTTP, and https on the same port for clients that insist on it (tls.rs).
+        let listener = tls::DualListener::new(listener)?;
         let base_url = format!("http://{addr}");
         let state: Shared = Arc::new(AppState::new(
             self.world,
@@ -246,10 +256,29 @@ impl SimHandle {
         world.cis_key(&guid, &self.base_url)
     }
 
+    /// A new `cis` key of `plan` for `grant_type` in a global account (GUID or subdomain), as
+    /// JSON pointing at this simulator; `None` for an unknown global account or a combination BTP
+    /// does not offer (`central-viewer` keys are client-credentials only).
+    pub fn new_cis_key(
+        &self,
+        global_account: &str,
+        plan: CisPlan,
+        grant_type: CisGrantType,
+    ) -> Option<serde_json::Value> {
+        let mut world = self.state.world();
+        let guid = world
+            .global_accounts
+            .values()
+            .find(|g| g.guid == global_account || g.subdomain == global_account)?
+            .guid
+            .clone();
+        let client_id = world.add_cis_key(&guid, plan, grant_type)?;
+        world.cis_key_of_client(&client_id, &self.base_url)
+    }
+
     /// A jwt-bearer assertion for a user that this simulator accepts (valid one day).
     pub fn assertion_for(&self, user: &str) -> String {
-        self.state
-            .issue(uaa::assertion_for(&self.state.secret(), user, 86_400))
+        uaa::assertion_for(&self.state, user, 86_400)
     }
 
     /// Every secret this simulator issued or accepts, sorted: user passwords, client secrets of

@@ -17,6 +17,7 @@ use axum::routing::{get, post, put};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 
+use crate::auth::TokenCache;
 use crate::control::faults::{self, Injected};
 use crate::control::garbage;
 use crate::control::ratelimit::{CF_NOMINAL, RateLimiter};
@@ -28,7 +29,8 @@ use crate::{btp, cf, control, sm, uaa};
 /// State shared by all handlers.
 pub struct AppState {
     world: Mutex<World>,
-    secret: RwLock<String>,
+    /// The world's token secret and the tokens checked against it.
+    pub tokens: TokenCache,
     /// `http://127.0.0.1:PORT`, used in every link and in issued credentials.
     pub base_url: String,
     settings: RwLock<Settings>,
@@ -54,7 +56,7 @@ impl AppState {
         world.normalize();
         let storm = settings.faults.storm.as_ref().map_or(0, |s| s.requests);
         AppState {
-            secret: RwLock::new(world.secret.clone()),
+            tokens: TokenCache::new(&world.secret),
             world: Mutex::new(world),
             base_url,
             settings: RwLock::new(settings),
@@ -76,16 +78,13 @@ impl AppState {
     /// Replace the whole world (admin API and `Sim::import_world`).
     pub fn replace_world(&self, mut world: World) {
         world.normalize();
-        *self.secret.write().unwrap_or_else(|e| e.into_inner()) = world.secret.clone();
+        self.tokens.set_secret(&world.secret);
         *self.world.lock().unwrap_or_else(|e| e.into_inner()) = world;
     }
 
-    /// The token-signing secret.
+    /// The world's token secret (tokens carry a revocation signature made with it).
     pub fn secret(&self) -> String {
-        self.secret
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.tokens.secret()
     }
 
     /// Records an issued token and gives it back.
@@ -140,6 +139,7 @@ impl AppState {
 pub fn router(state: Shared) -> Router {
     let apis = Router::new()
         .route("/oauth/token", post(uaa::token))
+        .route("/token_keys", get(uaa::token_keys))
         .merge(cf::routes())
         .merge(btp::routes())
         .merge(sm::routes())
@@ -185,6 +185,12 @@ async fn fault_layer(State(state): State<Shared>, request: Request, next: Next) 
 /// Latency, fault storms, rate limits, injected faults and garbage, in that order.
 async fn faults_and_limits(state: &Shared, api: Api, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
+    let host = request
+        .headers()
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     let settings = state.settings();
     if settings.latency_ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(settings.latency_ms)).await;
@@ -238,9 +244,12 @@ async fn faults_and_limits(state: &Shared, api: Api, request: Request, next: Nex
         None => {}
     }
     let mut response = match injected {
-        Some(fault @ (Injected::ServerError(_) | Injected::Throttle(_) | Injected::Reset)) => {
-            faults::respond(api, fault, &path)
-        }
+        Some(
+            fault @ (Injected::ServerError(_)
+            | Injected::Throttle(_)
+            | Injected::Reset
+            | Injected::UnknownRoute),
+        ) => faults::respond(api, fault, &path, &host),
         _ => next.run(request).await,
     };
     if let (Some(w), Api::Cf) = (window, api) {

@@ -127,6 +127,9 @@ pub struct Faults {
     pub slow_rate: f64,
     /// Delay of a slow request.
     pub slow_ms: u64,
+    /// Share of requests the Cloud Foundry router answers itself with 404 `unknown_route` (the
+    /// API never sees them).
+    pub unknown_route_rate: f64,
     /// Share of async operations (CF jobs, SM operations, entitlement jobs) that fail.
     pub job_failure_rate: f64,
     /// Async operations on instances, keys or bindings with these names always fail.
@@ -244,6 +247,7 @@ impl Default for Faults {
             reset_rate: 0.0,
             slow_rate: 0.0,
             slow_ms: 0,
+            unknown_route_rate: 0.0,
             job_failure_rate: 0.0,
             fail_names: Vec::new(),
             reject_token_prefixes: Vec::new(),
@@ -266,6 +270,7 @@ impl Faults {
             reset_rate: 0.0,
             slow_rate: 0.0,
             slow_ms: 0,
+            unknown_route_rate: 0.0,
             job_failure_rate: 0.0,
             fail_names: Vec::new(),
             reject_token_prefixes: Vec::new(),
@@ -278,6 +283,7 @@ impl Faults {
             "flaky" => Some(Faults {
                 error_rate: 0.025,
                 throttle_rate: 0.025,
+                unknown_route_rate: 0.005,
                 job_failure_rate: 0.03,
                 ..none
             }),
@@ -287,6 +293,7 @@ impl Faults {
                 reset_rate: 0.02,
                 slow_rate: 0.03,
                 slow_ms: 2_000,
+                unknown_route_rate: 0.01,
                 job_failure_rate: 0.10,
                 token_ttl_secs: Some(60),
                 ..none

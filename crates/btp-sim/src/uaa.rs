@@ -1,10 +1,15 @@
-//! `POST /oauth/token`: the UAA of CF and the XSUAA of every client the world issued.
+//! `POST /oauth/token` and `GET /token_keys`: the UAA of CF and the XSUAA of every client the world
+//! issued.
 //!
-//! Grants (btp-api.md §2.2, clients.md §3): `password` (client `cf` with an empty secret via
-//! `Authorization: Basic Y2Y6`, or a Cloud Management client), `refresh_token` (returns the same
-//! refresh token, as observed), `client_credentials` (Cloud Management, Service Manager and service
-//! key clients; Basic or form parameters) and `urn:ietf:params:oauth:grant-type:jwt-bearer`
-//! (client id `cf` in the form, no Basic header). Failures use RFC 6749 bodies.
+//! Grants (btp-api.md §2.2, §3.1, clients.md §3): `password` (client `cf` with an empty secret via
+//! `Authorization: Basic Y2Y6`, or a Cloud Management key of grant type `user_token`),
+//! `refresh_token` (returns the same refresh token, as observed), `client_credentials` (Cloud
+//! Management keys of grant type `client_credentials`, Service Manager and service key clients;
+//! Basic or form parameters) and `urn:ietf:params:oauth:grant-type:jwt-bearer` (client id `cf` in
+//! the form, no Basic header). A client asking for a grant it is not for gets 401 `invalid_client`
+//! "Unauthorized grant type: …", as UAA answers. Failures use RFC 6749 bodies.
+//!
+//! Tokens are minted in tokens.rs; this module decides who asks and what they get.
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -13,38 +18,20 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use serde_json::json;
 
-use crate::auth::{self, Claims};
+use crate::auth::{self, Claims, signing_key};
 use crate::errors;
 use crate::server::{AppState, Shared};
-use crate::world::{User, World, now_ms};
+use crate::tokens::{self, Client};
+use crate::world::{CisGrantType, User, World, now_ms};
 
-/// Whose client authenticated.
-#[derive(Debug, Clone, PartialEq)]
-enum Client {
-    /// The public CF CLI client `cf`.
-    Cf,
-    /// A Cloud Management (`cis`) client of a global account.
-    CloudManagement(String),
-    /// A Service Manager client of a subaccount.
-    ServiceManager(String),
-    /// The xsuaa client of a service instance, in a subaccount.
-    Instance {
-        subaccount: String,
-        xsappname: String,
-    },
+/// `GET /token_keys`: the keys that verify the simulator's tokens (no login needed, as on UAA).
+pub async fn token_keys() -> Response {
+    errors::json_response(StatusCode::OK, signing_key().jwks())
 }
 
-const USER_SCOPES: &[&str] = &[
-    "openid",
-    "uaa.user",
-    "cloud_controller.read",
-    "password.write",
-    "cloud_controller.write",
-];
-
-/// The token endpoint.
+/// The token endpoint. Who asks and what they get is decided with the world locked; the tokens are
+/// signed after it is unlocked (an RSA signature takes about a millisecond).
 pub async fn token(
     State(state): State<Shared>,
     headers: HeaderMap,
@@ -53,15 +40,41 @@ pub async fn token(
 ) -> Response {
     let mut form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
     form.extend(url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned());
+    let basic = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_basic);
+    match decide(&state, basic, &form) {
+        Ok(Outcome::User {
+            access,
+            keep_refresh,
+        }) => tokens::user_response(&state, access, keep_refresh),
+        Ok(Outcome::Client(access)) => tokens::client_response(&state, access),
+        Err(refusal) => refusal,
+    }
+}
+
+/// What a token request gets.
+enum Outcome {
+    /// A user's access token (with id and refresh tokens); the refresh grant keeps its token.
+    User {
+        access: Claims,
+        keep_refresh: Option<String>,
+    },
+    /// A client's access token.
+    Client(Claims),
+}
+
+fn decide(
+    state: &AppState,
+    basic: Option<(String, String)>,
+    form: &[(String, String)],
+) -> Result<Outcome, Response> {
     let field = |name: &str| {
         form.iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
-    let basic = headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(parse_basic);
     let (client_id, client_secret) = match (&basic, field("client_id")) {
         (Some((id, secret)), _) => (Some(id.clone()), Some(secret.clone())),
         (None, Some(id)) => (
@@ -72,15 +85,14 @@ pub async fn token(
     };
     let grant = field("grant_type").unwrap_or_default();
     let secret = state.secret();
-    let ttl = state.settings().effective_token_ttl();
     let world = state.world();
     let unauthorized = || errors::uaa(StatusCode::UNAUTHORIZED, "unauthorized", "Bad credentials");
     let Some(client_id) = client_id else {
-        return errors::uaa(
+        return Err(errors::uaa(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
             "Full authentication is required to access this resource",
-        );
+        ));
     };
     // jwt-bearer is sent by public clients without a secret (observed: `client_id=cf` in the form).
     let client = if grant.ends_with(":jwt-bearer") && client_id == "cf" {
@@ -95,98 +107,96 @@ pub async fn token(
         )
     };
     let Some(client) = client else {
-        return errors::uaa(
+        return Err(errors::uaa(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
             "Bad credentials",
-        );
+        ));
     };
+    if !client.allows(grant) {
+        return Err(errors::uaa(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            &format!("Unauthorized grant type: {grant}"),
+        ));
+    }
     let origin = login_hint_origin(field("login_hint"));
-    let user_grant = |user: &User, grant: &str, keep: Option<&str>| {
-        user_token(&state, ttl, &client_id, &client, user, grant, keep)
+    let mint = tokens::Mint::new(state);
+    let user = |user: &User, grant: &str, keep_refresh: Option<&str>| Outcome::User {
+        access: mint.user_claims(&world, &client_id, &client, user, grant),
+        keep_refresh: keep_refresh.map(str::to_owned),
     };
     match grant {
         "password" => {
             let (Some(username), Some(password)) = (field("username"), field("password")) else {
-                return errors::uaa(
+                return Err(errors::uaa(
                     StatusCode::BAD_REQUEST,
                     "invalid_request",
                     "Missing username or password",
-                );
+                ));
             };
-            if matches!(client, Client::ServiceManager(_) | Client::Instance { .. }) {
-                return errors::uaa(
-                    StatusCode::UNAUTHORIZED,
-                    "invalid_client",
-                    "Unauthorized grant type: password",
-                );
-            }
             match world.user(username, password) {
-                Some(user) if origin.as_deref().is_none_or(|o| o == user.origin) => {
-                    user_grant(user, "password", None)
+                Some(u) if origin.as_deref().is_none_or(|o| o == u.origin) => {
+                    Ok(user(u, "password", None))
                 }
-                _ => unauthorized(),
+                _ => Err(unauthorized()),
             }
         }
         "refresh_token" => {
             let Some(refresh) = field("refresh_token") else {
-                return errors::uaa(
+                return Err(errors::uaa(
                     StatusCode::BAD_REQUEST,
                     "invalid_request",
                     "Missing refresh_token",
-                );
+                ));
             };
-            let holder = |old: &Claims| match &old.user_id {
-                Some(guid) => world.user_by_guid(guid),
-                None => world.users.iter().find(|u| u.username == old.sub),
-            };
-            match auth::verify(&secret, refresh, "refresh", None) {
+            let old = auth::verify(signing_key(), &secret, refresh, "refresh", None)
+                .filter(|old| old.client_id == client_id);
+            let owner = old.as_ref().and_then(|old| {
+                world.users.iter().find(|u| {
+                    Some(u.username.as_str()) == old.user_name.as_deref()
+                        && Some(u.origin.as_str()) == old.origin.as_deref()
+                })
+            });
+            match owner {
                 // The refresh grant returns the same refresh token (observed, btp-api.md §2.2).
-                Some(old) if old.client_id == client_id => match holder(&old) {
-                    Some(user) => user_grant(user, "refresh_token", Some(refresh)),
-                    None => errors::uaa(
-                        StatusCode::UNAUTHORIZED,
-                        "invalid_token",
-                        "Invalid refresh token",
-                    ),
-                },
-                _ => errors::uaa(
+                Some(u) => Ok(user(u, "refresh_token", Some(refresh))),
+                None => Err(errors::uaa(
                     StatusCode::UNAUTHORIZED,
                     "invalid_token",
                     "Invalid refresh token",
-                ),
+                )),
             }
         }
-        "client_credentials" => match &client {
-            Client::Cf => errors::uaa(
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                "Unauthorized grant type: client_credentials",
-            ),
-            other => client_token(&state, ttl, &client_id, other),
-        },
+        "client_credentials" => Ok(Outcome::Client(
+            mint.client_claims(&world, &client_id, &client),
+        )),
         "urn:ietf:params:oauth:grant-type:jwt-bearer" => {
-            let user = field("assertion")
-                .and_then(|a| auth::verify(&secret, a, "assertion", Some(now_ms() / 1000)))
-                .and_then(|c| {
-                    world.users.iter().find(|u| {
-                        u.username == c.sub && origin.as_deref().is_none_or(|o| o == u.origin)
-                    })
-                });
-            match user {
-                Some(user) => user_grant(user, "jwt-bearer", None),
-                None => errors::uaa(
+            let owner = field("assertion")
+                .and_then(|a| {
+                    auth::verify(
+                        signing_key(),
+                        &secret,
+                        a,
+                        "assertion",
+                        Some(now_ms() / 1000),
+                    )
+                })
+                .and_then(|c| world.users.iter().find(|u| u.username == c.sub));
+            match owner {
+                Some(u) => Ok(user(u, "jwt-bearer", None)),
+                None => Err(errors::uaa(
                     StatusCode::UNAUTHORIZED,
                     "invalid_token",
                     "The assertion is not valid",
-                ),
+                )),
             }
         }
-        other => errors::uaa(
+        other => Err(errors::uaa(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
             &format!("Unsupported grant type: {other}"),
-        ),
+        )),
     }
 }
 
@@ -221,12 +231,12 @@ fn authenticate_client(
     if id == "cf" {
         return secret.is_empty().then_some(Client::Cf);
     }
-    if let Some(ga) = world
-        .global_accounts
-        .values()
-        .find(|g| g.cis_client_id == id)
-    {
-        return (ga.cis_client_secret == secret).then(|| Client::CloudManagement(ga.guid.clone()));
+    if let Some((ga, key)) = world.cis_client(id) {
+        return (key.client_secret == secret).then(|| Client::CloudManagement {
+            global_account: ga.guid.clone(),
+            plan: key.plan,
+            grant_type: key.grant_type,
+        });
     }
     if let Some(sub) = world.subaccount_by_sm_client(id) {
         let ok = sub
@@ -254,6 +264,7 @@ fn authenticate_client(
             return Some(Client::Instance {
                 subaccount,
                 xsappname: instance.client.xsappname.clone(),
+                instance: instance.guid.clone(),
             });
         }
     }
@@ -269,134 +280,33 @@ fn authenticate_client(
             return Some(Client::Instance {
                 subaccount: instance.subaccount.clone(),
                 xsappname: instance.client.xsappname.clone(),
+                instance: instance.id.clone(),
             });
         }
     }
     None
 }
 
-fn jti() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    format!(
-        "{:032x}",
-        (now_ms() << 20) ^ NEXT.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-fn base_claims(typ: &str, sub: &str, client_id: &str, grant: &str, ttl: u64) -> Claims {
-    let now = now_ms() / 1000;
-    Claims {
-        typ: typ.to_owned(),
-        jti: jti(),
-        sub: sub.to_owned(),
-        user_name: None,
-        user_id: None,
-        origin: None,
-        client_id: client_id.to_owned(),
-        grant_type: grant.to_owned(),
-        zid: "uaa".to_owned(),
-        ga: None,
-        scope: Vec::new(),
-        iat: now,
-        exp: now + ttl,
-    }
-}
-
-fn user_token(
-    state: &AppState,
-    ttl: u64,
-    client_id: &str,
-    client: &Client,
-    user: &User,
-    grant: &str,
-    keep_refresh: Option<&str>,
-) -> Response {
-    let mut access = base_claims("access", &user.username, client_id, grant, ttl);
-    access.user_name = Some(user.username.clone());
-    access.user_id = Some(user.guid.clone());
-    access.origin = Some(user.origin.clone());
-    access.scope = USER_SCOPES.iter().map(|s| (*s).to_owned()).collect();
-    if let Client::CloudManagement(ga) = client {
-        access.ga = Some(ga.clone());
-    }
-    let mut refresh = access.clone();
-    refresh.typ = "refresh".to_owned();
-    refresh.jti = format!("{}-r", access.jti);
-    refresh.exp = u64::MAX / 2;
-    let mut id = access.clone();
-    id.typ = "id".to_owned();
-    let secret = state.secret();
-    let access_token = state.issue(auth::sign(&secret, &access));
-    let id_token = state.issue(auth::sign(&secret, &id));
-    let refresh_token = match keep_refresh {
-        Some(kept) => kept.to_owned(),
-        None => state.issue(auth::sign(&secret, &refresh)),
-    };
-    errors::json_response(
-        StatusCode::OK,
-        json!({
-            "access_token": access_token,
-            "token_type": "bearer",
-            "id_token": id_token,
-            "refresh_token": refresh_token,
-            "expires_in": ttl,
-            "scope": access.scope.join(" "),
-            "jti": access.jti,
-        }),
-    )
-}
-
-fn client_token(state: &AppState, ttl: u64, client_id: &str, client: &Client) -> Response {
-    let mut access = base_claims("access", client_id, client_id, "client_credentials", ttl);
-    match client {
-        Client::CloudManagement(ga) => {
-            access.ga = Some(ga.clone());
-            access.scope = vec![
-                "global-account.subaccount.read".into(),
-                "global-account.entitlement.subaccount.update".into(),
-                "job.read".into(),
-            ];
+impl Client {
+    /// May this client use `grant`? The CF CLI client has no client credentials; Service Manager
+    /// and service key clients have nothing but; a Cloud Management key has the grant of its
+    /// `grant_type`. An unknown grant is left to the unsupported-grant answer.
+    fn allows(&self, grant: &str) -> bool {
+        let user_grant =
+            matches!(grant, "password" | "refresh_token") || grant.ends_with(":jwt-bearer");
+        match self {
+            Client::Cf => grant != "client_credentials",
+            Client::CloudManagement { grant_type, .. } => match grant_type {
+                CisGrantType::UserToken => grant != "client_credentials",
+                CisGrantType::ClientCredentials => !user_grant,
+            },
+            Client::ServiceManager(_) | Client::Instance { .. } => !user_grant,
         }
-        Client::ServiceManager(sub) => {
-            access.zid = sub.clone();
-            access.scope = [
-                "service_instance.read",
-                "service_instance.manage",
-                "service_binding.read",
-                "service_binding.manage",
-                "service_plan.read",
-                "service_offering.read",
-            ]
-            .iter()
-            .map(|s| format!("subaccount.{s}"))
-            .collect();
-        }
-        Client::Instance {
-            subaccount,
-            xsappname,
-        } => {
-            access.zid = subaccount.clone();
-            access.scope = vec![format!("{xsappname}.calm-api")];
-        }
-        Client::Cf => {}
     }
-    let access_token = state.issue(auth::sign(&state.secret(), &access));
-    errors::json_response(
-        StatusCode::OK,
-        json!({
-            "access_token": access_token,
-            "token_type": "bearer",
-            "expires_in": ttl,
-            "scope": access.scope.join(" "),
-            "jti": access.jti,
-        }),
-    )
 }
 
 /// A jwt-bearer assertion for a user, as an external IdP would issue it (`btp-sim` prints one for
 /// each `assertion` a config references).
-pub fn assertion_for(secret: &str, user: &str, ttl_secs: u64) -> String {
-    let claims = base_claims("assertion", user, "btp-sim-idp", "oidc", ttl_secs);
-    auth::sign(secret, &claims)
+pub fn assertion_for(state: &AppState, user: &str, ttl_secs: u64) -> String {
+    tokens::assertion(state, user, ttl_secs)
 }

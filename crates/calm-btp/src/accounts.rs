@@ -127,6 +127,12 @@ impl Btp {
 }
 
 impl AccountsClient {
+    /// The scopes the client's token grants (fetching a token if none is cached): what the
+    /// Cloud Management key's plan, and for a password grant the user's role, allow.
+    pub async fn granted_scopes(&self) -> Result<Vec<String>, Error> {
+        self.token.scopes(&self.btp).await
+    }
+
     fn request(&self, method: Method, path: &str) -> Request {
         let url = self.endpoint.url(path);
         Request::new(Api::Accounts, method, url, Auth::Bearer(self.token.clone()))
@@ -192,6 +198,16 @@ impl AccountsClient {
         let request = self.request(Method::PUT, &path).json(&Put { labels });
         let stored: LabelsWire = self.btp.execute(&request).await?.json()?;
         Ok(stored.labels)
+    }
+
+    /// Removes all of a subaccount's labels (`DELETE .../labels`, btp-api.md §3.2): what a label
+    /// set that became empty is written as, since `PUT` assigns labels.
+    pub async fn delete_subaccount_labels(&self, guid: &str) -> Result<(), Error> {
+        let path = format!("/accounts/v1/subaccounts/{guid}/labels");
+        self.btp
+            .execute(&self.request(Method::DELETE, &path))
+            .await
+            .map(|_| ())
     }
 
     /// The subaccount's Service Manager binding, if it has one.

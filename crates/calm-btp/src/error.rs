@@ -107,6 +107,15 @@ pub enum ErrorBody {
         /// The description.
         description: String,
     },
+    /// The Cloud Foundry router (in front of every BTP API host) answered itself, naming why in
+    /// `X-Cf-Routererror`, e.g. `unknown_route`: the API never saw the request, so a 404 from
+    /// the router says nothing about the object (btp-api.md §10 item 4).
+    Router {
+        /// The `X-Cf-Routererror` value, e.g. `unknown_route`.
+        error: String,
+        /// The router's one-line text, e.g. "404 Not Found: Requested route (…) does not exist.".
+        message: String,
+    },
     /// The body was empty.
     Empty,
     /// The body was not the JSON the API documents (an HTML error page, truncated JSON): its first
@@ -137,6 +146,9 @@ impl fmt::Display for ErrorBody {
                 None => f.write_str(message),
             },
             ErrorBody::Uaa { error, description } => write!(f, "{error}: {description}"),
+            ErrorBody::Router { error, message } => {
+                write!(f, "Cloud Foundry router error {error}: {message}")
+            }
             ErrorBody::Empty => f.write_str("empty body"),
             ErrorBody::Unparsed { snippet } => write!(f, "unexpected body: {snippet:?}"),
         }
@@ -342,9 +354,17 @@ impl Error {
         }
     }
 
-    /// True when the API said the object does not exist (HTTP 404).
+    /// True when the API said the object does not exist (HTTP 404). A 404 of the Cloud Foundry
+    /// router (`X-Cf-Routererror`, [`ErrorBody::Router`]) is not: the route was missing, not the
+    /// object, and the request never reached the API (SAP's Service Manager client treats it as
+    /// 503).
     pub fn is_not_found(&self) -> bool {
-        self.status() == Some(404)
+        self.status() == Some(404) && !self.is_router_error()
+    }
+
+    /// True when the Cloud Foundry router answered instead of the API ([`ErrorBody::Router`]).
+    pub fn is_router_error(&self) -> bool {
+        matches!(self, Error::Api(e) if matches!(e.body, ErrorBody::Router { .. }))
     }
 
     /// True when it is unknown whether a non-idempotent request took effect: the connection broke

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use calm_btp::accounts::AccountsClient;
-use calm_btp::auth::{CisKey, Grant};
+use calm_btp::auth::{CisGrantType, CisKey, Grant};
 use calm_btp::cf::CfClient;
 use calm_btp::entitlements::EntitlementsClient;
 use calm_btp::service_manager::ServiceManagerClient;
@@ -25,6 +25,9 @@ pub struct AccountConnection {
     pub accounts: AccountsClient,
     /// Entitlements service client.
     pub entitlements: EntitlementsClient,
+    /// The `cis` key is for the password grant (`user_token`): the user's role decides what its
+    /// tokens may do. Otherwise the key's plan alone does (client credentials).
+    pub password_grant: bool,
     /// The Cloud Foundry login, or why there is none (only a problem if a CF tenant needs it).
     cf_grant: Result<Grant, String>,
     /// One cell per region: regions connect at once, and tasks asking for the same region wait
@@ -218,6 +221,7 @@ fn connect(
         name: account.name.clone(),
         accounts,
         entitlements,
+        password_grant: key.grant_type == CisGrantType::Password,
         cf_grant: cf_grant(account, env, user),
         cf: std::sync::Mutex::new(HashMap::new()),
         service_manager: Mutex::new(HashMap::new()),

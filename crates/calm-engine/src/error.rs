@@ -47,7 +47,7 @@ pub enum EngineError {
         "another calmctl run ({holder}) is applying to {subaccounts} of these subaccounts; its lease expires in {expires_in_secs} s unless renewed (waited {waited_secs} s); nothing was changed"
     )]
     LeaseHeld {
-        /// The other run, `<host>-<pid>-<nonce>`.
+        /// The other run, `<host>-<pid>-<nonce>.<namespace>`.
         holder: String,
         /// Subaccounts it holds.
         subaccounts: usize,
@@ -55,6 +55,21 @@ pub enum EngineError {
         expires_in_secs: u64,
         /// How long this run waited.
         waited_secs: u64,
+    },
+    /// A subaccount has as many labels as the Accounts API allows, none of them the lease: this
+    /// run cannot take its lease there.
+    #[error(
+        "subaccount `{subaccount}` ({guid}) has {labels} labels, the most the Accounts API allows, and none is calmctl's lease (`calmctl.sap/lease`); nothing was changed"
+    )]
+    LeaseNoLabelRoom {
+        /// Its subdomain.
+        subaccount: String,
+        /// Its GUID.
+        guid: String,
+        /// How many label keys it has.
+        labels: usize,
+        /// The most the Accounts API allows.
+        max: usize,
     },
     /// `--tenant`, `--select` or `--key` names nothing the config has.
     #[error("{0}")]
@@ -68,6 +83,18 @@ pub enum EngineError {
         /// What changed, one line each.
         changes: Vec<String>,
     },
+    /// The account's Cloud Management token may not make the writes the plan needs: a key of
+    /// plan `central-viewer`, or a user who may only read in the global account. Nothing was
+    /// changed.
+    #[error("account `{account}`: {}; nothing was changed", read_only(missing, *password_grant))]
+    ReadOnly {
+        /// The account.
+        account: String,
+        /// Scopes the writes need that the token lacks.
+        missing: Vec<String>,
+        /// The key is for the password grant: the user's role collection is what lacks them.
+        password_grant: bool,
+    },
     /// A BTP API call failed.
     #[error("{context}: {source}")]
     Api {
@@ -78,6 +105,23 @@ pub enum EngineError {
         #[source]
         source: Box<calm_btp::Error>,
     },
+}
+
+fn read_only(missing: &[String], password_grant: bool) -> String {
+    let who = if password_grant {
+        "the user of its cis key may only read in the global account"
+    } else {
+        "its cis key may only read"
+    };
+    format!(
+        "{who} (the token lacks {}): apply writes subaccount labels, Service Manager access bindings and entitlements, which need a Cloud Management key of plan `central`{}",
+        missing.join(", "),
+        if password_grant {
+            " and a user with the Global Account Administrator role collection"
+        } else {
+            ""
+        }
+    )
 }
 
 impl EngineError {

@@ -1,18 +1,19 @@
 //! calm-engine: calmctl's operations over the BTP clients.
 //!
 //! ```text
-//! Desired ──┐
-//!           ├─ read_live (read/: bulk list calls per account and region) ─▶ Live
-//! Connections (connect.rs: one client per identity, secrets resolved at the edge)
-//!           ├─ plan = calm_core::plan(desired, live, options)
-//!           └─ apply (apply/: entitlements per account, tenants concurrently, delivery)
+//! ops/        what the commands call: plan, apply (saved-plan checks, approval, Ctrl-C, lease),
+//!   │         rotate (apply with keys to rotate), targeting; discover/ for discover
+//!   ├─ read/      bulk list calls per account and region ─▶ Live
+//!   ├─ calm_core::plan(desired, live, options) ─▶ Plan
+//!   └─ apply/     entitlements per account, tenants concurrently under a lease, delivery
+//!   (access.rs: before the first write, may each account's cis token make it?)
+//! connect.rs  one client per identity, secrets resolved at the edge (secrets.rs)
 //! ```
 //!
-//! `discover` (discover/) reads what exists in a global account and drafts a calm.yaml from it.
-//!
-//! `ops` holds the operations calmctl's commands call (plan, apply, rotate, discover, targeting):
-//! each command parses, calls one operation and renders what it returns; nothing here prints.
+//! Every operation takes [`Connections`] and a request and returns data or an [`EngineError`];
+//! nothing here prints. calmctl renders what comes back.
 
+mod access;
 pub mod apply;
 mod connect;
 pub mod discover;
@@ -20,7 +21,9 @@ mod error;
 pub mod ops;
 mod read;
 mod secrets;
+mod sm_labels;
 
+pub use access::check_write_access;
 pub use apply::{ApplyEvent, ApplyOptions, ApplyReport, Reporter, TenantStatus, apply};
 pub use connect::{AccountConnection, Connections};
 pub use error::EngineError;

@@ -13,7 +13,8 @@ Examples:
 
 Exit codes:
   0  success (validate: the file is valid)
-  1  error (validate: the file has errors)";
+  1  error, a mistyped flag included (validate: the file has errors)
+  2  plan only: the plan has changes";
 
 /// Connect many SAP BTP subaccounts to SAP Cloud ALM, declaratively.
 ///
@@ -56,12 +57,12 @@ pub enum Command {
     Discover(DiscoverArgs),
     /// Print the JSON Schema of calm.yaml (draft-07), for editors and CI checks.
     #[command(
-        after_help = "Example:\n  calmctl schema > schemas/calm.schema.json\n\nEditors pick it up from the first line of calm.yaml:\n  # yaml-language-server: $schema=../schemas/calm.schema.json"
+        after_help = "Example:\n  calmctl schema > schemas/calm.schema.json\n\nEditors pick it up from the first line of calm.yaml:\n  # yaml-language-server: $schema=../schemas/calm.schema.json\n\nExit codes: 0 printed, 1 error."
     )]
     Schema,
     /// Print shell completions.
     #[command(
-        after_help = "Examples:\n  calmctl completions bash > ~/.local/share/bash-completion/completions/calmctl\n  calmctl completions zsh > ~/.zfunc/_calmctl\n  calmctl completions fish > ~/.config/fish/completions/calmctl.fish"
+        after_help = "Examples:\n  calmctl completions bash > ~/.local/share/bash-completion/completions/calmctl\n  calmctl completions zsh > ~/.zfunc/_calmctl\n  calmctl completions fish > ~/.config/fish/completions/calmctl.fish\n\nExit codes: 0 printed, 1 error."
     )]
     Completions(CompletionsArgs),
 }
@@ -103,9 +104,9 @@ pub enum Format {
     Json,
 }
 
-/// Arguments of `plan`.
+/// The config file every command reads.
 #[derive(Debug, Args)]
-pub struct PlanArgs {
+pub struct ConfigArg {
     /// The config file.
     #[arg(
         short = 'f',
@@ -114,6 +115,73 @@ pub struct PlanArgs {
         value_name = "FILE"
     )]
     pub file: PathBuf,
+}
+
+/// Which tenants a command works on; all of them without either option.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Only this tenant (repeatable). A partial plan says so.
+    #[arg(long = "tenant", value_name = "NAME")]
+    pub tenants: Vec<String>,
+    /// Only tenants with this label (repeatable, all must match).
+    #[arg(long = "select", value_name = "KEY=VALUE")]
+    pub select: Vec<String>,
+}
+
+/// The built-in simulator instead of BTP.
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Run against a built-in simulator seeded from the config (no BTP account needed).
+    #[arg(long)]
+    pub sandbox: bool,
+    /// With --sandbox: load the simulated world from this file and save it back afterwards.
+    #[arg(long, value_name = "FILE", requires = "sandbox")]
+    pub sandbox_state: Option<PathBuf>,
+}
+
+/// How a run that changes BTP goes: shared by `apply` and `rotate`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Apply without asking (required without a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Tenants worked on at once. A tenant mostly waits for BTP's jobs, and each API host's
+    /// request rate is paced separately, so this bounds the jobs in flight rather than the load.
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    pub parallelism: usize,
+    /// Wait this long for another calmctl run on the same subaccounts to finish (0: refuse at
+    /// once). Each run holds a lease label on its subaccounts while it works.
+    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    pub lease_wait: u64,
+    /// Lifetime of the lease without renewal (renewed every third of it); for tests.
+    #[arg(long, default_value_t = 600, value_name = "SECONDS", hide = true)]
+    pub lease_ttl: u64,
+    /// The host name the lease names instead of this machine's; for tests.
+    #[arg(long, value_name = "NAME", hide = true)]
+    pub lease_host: Option<String>,
+    /// The PID namespace the lease names instead of this process's (`none`: unknown); for tests.
+    #[arg(long, value_name = "ID", hide = true)]
+    pub lease_namespace: Option<String>,
+    /// Also write the final report as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Plain progress lines instead of progress bars.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Do not get a token with each delivered key.
+    #[arg(long)]
+    pub no_verify: bool,
+}
+
+/// Arguments of `plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub config: ConfigArg,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub targets: TargetArgs,
     /// How to print the plan.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -126,18 +194,9 @@ pub struct PlanArgs {
     /// Include deletions of objects calmctl manages that calm.yaml no longer lists.
     #[arg(long)]
     pub allow_delete: bool,
-    /// Plan only this tenant (repeatable). The plan says it is partial.
-    #[arg(long = "tenant", value_name = "NAME")]
-    pub tenants: Vec<String>,
-    /// Plan only tenants with this label (repeatable, all must match).
-    #[arg(long = "select", value_name = "KEY=VALUE")]
-    pub select: Vec<String>,
-    /// Run against a built-in simulator seeded from the config (no BTP account needed).
-    #[arg(long)]
-    pub sandbox: bool,
-    /// With --sandbox: load the simulated world from this file and save it back afterwards.
-    #[arg(long, value_name = "FILE", requires = "sandbox")]
-    pub sandbox_state: Option<PathBuf>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub sandbox: SandboxArgs,
 }
 
 const APPLY_HELP: &str = "\
@@ -160,58 +219,30 @@ pub struct ApplyArgs {
     /// A plan saved with `calmctl plan --out`; without it, apply plans first.
     #[arg(value_name = "PLAN")]
     pub saved_plan: Option<PathBuf>,
-    /// The config file.
-    #[arg(
-        short = 'f',
-        long = "file",
-        default_value = "calm.yaml",
-        value_name = "FILE"
-    )]
-    pub file: PathBuf,
-    /// Apply without asking (required without a terminal).
-    #[arg(long)]
-    pub auto_approve: bool,
-    /// Tenants worked on at once. A tenant mostly waits for BTP's jobs, and each API host's
-    /// request rate is paced separately, so this bounds the jobs in flight rather than the load.
-    #[arg(long, default_value_t = 32, value_name = "N")]
-    pub parallelism: usize,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub config: ConfigArg,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub targets: TargetArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub run: RunArgs,
     /// Include deletions of objects calmctl manages that calm.yaml no longer lists.
     #[arg(long)]
     pub allow_delete: bool,
     /// Refuse to run if the plan deletes more than N objects (default 0 when CI is set).
     #[arg(long, value_name = "N")]
     pub max_delete: Option<usize>,
-    /// Apply only this tenant (repeatable).
-    #[arg(long = "tenant", value_name = "NAME")]
-    pub tenants: Vec<String>,
     /// Refuse a saved plan older than this many hours.
     #[arg(long, default_value_t = 24, value_name = "HOURS")]
     pub max_plan_age: u64,
-    /// Wait this long for another calmctl run on the same subaccounts to finish (0: refuse at
-    /// once). Each run holds a lease label on its subaccounts while it works.
-    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
-    pub lease_wait: u64,
-    /// Lifetime of the lease without renewal (renewed every third of it); for tests.
-    #[arg(long, default_value_t = 600, value_name = "SECONDS", hide = true)]
-    pub lease_ttl: u64,
-    /// Also write the final report as JSON to this file.
-    #[arg(long, value_name = "FILE")]
-    pub report: Option<PathBuf>,
-    /// Plain progress lines instead of progress bars.
-    #[arg(long)]
-    pub no_progress: bool,
-    /// Do not get a token with each delivered key.
-    #[arg(long)]
-    pub no_verify: bool,
     /// Fetch and deliver the credentials of every key, not only new ones.
     #[arg(long)]
     pub refresh_credentials: bool,
-    /// Run against a built-in simulator seeded from the config (no BTP account needed).
-    #[arg(long)]
-    pub sandbox: bool,
-    /// With --sandbox: load the simulated world from this file and save it back afterwards.
-    #[arg(long, value_name = "FILE", requires = "sandbox")]
-    pub sandbox_state: Option<PathBuf>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub sandbox: SandboxArgs,
 }
 
 const DISCOVER_HELP: &str = "\
@@ -295,6 +326,7 @@ const ROTATE_HELP: &str = "\
 Examples:
   calmctl rotate --tenant acme-prod --auto-approve
   calmctl rotate --tenant acme-prod --key calm-key
+  calmctl rotate --select env=prod --auto-approve
 
 Other pending changes of the tenant are applied too. If the new key cannot be delivered or gets no
 token, it is deleted and the old key stays as it was.
@@ -306,42 +338,21 @@ Exit codes:
 /// Arguments of `rotate`.
 #[derive(Debug, Args)]
 pub struct RotateArgs {
-    /// The config file.
-    #[arg(
-        short = 'f',
-        long = "file",
-        default_value = "calm.yaml",
-        value_name = "FILE"
-    )]
-    pub file: PathBuf,
-    /// The tenant whose keys to rotate (repeatable).
-    #[arg(long = "tenant", value_name = "NAME", required = true)]
-    pub tenants: Vec<String>,
-    /// Only this key (its name in calm.yaml); all of the tenant's keys without it.
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub config: ConfigArg,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub targets: TargetArgs,
+    /// Only this key (its name in calm.yaml); all of the tenants' keys without it.
     #[arg(long, value_name = "NAME")]
     pub key: Option<String>,
-    /// Apply without asking (required without a terminal).
-    #[arg(long)]
-    pub auto_approve: bool,
-    /// Also write the final report as JSON to this file.
-    #[arg(long, value_name = "FILE")]
-    pub report: Option<PathBuf>,
-    /// Plain progress lines instead of progress bars.
-    #[arg(long)]
-    pub no_progress: bool,
-    /// Do not get a token with the new key before retiring the old one.
-    #[arg(long)]
-    pub no_verify: bool,
-    /// Run against a built-in simulator seeded from the config (no BTP account needed).
-    #[arg(long)]
-    pub sandbox: bool,
-    /// With --sandbox: load the simulated world from this file and save it back afterwards.
-    #[arg(long, value_name = "FILE", requires = "sandbox")]
-    pub sandbox_state: Option<PathBuf>,
-    /// Wait this long for another calmctl run on the same subaccounts to finish (0: refuse at
-    /// once).
-    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
-    pub lease_wait: u64,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub run: RunArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub sandbox: SandboxArgs,
 }
 
 /// Arguments of `completions`.

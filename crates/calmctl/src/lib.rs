@@ -2,9 +2,9 @@
 //!
 //! This crate is deliberately thin. [`main`] parses arguments ([`cli`]), builds the [`Context`]
 //! (environment and terminal facts, read once), runs one function from `commands/` and turns its
-//! result into an exit code. Each command calls into the library crates (`calm-config` today;
-//! `calm-engine` for plan and apply) and renders what they return: data on stdout, diagnostics and
-//! progress on stderr.
+//! result into an exit code. Each command calls one operation of the library crates
+//! (`calm-config` to load and validate, `calm_engine::ops` for plan, apply, rotate and discover)
+//! and renders what it returns: data on stdout, diagnostics and progress on stderr.
 
 pub mod cli;
 mod commands;
@@ -14,6 +14,10 @@ mod output;
 mod progress;
 mod render;
 mod runtime;
+#[cfg(feature = "sandbox")]
+mod sandbox;
+#[cfg(not(feature = "sandbox"))]
+#[path = "sandbox_off.rs"]
 mod sandbox;
 
 use std::process::ExitCode;
@@ -48,9 +52,14 @@ pub fn main() -> ExitCode {
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            // clap prints help and version to stdout with exit 0, usage errors to stderr with 2.
+            // clap prints help and version to stdout (exit 0) and usage errors to stderr. A usage
+            // error exits 1 like every other failure: 2 means only "plan has changes".
             let _ = e.print();
-            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1));
+            return if e.use_stderr() {
+                Status::Failure.into()
+            } else {
+                Status::Success.into()
+            };
         }
     };
     let ctx = Context::from_env();

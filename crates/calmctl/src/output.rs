@@ -78,6 +78,18 @@ pub(crate) fn render_error(error: &(dyn std::error::Error + 'static)) -> String 
 fn help_of(error: &(dyn std::error::Error + 'static)) -> Option<String> {
     match error.downcast_ref::<calm_engine::EngineError>()? {
         calm_engine::EngineError::MissingSecret { help, .. } => Some(help.clone()),
+        calm_engine::EngineError::ReadOnly {
+            password_grant: false,
+            ..
+        } => Some(
+            "create a key of the `cis` service with plan `central` (with `{\"grantType\":\"clientCredentials\"}` for a key that needs no user) and reference it as the account's cis_key; `calmctl plan` works with a read-only key".into(),
+        ),
+        calm_engine::EngineError::ReadOnly { .. } => Some(
+            "assign the Global Account Administrator role collection to the user, or use a client-credentials key of plan `central`".into(),
+        ),
+        calm_engine::EngineError::LeaseNoLabelRoom { max, .. } => Some(format!(
+            "a subaccount takes at most {max} label keys; remove one of its labels (in the cockpit, or with the Accounts API) so that calmctl can keep its lease there while it works"
+        )),
         _ => None,
     }
 }

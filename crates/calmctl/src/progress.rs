@@ -42,6 +42,8 @@ fn lease_line(event: &ApplyEvent<'_>) -> String {
     )
 }
 
+const INTERRUPTED: &str = "interrupted: no new steps are started; waiting for the steps under way";
+
 /// Plain, timestamped lines on stderr.
 pub(crate) struct Lines;
 
@@ -66,6 +68,7 @@ impl Reporter for Lines {
                 e @ (ClientEvent::RateLimited { .. } | ClientEvent::Retrying { .. }),
             ) => e.to_string(),
             ApplyEvent::LeaseWaiting { .. } => lease_line(event),
+            ApplyEvent::Interrupted => INTERRUPTED.to_owned(),
             _ => return,
         };
         output::stderr(&format!("{} {line}\n", clock()));
@@ -176,6 +179,9 @@ impl Reporter for Bars {
             }
             ApplyEvent::Client(e) => self.waits.set_message(e.to_string()),
             ApplyEvent::LeaseWaiting { .. } => self.waits.set_message(lease_line(event)),
+            ApplyEvent::Interrupted => self
+                .multi
+                .suspend(|| output::stderr(&format!("{INTERRUPTED}\n"))),
             _ => {}
         }
     }

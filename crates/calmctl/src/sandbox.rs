@@ -1,5 +1,7 @@
 //! The built-in sandbox: btp-sim started in this process, seeded from the config's own tenants,
-//! so that `plan` and `apply` can run for real with no BTP account.
+//! so that `plan` and `apply` can run for real with no BTP account. It is the cargo feature
+//! `sandbox` (on by default); a build without it (`--no-default-features`) links no simulator and
+//! answers `--sandbox` with an error.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -68,10 +70,34 @@ impl Sandbox {
         out
     }
 
-    /// Saves the world for the next sandbox run.
+    /// The simulator's base URL.
+    pub(crate) fn url(&self) -> &str {
+        self.sim.url()
+    }
+
+    /// Saves the world for the next sandbox run. The world holds the simulated secrets, so the
+    /// file is 0600 like a credentials file.
     pub(crate) fn save(&self, path: &Path) -> Result<(), String> {
+        use std::io::Write;
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
         let text = serde_json::to_string(&self.sim.export_world()).map_err(|e| e.to_string())?;
-        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        let cannot = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(cannot)?;
+        // An older file keeps its mode on open: narrow it too.
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(cannot)?;
+        file.write_all(text.as_bytes()).map_err(cannot)
+    }
+
+    /// Stops the simulator.
+    pub(crate) async fn stop(self) {
+        self.sim.stop().await;
     }
 }
 

@@ -2,7 +2,6 @@
 //! of a subaccount (btp-api.md §3.2).
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -18,10 +17,6 @@ pub fn routes() -> Router<Shared> {
     Router::new()
         .route("/accounts/v1/subaccounts", get(list))
         .route("/accounts/v1/subaccounts/{guid}", get(get_one))
-        .route(
-            "/accounts/v1/subaccounts/{guid}/labels",
-            get(get_labels).put(put_labels).delete(delete_labels),
-        )
         .route(
             "/accounts/v1/subaccounts/{guid}/serviceManagementBinding",
             get(get_sm_binding)
@@ -57,7 +52,7 @@ fn render(s: &Subaccount) -> Value {
     body
 }
 
-fn not_found(guid: &str, path: &str) -> Response {
+pub(super) fn not_found(guid: &str, path: &str) -> Response {
     // Observed via the CLI server: "Subaccount <guid> not found [Error: 20004/404]".
     errors::btp(
         StatusCode::NOT_FOUND,
@@ -248,87 +243,4 @@ async fn delete_sm_binding(
         );
     }
     StatusCode::OK.into_response()
-}
-
-/// `{"labels": {"key": ["value", ...]}}`: the body of `GET|PUT|DELETE .../labels` (btp-api.md
-/// §3.2; PUT replaces all of a subaccount's labels, DELETE removes them all).
-fn labels_body(s: &Subaccount) -> Value {
-    json!({"labels": s.labels})
-}
-
-async fn get_labels(
-    State(state): State<Shared>,
-    caller: BtpCaller,
-    Path(guid): Path<String>,
-) -> Response {
-    let path = format!("/accounts/v1/subaccounts/{guid}/labels");
-    match state
-        .world()
-        .subaccounts
-        .get(&guid)
-        .filter(|s| caller.sees(&s.global_account))
-    {
-        Some(s) => errors::json_response(StatusCode::OK, labels_body(s)),
-        None => not_found(&guid, &path),
-    }
-}
-
-async fn put_labels(
-    State(state): State<Shared>,
-    caller: BtpCaller,
-    Path(guid): Path<String>,
-    body: Bytes,
-) -> Response {
-    let path = format!("/accounts/v1/subaccounts/{guid}/labels");
-    #[derive(serde::Deserialize)]
-    struct Put {
-        labels: std::collections::BTreeMap<String, Vec<String>>,
-    }
-    let Ok(put) = serde_json::from_slice::<Put>(&body) else {
-        return errors::btp(
-            StatusCode::BAD_REQUEST,
-            400,
-            "Invalid request body: expected {\"labels\": {\"key\": [\"value\"]}}",
-            &path,
-        );
-    };
-    // At most 10 values per key (btp-api.md §3.2).
-    if put.labels.values().any(|v| v.len() > 10) {
-        return errors::btp(
-            StatusCode::BAD_REQUEST,
-            400,
-            "A label can have at most 10 values",
-            &path,
-        );
-    }
-    let mut world = state.world();
-    let Some(s) = world
-        .subaccounts
-        .get_mut(&guid)
-        .filter(|s| caller.sees(&s.global_account))
-    else {
-        return not_found(&guid, &path);
-    };
-    s.labels = put.labels;
-    s.modified_ms = crate::world::now_ms();
-    errors::json_response(StatusCode::OK, labels_body(s))
-}
-
-async fn delete_labels(
-    State(state): State<Shared>,
-    caller: BtpCaller,
-    Path(guid): Path<String>,
-) -> Response {
-    let path = format!("/accounts/v1/subaccounts/{guid}/labels");
-    let mut world = state.world();
-    let Some(s) = world
-        .subaccounts
-        .get_mut(&guid)
-        .filter(|s| caller.sees(&s.global_account))
-    else {
-        return not_found(&guid, &path);
-    };
-    s.labels.clear();
-    s.modified_ms = crate::world::now_ms();
-    errors::json_response(StatusCode::OK, labels_body(s))
 }

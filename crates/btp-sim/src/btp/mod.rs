@@ -2,6 +2,8 @@
 
 mod accounts;
 mod entitlements;
+mod labels;
+pub mod scopes;
 
 use axum::Router;
 
@@ -12,4 +14,5 @@ pub fn routes() -> Router<Shared> {
     Router::new()
         .merge(accounts::routes())
         .merge(entitlements::routes())
+        .merge(labels::routes())
 }

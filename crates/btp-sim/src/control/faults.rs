@@ -26,6 +26,9 @@ pub enum Injected {
     Reset,
     /// Answer normally after this extra delay (ms).
     Slow(u64),
+    /// The Cloud Foundry router found no route to the API: 404 with `X-Cf-Routererror:
+    /// unknown_route`; the API never saw the request.
+    UnknownRoute,
 }
 
 /// Draw the fate of one request from the fault shares.
@@ -51,17 +54,43 @@ pub fn decide(faults: &Faults, rng: &mut impl Rng) -> Option<Injected> {
     if roll < edge {
         return Some(Injected::Slow(faults.slow_ms));
     }
+    edge += faults.unknown_route_rate;
+    if roll < edge {
+        return Some(Injected::UnknownRoute);
+    }
     None
 }
 
-/// The response for a fault (never called for `Slow`, which only delays).
-pub fn respond(api: Api, injected: Injected, path: &str) -> Response {
+/// The response for a fault (never called for `Slow`, which only delays). `host` is the
+/// request's `Host`, which a router's answer names.
+pub fn respond(api: Api, injected: Injected, path: &str, host: &str) -> Response {
     match injected {
         Injected::Throttle(secs) => throttled(api, secs, path),
         Injected::ServerError(status) => server_error(api, status, path),
         Injected::Reset => reset(),
+        Injected::UnknownRoute => unknown_route(host),
         Injected::Slow(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
+}
+
+/// The Cloud Foundry router's answer when no route matches the host (every BTP API host sits
+/// behind it): 404, `X-Cf-Routererror: unknown_route`, `text/plain` and a one-line body
+/// (cloudfoundry/gorouter `handlers/lookup.go` `handleMissingRoute`,
+/// `errorwriter/error_writer.go`). SAP's Service Manager client treats it as 503, not as "not
+/// found" (btp-api.md §10 item 4).
+pub fn unknown_route(host: &str) -> Response {
+    let body = format!("404 Not Found: Requested route ('{host}') does not exist.\n");
+    let mut response = (StatusCode::NOT_FOUND, body).into_response();
+    for (name, value) in [
+        ("content-type", "text/plain; charset=utf-8"),
+        ("x-content-type-options", "nosniff"),
+        ("cache-control", "no-cache, no-store"),
+        ("x-cf-routererror", "unknown_route"),
+        ("x-sim-fault", "unknown_route"),
+    ] {
+        insert(&mut response, name, value);
+    }
+    response
 }
 
 /// A 429 in the API's own form (btp-api.md §2.3, §4.5, §3.1 and quirk 6 in §7).

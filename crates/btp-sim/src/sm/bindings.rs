@@ -9,9 +9,7 @@ use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::operations::{
-    accepted, not_found, parse_labels, start_operation, synchronous, write_subaccount,
-};
+use super::operations::{accepted, not_found, start_operation, synchronous, write_subaccount};
 use super::{SmList, context, render_operation};
 use crate::caller::SmCaller;
 use crate::credentials;
@@ -140,7 +138,7 @@ async fn create(
             "name and service_instance_id are required",
         );
     };
-    let labels = match parse_labels(body.get("labels")) {
+    let labels = match super::labels::parse(body.get("labels")) {
         Ok(l) => l,
         Err(r) => return r,
     };

@@ -9,16 +9,14 @@ use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::operations::{
-    accepted, not_found, parse_labels, start_operation, synchronous, write_subaccount,
-};
+use super::operations::{accepted, not_found, start_operation, synchronous, write_subaccount};
 use super::{SmList, context, plan_available, render_operation};
 use crate::caller::SmCaller;
 use crate::credentials;
 use crate::errors;
 use crate::render::sm_time;
 use crate::server::Shared;
-use crate::world::{SmInstance, SmLabels, World, now_ms};
+use crate::world::{SmInstance, World, now_ms};
 
 pub fn routes() -> Router<Shared> {
     Router::new()
@@ -107,7 +105,7 @@ async fn create(
     let Some(name) = text("name").filter(|n| !n.is_empty()) else {
         return errors::sm(StatusCode::BAD_REQUEST, "BadRequest", "missing field name");
     };
-    let labels = match parse_labels(body.get("labels")) {
+    let labels = match super::labels::parse(body.get("labels")) {
         Ok(l) => l,
         Err(r) => return r,
     };
@@ -222,58 +220,6 @@ async fn create(
     }
 }
 
-/// Apply PATCH label ops `[{"op":"add|remove|add_values|remove_values","key","values"}]`.
-fn apply_label_ops(labels: &mut SmLabels, ops: &Value) -> Result<(), Response> {
-    let bad = || {
-        errors::sm(
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            "labels must be a list of {op, key, values}",
-        )
-    };
-    for change in ops.as_array().ok_or_else(bad)? {
-        let op = change.get("op").and_then(Value::as_str).ok_or_else(bad)?;
-        let key = change
-            .get("key")
-            .and_then(Value::as_str)
-            .ok_or_else(bad)?
-            .to_owned();
-        let values: Vec<String> = change
-            .get("values")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
-        match op {
-            "add" | "add_values" => {
-                let entry = labels.entry(key).or_default();
-                for v in values {
-                    if !entry.contains(&v) {
-                        entry.push(v);
-                    }
-                }
-            }
-            "remove" if values.is_empty() => {
-                labels.remove(&key);
-            }
-            "remove" | "remove_values" => {
-                if let Some(entry) = labels.get_mut(&key) {
-                    entry.retain(|v| !values.contains(v));
-                    if entry.is_empty() {
-                        labels.remove(&key);
-                    }
-                }
-            }
-            _ => return Err(bad()),
-        }
-    }
-    Ok(())
-}
-
 async fn update(
     State(state): State<Shared>,
     caller: SmCaller,
@@ -313,7 +259,7 @@ async fn update(
         instance.name = name.to_owned();
     }
     if let Some(ops) = body.get("labels")
-        && let Err(r) = apply_label_ops(&mut instance.labels, ops)
+        && let Err(r) = super::labels::apply_changes(&mut instance.labels, ops)
     {
         return r;
     }

@@ -6,6 +6,7 @@
 
 mod bindings;
 mod instances;
+mod labels;
 mod operations;
 pub(crate) mod query;
 
@@ -157,6 +158,16 @@ async fn get_operation(
     let op = world.sm_operations.get(&operation).filter(|op| {
         op.resource_kind == kind && op.resource_id == id && caller.sees(&op.subaccount)
     });
+    // Once its resource is deleted, an operation is no longer found: a poll of a finished delete
+    // answers 404, which SAP's client takes as success (btp-api.md §10 item 4).
+    let resource_exists = match kind.as_str() {
+        "service_instances" => world.sm_instances.contains_key(&id),
+        "service_bindings" => world.sm_bindings.contains_key(&id),
+        _ => false,
+    };
+    if op.is_some() && !resource_exists {
+        return operations::not_found(&kind);
+    }
     match op {
         Some(op) => errors::json_response(StatusCode::OK, render_operation(op)),
         None => errors::sm(

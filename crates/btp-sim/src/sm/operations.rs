@@ -1,5 +1,5 @@
 //! Service Manager plumbing shared by instances and bindings: operations, `Location` headers,
-//! the subaccount of writes, labels, 404s.
+//! the subaccount of writes, 404s.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::caller::SmCaller;
 use crate::errors;
 use crate::server::AppState;
-use crate::world::{PendingKind, SmLabels, SmOperation, World, now_ms};
+use crate::world::{PendingKind, SmOperation, World, now_ms};
 
 pub(crate) fn not_found(kind: &str) -> Response {
     // Observed: {"error":"NotFound","description":"could not find such /v1/service_instances"}.
@@ -86,17 +86,4 @@ pub(crate) fn write_subaccount(caller: &SmCaller) -> Result<String, Response> {
     caller.0.subaccount().map(str::to_owned).ok_or_else(|| {
         errors::sm(StatusCode::FORBIDDEN, "Forbidden", "a Service Manager binding's token (bound to one subaccount) is required to create resources")
     })
-}
-
-pub(crate) fn parse_labels(value: Option<&Value>) -> Result<SmLabels, Response> {
-    match value {
-        None | Some(Value::Null) => Ok(SmLabels::new()),
-        Some(v) => serde_json::from_value(v.clone()).map_err(|_| {
-            errors::sm(
-                StatusCode::BAD_REQUEST,
-                "BadRequest",
-                "labels must map keys to lists of strings",
-            )
-        }),
-    }
 }

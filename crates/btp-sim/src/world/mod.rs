@@ -6,6 +6,7 @@
 //! so the world is always seen as of "now" without background tasks.
 
 mod catalog;
+pub mod cis;
 mod desired;
 mod effects;
 pub(crate) mod keyed;
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use catalog::{CALM_OFFERING, CALM_PLAN};
+pub use cis::{CIS_XSAPPNAME, CisGrantType, CisKey, CisPlan};
 pub(crate) use effects::PendingKind;
 pub use model::*;
 pub use roles::Access;
@@ -32,7 +34,8 @@ pub struct World {
     /// Seed for ids and secrets; the same seed and the same requests give the same world.
     #[serde(default)]
     pub seed: u64,
-    /// Signs tokens, refresh tokens and assertions. Derived from the seed when empty.
+    /// Goes into every token's revocation signature (`rev_sig`): a world with another secret refuses
+    /// the tokens issued before. Derived from the seed when empty.
     #[serde(default)]
     pub secret: String,
     /// Counter behind every generated id.
@@ -116,9 +119,9 @@ impl World {
         if !self.offerings.values().any(|o| o.name == CALM_OFFERING) {
             catalog::add_calm_catalog(self);
         }
-        for i in 0..self.users.len() {
-            if self.users[i].guid.is_empty() {
-                self.users[i].guid = self.guid();
+        for user in &mut self.users {
+            if user.guid.is_empty() {
+                user.guid = user.derived_id();
             }
         }
         self.rebuild_pending();

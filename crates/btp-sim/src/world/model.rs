@@ -33,7 +33,8 @@ pub struct User {
     /// Identity provider origin; a `login_hint` naming another origin is refused.
     #[serde(default = "default_origin")]
     pub origin: String,
-    /// The user's GUID (UAA `user_id`, CF user GUID); generated when a file leaves it out.
+    /// The user's GUID (UAA `user_id`, CF user GUID, what roles name); when a file leaves it
+    /// out, the one [`User::derived_id`] gives.
     #[serde(default)]
     pub guid: String,
     /// Labels and annotations of the CF user.
@@ -46,6 +47,36 @@ pub struct User {
 
 fn default_origin() -> String {
     "uaa".to_owned()
+}
+
+impl User {
+    /// The user's UAA id (the `user_id` and `sub` of their tokens, and its Cloud Foundry user
+    /// GUID): the stored `guid`, else [`User::derived_id`].
+    pub fn user_id(&self) -> String {
+        if self.guid.is_empty() {
+            self.derived_id()
+        } else {
+            self.guid.clone()
+        }
+    }
+
+    /// A GUID derived from the origin and name, so that it is the same in every world and after
+    /// an export and import.
+    pub fn derived_id(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut b: [u8; 32] = Sha256::digest(format!("{}\0{}", self.origin, self.username)).into();
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        let h = hex::encode(&b[..16]);
+        format!(
+            "{}-{}-{}-{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..32]
+        )
+    }
 }
 
 /// A global account, with its Cloud Management (`cis`, plan `central`) client.
@@ -64,10 +95,19 @@ pub struct GlobalAccount {
     /// Entitlement quotas the global account can distribute to its subaccounts.
     #[serde(default)]
     pub quotas: Vec<Quota>,
-    /// Client id of the `cis` key.
+    /// Client id of the `cis` key of plan `central` and grant type `user_token` that every
+    /// global account has (the key `Sim::cis_key` returns).
     pub cis_client_id: String,
-    /// Client secret of the `cis` key.
+    /// Client secret of that key.
     pub cis_client_secret: String,
+    /// Further `cis` keys, of either plan and grant type (see `world/cis.rs`).
+    #[serde(default)]
+    pub cis_keys: Vec<super::CisKey>,
+    /// Users holding only the *Global Account Viewer* role collection here; every other user of
+    /// the world is a *Global Account Administrator*. Their tokens through a `central` key carry
+    /// only the read scopes.
+    #[serde(default)]
+    pub viewers: Vec<String>,
     /// Creation time (epoch ms).
     #[serde(default)]
     pub created_ms: u64,

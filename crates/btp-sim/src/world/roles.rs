@@ -266,16 +266,17 @@ impl World {
         if let Some(u) = self.user_by_name(username, origin) {
             return u.guid.clone();
         }
-        let guid = self.guid();
-        self.users.push(User {
+        let mut user = User {
             username: username.to_owned(),
             password: String::new(),
             origin: origin.to_owned(),
-            guid: guid.clone(),
+            guid: String::new(),
             metadata: Default::default(),
             created_ms: now_ms(),
-        });
-        guid
+        };
+        user.guid = user.derived_id();
+        self.users.push(user.clone());
+        user.guid
     }
 }
 

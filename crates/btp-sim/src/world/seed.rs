@@ -1,7 +1,5 @@
 //! Building worlds in code: small helpers that keep every cross-reference right.
 
-use serde_json::{Value, json};
-
 use super::{Assignment, GlobalAccount, Org, Quota, Space, Subaccount, User, World, now_ms};
 
 impl World {
@@ -13,15 +11,16 @@ impl World {
             user.password = password.to_owned();
             return;
         }
-        let guid = self.guid();
-        self.users.push(User {
+        let mut user = User {
             username: username.to_owned(),
             password: password.to_owned(),
             origin: "uaa".to_owned(),
-            guid,
+            guid: String::new(),
             metadata: Default::default(),
             created_ms: now_ms(),
-        });
+        };
+        user.guid = user.derived_id();
+        self.users.push(user);
     }
 
     /// The GUID of the (first) user of this name.
@@ -45,8 +44,10 @@ impl World {
                 display_name: subdomain.to_owned(),
                 region: region.to_owned(),
                 quotas: Vec::new(),
-                cis_client_id: format!("sb-{subdomain}!b{n}|cis-central!b14"),
+                cis_client_id: format!("sb-{subdomain}!b{n}|{}", super::CIS_XSAPPNAME),
                 cis_client_secret: client_secret,
+                cis_keys: Vec::new(),
+                viewers: Vec::new(),
                 created_ms: now_ms(),
             },
         );
@@ -159,36 +160,5 @@ impl World {
             },
         );
         guid
-    }
-
-    /// The Cloud Management (`cis`, plan `central`) service key of a global account, with every
-    /// endpoint pointing at `base_url` (btp-api.md §3.1 key shape).
-    pub fn cis_key(&self, global_account: &str, base_url: &str) -> Option<Value> {
-        let ga = self.global_accounts.get(global_account)?;
-        Some(json!({
-            "endpoints": {
-                "accounts_service_url": base_url,
-                "entitlements_service_url": base_url,
-                "events_service_url": base_url,
-                "external_provider_registry_url": base_url,
-                "order_processing_url": base_url,
-                "provisioning_service_url": base_url,
-                "saas_registry_service_url": base_url,
-            },
-            "grant_type": "user_token",
-            "sap.cloud.service": "com.sap.core.commercial.service.central",
-            "uaa": {
-                "clientid": ga.cis_client_id,
-                "clientsecret": ga.cis_client_secret,
-                "url": base_url,
-                "identityzone": ga.subdomain,
-                "identityzoneid": ga.guid,
-                "tenantid": ga.guid,
-                "tenantmode": "dedicated",
-                "uaadomain": base_url.trim_start_matches("http://"),
-                "xsappname": ga.cis_client_id.trim_start_matches("sb-"),
-                "credential-type": "binding-secret",
-            },
-        }))
     }
 }

@@ -147,7 +147,7 @@ async fn btp_objects_have_the_recorded_shapes() {
     world.entitle(&sub, "SAPCloudALMAPIs", "standard", 1);
     let sim = start(world).await;
     let api = Api::new(&sim);
-    let admin = api.login("admin", "admin").await;
+    let admin = api.cis_login(&sim, "ga-one", "admin").await;
     let mut failures = Vec::new();
 
     let subaccounts = api

@@ -235,7 +235,7 @@ async fn a_world_survives_export_and_import_with_working_credentials() {
     let (world, sub, _) = small_world();
     let sim = start(world).await;
     let api = Api::new(&sim);
-    let token = api.login("admin", "admin").await;
+    let token = api.cis_login(&sim, "ga-one", "admin").await;
     let binding = api
         .call(
             "POST",

@@ -12,6 +12,8 @@ async fn cf_flow_entitle_then_instance_key_and_token_from_the_key() {
     let sim = start(world).await;
     let api = Api::new(&sim);
     let token = api.login("admin", "admin").await;
+    // The Accounts and Entitlements APIs take tokens of a Cloud Management key, not CF's.
+    let cis = api.cis_login(&sim, "ga-one", "admin").await;
 
     let space = api
         .call(
@@ -45,7 +47,7 @@ async fn cf_flow_entitle_then_instance_key_and_token_from_the_key() {
     );
 
     let put = api
-        .call("PUT", "/entitlements/v1/subaccountServicePlans", &token, Some(json!({"subaccountServicePlans": [{"serviceName": "SAPCloudALMAPIs", "servicePlanName": "standard", "assignmentInfo": [{"subaccountGUID": sub, "amount": 1}]}]})))
+        .call("PUT", "/entitlements/v1/subaccountServicePlans", &cis, Some(json!({"subaccountServicePlans": [{"serviceName": "SAPCloudALMAPIs", "servicePlanName": "standard", "assignmentInfo": [{"subaccountGUID": sub, "amount": 1}]}]})))
         .await;
     assert_eq!(put.status, 202, "{}", put.body);
     let job_id = put.body["jobId"].as_str().unwrap_or_default().to_owned();
@@ -55,7 +57,7 @@ async fn cf_flow_entitle_then_instance_key_and_token_from_the_key() {
             .call(
                 "GET",
                 &format!("/jobs-management/v1/jobs/{job_id}/status"),
-                &token,
+                &cis,
                 None,
             )
             .await
@@ -73,7 +75,7 @@ async fn cf_flow_entitle_then_instance_key_and_token_from_the_key() {
         .call(
             "GET",
             &format!("/entitlements/v1/assignments?subaccountGUID={sub}"),
-            &token,
+            &cis,
             None,
         )
         .await;
@@ -288,7 +290,7 @@ async fn an_entitlement_change_is_checked_against_the_quota_it_leaves() {
     let two = world.add_subaccount(&ga, "tenant-two", "eu10", None);
     let sim = start(world).await;
     let api = Api::new(&sim);
-    let token = api.login("admin", "admin").await;
+    let token = api.cis_login(&sim, "ga-one", "admin").await;
     let put = |amounts: Vec<(&String, u32)>| {
         let info: Vec<_> = amounts
             .iter()

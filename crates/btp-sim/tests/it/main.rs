@@ -3,16 +3,19 @@
 
 mod btp_shapes;
 mod cassette;
+mod cis;
 mod cli;
 mod faults;
 mod flows;
 mod garbage;
+mod labels;
 mod python;
 mod replay;
 mod roles;
 mod seed;
 mod seed_roles;
 mod seed_world;
+mod tokens;
 
 use btp_sim::world::RoleType;
 use btp_sim::{JobTimings, Sim, SimHandle, World};
@@ -52,6 +55,38 @@ impl Api {
             )
             .await;
         assert_eq!(reply.status, 200, "login failed: {}", reply.body);
+        reply.body["access_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Password grant through the default Cloud Management key (plan `central`, grant type
+    /// `user_token`) of a global account: the token the Accounts and Entitlements APIs take.
+    pub async fn cis_login(&self, sim: &SimHandle, global_account: &str, user: &str) -> String {
+        let key = sim
+            .cis_key(global_account)
+            .unwrap_or_else(|| panic!("no global account {global_account}"));
+        let basic = format!(
+            "Basic {}",
+            crate::flows::base64_encode(&format!(
+                "{}:{}",
+                key["uaa"]["clientid"].as_str().unwrap_or_default(),
+                key["uaa"]["clientsecret"].as_str().unwrap_or_default()
+            ))
+        );
+        let reply = self
+            .form(
+                "/oauth/token",
+                Some(&basic),
+                &[
+                    ("grant_type", "password"),
+                    ("username", user),
+                    ("password", user),
+                ],
+            )
+            .await;
+        assert_eq!(reply.status, 200, "cis login failed: {}", reply.body);
         reply.body["access_token"]
             .as_str()
             .unwrap_or_default()

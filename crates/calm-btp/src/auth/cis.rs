@@ -9,6 +9,14 @@ use super::Grant;
 use crate::error::Error;
 use crate::http::endpoint;
 
+/// The scope of the Accounts writes calmctl makes: subaccount labels (its lease) and the Service
+/// Manager access binding (`PUT`/`DELETE …/labels`, `POST …/serviceManagementBinding`; btp-api.md
+/// §3.4). Plan `central` grants it; `central-viewer` does not.
+pub const SUBACCOUNT_UPDATE: &str = "global-account.subaccount.update";
+
+/// The scope of `PUT /entitlements/v1/subaccountServicePlans` (btp-api.md §3.4).
+pub const ENTITLEMENT_UPDATE: &str = "global-account.entitlement.subaccount.update";
+
 /// Which grant a `cis` key is meant for, from its `grant_type` field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

@@ -20,7 +20,7 @@ use serde::Deserialize;
 use tokio::time::Instant;
 use url::Url;
 
-pub use cis::{CisGrantType, CisKey};
+pub use cis::{CisGrantType, CisKey, ENTITLEMENT_UPDATE, SUBACCOUNT_UPDATE};
 pub use claims::TokenUser;
 
 use crate::error::{Api, Error};
@@ -203,14 +203,55 @@ struct TokenResponse {
     refresh_token: Option<SecretString>,
     #[serde(default)]
     expires_in: Option<u64>,
+    /// The granted scopes, space-separated (UAA and XSUAA send them; btp-api.md §3.1).
+    #[serde(default)]
+    scope: Option<String>,
 }
 
 struct Token {
     access: SecretString,
     refresh: Option<SecretString>,
+    scopes: Vec<String>,
     expires_at: Instant,
     renew_at: Instant,
     generation: u64,
+}
+
+/// The scopes a token grants: the token response's `scope`, else the JWT's `scope` claim (both
+/// are what UAA granted; neither is secret).
+fn granted_scopes(response_scope: Option<&str>, access_token: &str) -> Vec<String> {
+    if let Some(scope) = response_scope {
+        return scope.split_whitespace().map(str::to_owned).collect();
+    }
+    let claims = access_token
+        .split('.')
+        .nth(1)
+        .and_then(|p| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p)
+                .ok()
+        })
+        .and_then(|p| serde_json::from_slice::<serde_json::Value>(&p).ok());
+    match claims.as_ref().and_then(|c| c.get("scope")) {
+        Some(serde_json::Value::Array(items)) => items
+            .iter()
+            .filter_map(|s| s.as_str().map(str::to_owned))
+            .collect(),
+        Some(serde_json::Value::String(s)) => s.split_whitespace().map(str::to_owned).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Does `scopes` hold `scope`, as is or prefixed with an application's xsappname
+/// (`cis-central!b14.global-account.subaccount.update`)? XSUAA prefixes an application's scopes with
+/// its xsappname, which has no period (btp-api.md §3.4).
+pub fn grants(scopes: &[String], scope: &str) -> bool {
+    scopes.iter().any(|s| {
+        s == scope
+            || s.strip_suffix(scope)
+                .and_then(|prefix| prefix.strip_suffix('.'))
+                .is_some_and(|app| !app.is_empty() && !app.contains('.'))
+    })
 }
 
 /// A cached, shared, self-renewing token for one identity at one token URL.
@@ -285,8 +326,13 @@ impl TokenSource {
         let lifetime = Duration::from_secs(response.expires_in.unwrap_or(300));
         let early = (lifetime / 5).min(Duration::from_secs(60));
         let now = Instant::now();
+        let scopes = granted_scopes(
+            response.scope.as_deref(),
+            response.access_token.expose_secret(),
+        );
         let token = Token {
             access: response.access_token,
+            scopes,
             // UAA returns the same refresh token again (btp-api.md §2.2); keep the old one if none.
             refresh: response
                 .refresh_token
@@ -302,6 +348,18 @@ impl TokenSource {
         let access = token.access.clone();
         *state = Some(token);
         Ok((access, generation))
+    }
+
+    /// The scopes of the current token, fetching one if needed.
+    pub(crate) async fn scopes(&self, btp: &Btp) -> Result<Vec<String>, Error> {
+        self.access_token(btp).await?;
+        Ok(self
+            .state
+            .lock()
+            .await
+            .as_ref()
+            .map(|t| t.scopes.clone())
+            .unwrap_or_default())
     }
 
     /// Marks the token of `generation` as rejected; the next caller fetches a new one. Later
@@ -377,5 +435,30 @@ impl TokenSource {
         request.body = Body::Form(SecretString::from(form));
         let response = btp.execute(&request).await?;
         response.json()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_come_from_the_response_else_from_the_token() {
+        let listed = granted_scopes(Some("a.read  cis-central!b14.job.read"), "x.y.z");
+        assert_eq!(listed, ["a.read", "cis-central!b14.job.read"]);
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(r#"{"scope":["cis-central!b14.global-account.subaccount.update"]}"#);
+        let from_claim = granted_scopes(None, &format!("h.{payload}.s"));
+        assert!(grants(&from_claim, SUBACCOUNT_UPDATE));
+        assert!(granted_scopes(None, "not-a-jwt").is_empty());
+    }
+
+    #[test]
+    fn a_scope_is_granted_exactly_or_behind_one_xsappname() {
+        let scopes = vec!["cis-central!b14.global-account.subaccount.read".to_owned()];
+        assert!(grants(&scopes, "global-account.subaccount.read"));
+        assert!(!grants(&scopes, "subaccount.read"), "whole names only");
+        assert!(!grants(&scopes, SUBACCOUNT_UPDATE));
+        assert!(grants(&["job.read".to_owned()], "job.read"));
     }
 }

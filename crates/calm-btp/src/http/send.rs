@@ -9,7 +9,7 @@ use secrecy::ExposeSecret;
 use tokio::time::Instant;
 
 use super::{Auth, Body, Btp, Replay, Request, Response, error_body, redact, retry};
-use crate::error::{Api, ApiError, Error, TransportFailure};
+use crate::error::{Api, ApiError, Error, ErrorBody, TransportFailure};
 use crate::observer::{Event, RetryReason};
 
 /// What came back from one attempt.
@@ -25,6 +25,8 @@ impl Btp {
     /// - 429: wait for `Retry-After` (or backoff), cut the host's rate, repeat — for every method,
     ///   because a rate-limited request was not processed;
     /// - 401 with a bearer token: drop the token, get a new one, repeat once;
+    /// - 404 from the Cloud Foundry router (`X-Cf-Routererror`): repeat with backoff for every
+    ///   method, since the API never saw the request;
     /// - 500/502/503/504 and broken connections: repeat with jittered backoff if the request is
     ///   [`Replay::Safe`] (501 means "never"; a 500 from BTP is as often a passing fault of a
     ///   backend as a bug, and a safe request costs nothing to repeat — the same rule as
@@ -123,6 +125,25 @@ impl Btp {
                 source.invalidate(token.1);
                 attempt -= 1;
                 continue;
+            }
+            if status == 404 && router_error(&answered.headers).is_some() {
+                // The router found no route to the API (e.g. while its app restarts): the API
+                // never saw the request, so it is repeated whatever its method, like a connect
+                // failure. Never read as "not found" (Error::is_not_found).
+                let wait = policy.backoff(attempt);
+                if attempt < policy.max_attempts && elapsed + wait < policy.max_elapsed {
+                    self.emit(Event::Retrying {
+                        api: request.api,
+                        host: context.host.clone(),
+                        reason: RetryReason::Status(status),
+                        wait,
+                        attempt: attempt + 1,
+                    });
+                    drop(permit);
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+                return Err(api_error(answered));
             }
             if matches!(status, 500 | 502..=504) && request.replay == Replay::Safe {
                 // Only an explicit Retry-After counts here: CF sends `X-RateLimit-Reset` (the end
@@ -307,7 +328,13 @@ impl Btp {
 }
 
 fn api_error(response: Response) -> Error {
-    let body = error_body::parse(response.context.api, &response.body);
+    let body = match router_error(&response.headers) {
+        Some(error) => ErrorBody::Router {
+            error,
+            message: redact::snippet(&response.body).trim().to_owned(),
+        },
+        None => error_body::parse(response.context.api, &response.body),
+    };
     let request_id = error_body::request_id(&response.headers, &body);
     Error::Api(Box::new(ApiError {
         context: response.context,
@@ -315,6 +342,16 @@ fn api_error(response: Response) -> Error {
         body,
         request_id,
     }))
+}
+
+/// `X-Cf-Routererror` of an answer the Cloud Foundry router gave itself (cloudfoundry/gorouter
+/// `handlers/helpers.go` `AddRouterErrorHeader`), e.g. `unknown_route`.
+fn router_error(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    headers
+        .get("x-cf-routererror")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
 }
 
 /// The result of [`create_or_find`].

@@ -347,40 +347,52 @@ impl ServiceManagerClient {
         Ok(instance)
     }
 
-    /// Updates an instance and waits for the operation.
+    /// Updates an instance and waits for the operation. Service Manager stores a PATCH's label
+    /// additions before its removals (btp-api.md §10 item 2), so additions to a key that the
+    /// same update removes from go in a second request, after the first one finished.
     pub async fn update_service_instance(
         &self,
         id: &str,
         update: &ServiceInstanceUpdate,
     ) -> Result<ServiceInstance, Error> {
-        let labels = update
+        let removed: Vec<&str> = update
             .labels
             .iter()
-            .map(|change| match change {
-                LabelChange::Add { key, values } => LabelOp {
-                    op: "add",
-                    key,
-                    values,
-                },
-                LabelChange::Remove { key, values } => LabelOp {
-                    op: "remove",
-                    key,
-                    values,
-                },
+            .filter_map(|change| match change {
+                LabelChange::Remove { key, .. } => Some(key.as_str()),
+                LabelChange::Add { .. } => None,
             })
             .collect();
+        let (first, later): (Vec<&LabelChange>, Vec<&LabelChange>) =
+            update.labels.iter().partition(|change| match change {
+                LabelChange::Add { key, .. } => !removed.contains(&key.as_str()),
+                LabelChange::Remove { .. } => true,
+            });
         let body = InstanceUpdate {
             parameters: update.parameters.as_ref(),
             service_plan_id: update.service_plan_id.as_deref(),
-            labels,
+            labels: first.into_iter().map(label_op).collect(),
         };
+        self.patch_instance(id, &body).await?;
+        if !later.is_empty() {
+            let body = InstanceUpdate {
+                parameters: None,
+                service_plan_id: None,
+                labels: later.into_iter().map(label_op).collect(),
+            };
+            self.patch_instance(id, &body).await?;
+        }
+        self.wait_for_service_instance(id).await
+    }
+
+    async fn patch_instance(&self, id: &str, body: &InstanceUpdate<'_>) -> Result<(), Error> {
         let path = format!("/v1/service_instances/{id}?async=true");
         let response = self
             .btp
-            .execute(&self.request(Method::PATCH, &path).json(&body))
+            .execute(&self.request(Method::PATCH, &path).json(body))
             .await?;
         self.settle(response, "/v1/service_instances/").await?;
-        self.wait_for_service_instance(id).await
+        Ok(())
     }
 
     /// Deletes an instance and waits. 404 and 410 mean it is already gone.
@@ -389,19 +401,44 @@ impl ServiceManagerClient {
             .await
     }
 
+    /// Deletes and waits for the delete's operation. Gone means done: 404 or 410 to the DELETE,
+    /// and 404 to a poll of its operation, which Service Manager no longer finds once the object
+    /// is deleted (sap-btp-service-operator `client/sm/client.go`, `delete` and `Status`). A 404
+    /// of the Cloud Foundry router is none of these ([`Error::is_not_found`]).
     async fn delete(&self, path: &str) -> Result<(), Error> {
+        let gone =
+            |e: &Error| e.is_not_found() || (e.status() == Some(410) && !e.is_router_error());
         match self.btp.execute(&self.request(Method::DELETE, path)).await {
             Ok(response) => {
                 if response.status == StatusCode::ACCEPTED
                     && let Some(location) = response.location_in(&self.endpoint)?
                 {
-                    self.wait_for_operation(location).await?;
+                    match self.wait_for_operation(location).await {
+                        Ok(_) => {}
+                        Err(e) if e.is_not_found() => {}
+                        Err(e) => return Err(e),
+                    }
                 }
                 Ok(())
             }
-            Err(e) if matches!(e.status(), Some(404 | 410)) => Ok(()),
+            Err(e) if gone(&e) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+}
+
+fn label_op(change: &LabelChange) -> LabelOp<'_> {
+    match change {
+        LabelChange::Add { key, values } => LabelOp {
+            op: "add",
+            key,
+            values,
+        },
+        LabelChange::Remove { key, values } => LabelOp {
+            op: "remove",
+            key,
+            values,
+        },
     }
 }
 

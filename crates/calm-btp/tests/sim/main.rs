@@ -5,6 +5,7 @@
 mod auth;
 mod btp;
 mod cf;
+mod deletes;
 mod garbage;
 mod load;
 mod logs;

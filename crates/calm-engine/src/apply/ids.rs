@@ -16,6 +16,8 @@ pub(crate) struct Ids {
     pub(crate) spaces: HashMap<String, String>,
     /// Instance GUIDs by name.
     pub(crate) instances: HashMap<String, String>,
+    /// The labels (and annotations) of the instances as read, by GUID.
+    pub(crate) metadata: HashMap<String, calm_core::live::Metadata>,
     /// Instances with an operation still running when they were read: keys must wait for it.
     pub(crate) busy: HashSet<String>,
     /// Managed key GUIDs by (instance name, key name in calm.yaml).
@@ -53,6 +55,7 @@ impl Ids {
                 ids.busy.insert(i.guid.clone());
             }
             ids.instances.insert(i.name.clone(), i.guid.clone());
+            ids.metadata.insert(i.guid.clone(), i.metadata.clone());
             names.insert(&i.guid, &i.name);
         }
         for k in &live.keys {
@@ -97,7 +100,8 @@ pub(crate) fn ownership_labels(t: &Tenant) -> BTreeMap<String, String> {
 }
 
 /// The hash and the canonical JSON of the parameters: CF keeps them as annotations (label values
-/// are limited to 63 characters), Service Manager as labels.
+/// are limited to 63 characters), Service Manager as labels, the JSON split into parts of at most
+/// 255 bytes (`crate::sm_labels`).
 pub(crate) fn parameter_marks(i: &Instance) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     out.insert(labels::PARAMETERS_SHA256.into(), i.parameters_hash());

@@ -57,6 +57,7 @@ impl Failure {
                     calm_btp::ErrorBody::ServiceManager { error, .. } => Some(error.clone()),
                     calm_btp::ErrorBody::Accounts { code, .. } => code.map(|c| c.to_string()),
                     calm_btp::ErrorBody::Uaa { error, .. } => Some(error.clone()),
+                    calm_btp::ErrorBody::Router { error, .. } => Some(error.clone()),
                     _ => None,
                 }
                 .or_else(|| Some(format!("HTTP {}", api.status)));

@@ -18,10 +18,7 @@ mod found;
 use std::collections::{BTreeMap, HashMap};
 
 use calm_btp::accounts::SubaccountFilter;
-use calm_btp::cf::{
-    CfClient, OrganizationFilter, ServiceCredentialBindingFilter, ServiceInstanceFilter,
-    ServicePlanFilter, SpaceFilter,
-};
+use calm_btp::cf::{CfClient, OrganizationFilter, ServicePlanFilter, SpaceFilter};
 use calm_btp::entitlements::AssignmentFilter;
 use calm_core::{LiveEntitlement, LiveInstance, LiveKey, Runtime, SERVICE_OFFERING};
 use futures::StreamExt;
@@ -163,29 +160,8 @@ async fn cf_region(
             .await
             .map_err(EngineError::api(ctx("spaces")))?
     };
-    let instances = if spaces.is_empty() || plan_names.is_empty() {
-        Vec::new()
-    } else {
-        let filter = ServiceInstanceFilter {
-            space_guids: spaces.iter().map(|s| s.guid.clone()).collect(),
-            service_plan_guids: plan_names.keys().cloned().collect(),
-            ..Default::default()
-        };
-        cf.list_service_instances(&filter)
-            .await
-            .map_err(EngineError::api(ctx("service instances")))?
-    };
-    let keys = if instances.is_empty() {
-        Vec::new()
-    } else {
-        let filter = ServiceCredentialBindingFilter {
-            service_instance_guids: instances.iter().map(|i| i.guid.clone()).collect(),
-            ..Default::default()
-        };
-        cf.list_service_keys(&filter)
-            .await
-            .map_err(EngineError::api(ctx("service keys")))?
-    };
+    let instances = crate::read::instances_in(cf, &spaces, plan_names.keys(), region).await?;
+    let keys = crate::read::keys_of(cf, &instances, region).await?;
     let mut out = Vec::with_capacity(subdomains.len());
     for subdomain in subdomains {
         let mut part = CfPart::default();

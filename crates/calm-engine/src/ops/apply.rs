@@ -92,6 +92,10 @@ pub async fn apply(
         }
         None => fresh,
     };
+    // A read-only Cloud Management key plans as usual but cannot write: stop before asking.
+    if !plan.is_empty() {
+        crate::check_write_access(request.desired, conns, &plan).await?;
+    }
     if !approve(&plan) {
         return Ok(ApplyOutcome::Declined);
     }

@@ -127,22 +127,13 @@ async fn region_state(
     let (spaces, org_roles) = futures::join!(spaces, org_roles);
     let spaces = spaces.map_err(EngineError::api(ctx("spaces")))?;
     let org_roles = org_roles.map_err(EngineError::api(ctx("org roles")))?;
-    let instances = async {
-        if spaces.is_empty() || plan_names.is_empty() {
-            return Ok(Vec::new());
-        }
-        let filter = ServiceInstanceFilter {
-            space_guids: spaces.iter().map(|s| s.guid.clone()).collect(),
-            service_plan_guids: plan_names.keys().cloned().collect(),
-            ..Default::default()
-        };
-        cf.list_service_instances(&filter).await
-    };
     let space_guids = spaces.iter().map(|s| s.guid.clone()).collect();
     let space_roles = roles::list(cf, people.space_filter(tenants, space_guids));
-    let (instances, space_roles) = futures::join!(instances, space_roles);
-    let mut instances: Vec<ServiceInstance> =
-        instances.map_err(EngineError::api(ctx("service instances")))?;
+    let (instances, space_roles) = futures::join!(
+        instances_in(cf, &spaces, plan_names.keys(), region),
+        space_roles
+    );
+    let mut instances = instances?;
     let space_roles = space_roles.map_err(EngineError::api(ctx("space roles")))?;
     let role_index = RoleIndex::new(&people, &org_roles, &space_roles);
     // calmctl-labelled instances outside the spaces read above belong to removed tenants or moved
@@ -153,17 +144,7 @@ async fn region_state(
             .into_iter()
             .filter(|si| !listed.contains(&si.guid)),
     );
-    let keys = if instances.is_empty() {
-        Vec::new()
-    } else {
-        let filter = ServiceCredentialBindingFilter {
-            service_instance_guids: instances.iter().map(|i| i.guid.clone()).collect(),
-            ..Default::default()
-        };
-        cf.list_service_keys(&filter)
-            .await
-            .map_err(EngineError::api(ctx("service keys")))?
-    };
+    let keys = keys_of(cf, &instances, region).await?;
 
     // Indexes made once per region: matching every tenant against every object instead cloned
     // label maps tenants × objects times (0.8 s of CPU for 1,000 tenants in 3 regions, perf).
@@ -335,4 +316,48 @@ impl<'k> KeyIndex<'k> {
         mine.dedup();
         mine.into_iter().map(|i| live_key(&self.keys[i])).collect()
     }
+}
+
+/// The instances of the given plans in `spaces`, in one list call; none without spaces or plans.
+pub(crate) async fn instances_in<'p>(
+    cf: &CfClient,
+    spaces: &[calm_btp::cf::Space],
+    plans: impl Iterator<Item = &'p String>,
+    region: &str,
+) -> Result<Vec<ServiceInstance>, EngineError> {
+    let plans: Vec<String> = plans.cloned().collect();
+    if spaces.is_empty() || plans.is_empty() {
+        return Ok(Vec::new());
+    }
+    let filter = ServiceInstanceFilter {
+        space_guids: spaces.iter().map(|s| s.guid.clone()).collect(),
+        service_plan_guids: plans,
+        ..Default::default()
+    };
+    cf.list_service_instances(&filter)
+        .await
+        .map_err(EngineError::api(format!(
+            "reading service instances in Cloud Foundry {region}"
+        )))
+}
+
+/// The service keys of `instances`, in one list call (split by the client where the URL would be
+/// too long); none without instances.
+pub(crate) async fn keys_of(
+    cf: &CfClient,
+    instances: &[calm_btp::cf::ServiceInstance],
+    region: &str,
+) -> Result<Vec<calm_btp::cf::ServiceCredentialBinding>, EngineError> {
+    if instances.is_empty() {
+        return Ok(Vec::new());
+    }
+    let filter = ServiceCredentialBindingFilter {
+        service_instance_guids: instances.iter().map(|i| i.guid.clone()).collect(),
+        ..Default::default()
+    };
+    cf.list_service_keys(&filter)
+        .await
+        .map_err(EngineError::api(format!(
+            "reading service keys in Cloud Foundry {region}"
+        )))
 }

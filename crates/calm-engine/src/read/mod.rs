@@ -25,6 +25,7 @@ use futures::future::try_join_all;
 
 pub(crate) use service_manager::{PLAN_LABEL, alm_instances};
 
+pub(crate) use cf::{instances_in, keys_of};
 pub(crate) use shapes::{last_operation, live_key, merge_metadata};
 
 use crate::{Connections, EngineError};

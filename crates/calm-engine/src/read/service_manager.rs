@@ -160,9 +160,10 @@ fn first_values(labels: &BTreeMap<String, Vec<String>>) -> Metadata {
         .collect()
 }
 
-/// An instance's labels without the marks it holds for its bindings.
+/// An instance's labels (the parameters' parts joined, `crate::sm_labels`) without the marks it
+/// holds for its bindings.
 fn instance_metadata(tags: &BTreeMap<String, Vec<String>>) -> Metadata {
-    let mut metadata = first_values(tags);
+    let mut metadata = crate::sm_labels::read(tags);
     metadata.remove(labels::ADOPTED_BINDINGS);
     metadata.remove(labels::RETIRED_BINDINGS);
     metadata

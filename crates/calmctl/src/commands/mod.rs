@@ -1,7 +1,6 @@
 //! One function per subcommand, each a thin layer over a library operation.
 
 mod apply;
-mod apply_report;
 mod completions;
 mod discover;
 mod plan;

@@ -2,60 +2,44 @@
 
 use std::io::Write;
 
+use calm_btp::ClientConfig;
 use calm_core::{PlanOptions, SavedPlan};
+use calm_engine::ops;
 
 use crate::cli::{Format, PlanArgs};
-use crate::commands::session::{Session, load_config, targets};
+use crate::commands::session::{Session, fail, load_config};
 use crate::render::{markdown, text};
 use crate::{Context, Status, output};
 
 pub(crate) fn plan(args: &PlanArgs, ctx: &Context) -> Status {
-    let Some(loaded) = load_config(&args.file, ctx) else {
+    let Some(loaded) = load_config(&args.config.file, ctx) else {
         return Status::Failure;
     };
-    let targets = match targets(&loaded.desired, &args.tenants, &args.select) {
+    let targets = match ops::select(&loaded.desired, &args.targets.tenants, &args.targets.select) {
         Ok(t) => t,
-        Err(message) => {
-            output::stderr(&format!("error: {message}\n"));
-            return Status::Failure;
-        }
+        Err(e) => return fail(&e.to_string()),
     };
     crate::runtime::block_on(async {
-        let session = match Session::open(
-            &loaded.desired,
-            ctx,
-            args.sandbox,
-            args.sandbox_state.as_deref(),
-        )
-        .await
-        {
+        let config = ClientConfig::default();
+        let session = match Session::open(&loaded.desired, ctx, &args.sandbox, config).await {
             Ok(s) => s,
-            Err(message) => {
-                output::stderr(&format!("error: {message}\n"));
-                return Status::Failure;
-            }
+            Err(message) => return fail(&message),
         };
         let options = PlanOptions {
             allow_delete: args.allow_delete,
-            targets: targets.clone(),
+            targets,
             now_unix: ctx.now_unix,
             rotate: Default::default(),
         };
-        let result = calm_engine::plan(&session.desired, &session.connections, &options).await;
-        let status = match result {
-            Ok((_, plan)) => match print(args, ctx, &loaded, plan) {
-                Ok(status) => status,
-                Err(message) => {
-                    output::stderr(&format!("error: {message}\n"));
-                    Status::Failure
-                }
-            },
+        let status = match ops::plan(&session.desired, &session.connections, &options).await {
+            Ok((_, plan)) => print(args, ctx, &loaded, plan).unwrap_or_else(|m| fail(&m)),
             Err(e) => {
                 output::stderr(&output::render_error(&e));
                 Status::Failure
             }
         };
-        session.close().await.map_or(status, |()| status)
+        session.close().await;
+        status
     })
 }
 

@@ -1,7 +1,7 @@
-//! What `plan` and `apply` share: loading the config, choosing tenants, and connecting to BTP or
-//! to the built-in sandbox.
+//! What the commands share: loading the config, failing with a message, and connecting to BTP
+//! or to the built-in sandbox.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -9,8 +9,9 @@ use calm_btp::ClientConfig;
 use calm_core::Desired;
 use calm_engine::Connections;
 
+use crate::cli::SandboxArgs;
 use crate::sandbox::Sandbox;
-use crate::{Context, output};
+use crate::{Context, Status, output};
 
 /// Loads and validates the config, printing problems; `None` if it is invalid.
 pub(crate) fn load_config(path: &Path, ctx: &Context) -> Option<calm_config::Loaded> {
@@ -34,41 +35,10 @@ pub(crate) fn load_config(path: &Path, ctx: &Context) -> Option<calm_config::Loa
     }
 }
 
-/// The tenants `--tenant` and `--select` pick; `None` when neither is given (all tenants).
-pub(crate) fn targets(
-    desired: &Desired,
-    tenants: &[String],
-    select: &[String],
-) -> Result<Option<BTreeSet<String>>, String> {
-    if tenants.is_empty() && select.is_empty() {
-        return Ok(None);
-    }
-    let mut set = BTreeSet::new();
-    for name in tenants {
-        if !desired.tenants.iter().any(|t| &t.name == name) {
-            return Err(format!(
-                "--tenant {name}: no tenant of that name in the config"
-            ));
-        }
-        set.insert(name.clone());
-    }
-    let mut pairs = Vec::new();
-    for s in select {
-        let (k, v) = s
-            .split_once('=')
-            .ok_or_else(|| format!("--select {s}: write KEY=VALUE"))?;
-        pairs.push((k.to_owned(), v.to_owned()));
-    }
-    if !pairs.is_empty() {
-        set.extend(
-            desired
-                .tenants
-                .iter()
-                .filter(|t| pairs.iter().all(|(k, v)| t.labels.get(k) == Some(v)))
-                .map(|t| t.name.clone()),
-        );
-    }
-    Ok(Some(set))
+/// Prints an error line; the command fails.
+pub(crate) fn fail(message: &str) -> Status {
+    output::stderr(&format!("error: {message}\n"));
+    Status::Failure
 }
 
 /// Connections to BTP, or to the sandbox.
@@ -79,31 +49,18 @@ pub(crate) struct Session {
 }
 
 impl Session {
+    /// Connects with the client settings chosen by the caller (apply's observer).
     pub(crate) async fn open(
         desired: &Desired,
         ctx: &Context,
-        sandbox: bool,
-        state: Option<&Path>,
-    ) -> Result<Session, String> {
-        Session::open_with(desired, ctx, sandbox, state, ClientConfig::default()).await
-    }
-
-    /// Like [`Session::open`], with client settings chosen by the caller (apply's observer).
-    pub(crate) async fn open_with(
-        desired: &Desired,
-        ctx: &Context,
-        sandbox: bool,
-        state: Option<&Path>,
+        sandbox: &SandboxArgs,
         mut config: ClientConfig,
     ) -> Result<Session, String> {
-        let (desired, env, sandbox): (Desired, Arc<calm_engine::EnvLookup>, _) = if sandbox {
+        let state = sandbox.sandbox_state.as_deref();
+        let (desired, env, sandbox): (Desired, Arc<calm_engine::EnvLookup>, _) = if sandbox.sandbox
+        {
             let sb = Sandbox::start(desired, state).await?;
-            config.api_url = Some(
-                sb.sim
-                    .url()
-                    .parse()
-                    .map_err(|e| format!("sandbox URL: {e}"))?,
-            );
+            config.api_url = Some(sb.url().parse().map_err(|e| format!("sandbox URL: {e}"))?);
             let secrets: HashMap<String, String> = sb.secrets.clone();
             let desired = sb.desired(desired);
             (
@@ -134,15 +91,14 @@ impl Session {
     }
 
     /// Saves the sandbox's world if asked, and stops it.
-    pub(crate) async fn close(self) -> Result<(), ()> {
+    pub(crate) async fn close(self) {
         if let Some((sb, state)) = self.sandbox {
             if let Some(path) = state
                 && let Err(e) = sb.save(&path)
             {
                 output::stderr(&format!("error: {e}\n"));
             }
-            sb.sim.stop().await;
+            sb.stop().await;
         }
-        Ok(())
     }
 }

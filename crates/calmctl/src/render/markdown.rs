@@ -1,13 +1,14 @@
 //! The Markdown plan, for a pull-request comment: a summary table, destructive changes flagged
 //! at the top, one collapsible section per changed tenant, and parts that each stay under
-//! GitHub's 65,536-character comment limit.
+//! GitHub's 65,536-character comment limit; when it takes several, the first is a summary of
+//! bounded size whatever the number of tenants.
 
 use std::fmt::Write;
 
-use calm_core::{Action, Plan};
+use calm_core::{Action, Change, Plan, Resource};
 
 use super::text::{self, Paint};
-use super::{summary, tenants};
+use super::{by_tenant, summary};
 
 /// GitHub rejects comments longer than this (characters).
 pub(crate) const GITHUB_LIMIT: usize = 65_536;
@@ -15,27 +16,45 @@ pub(crate) const GITHUB_LIMIT: usize = 65_536;
 /// Room kept for the part header and footer.
 const MARGIN: usize = 400;
 
-/// Renders the plan as one or more Markdown documents, each under `limit` characters.
+/// How many tenant names the summary lists (targets, destructive changes) before it counts.
+const NAMES_LISTED: usize = 25;
+
+/// Renders the plan as one or more Markdown documents, each under `limit` characters. When the
+/// plan does not fit one comment, the first part is a compact summary of bounded size (counts per
+/// object and action, destructive changes named first, unchanged tenants counted) and the
+/// tenants' details follow in parts 2, 3, ….
 pub(crate) fn render(plan: &Plan, limit: usize) -> Vec<String> {
+    let groups = by_tenant(plan);
+    let head = head(plan, &groups);
+    let tail = tail(plan);
+    let sections: Vec<String> = groups
+        .iter()
+        .map(|(t, changes)| {
+            let body = tenant_body(changes);
+            let count = counts(changes);
+            format!("<details><summary><code>{t}</code>: {count}</summary>\n\n```diff\n{body}```\n\n</details>\n\n")
+        })
+        .collect();
+    paginate(&head, &sections, &tail, limit)
+}
+
+/// The summary: bounded whatever the plan's size.
+fn head(plan: &Plan, groups: &[(&str, Vec<&Change>)]) -> String {
     // The marker lets a CI job find and replace the comments of an earlier run.
     let mut head = String::from("<!-- calmctl plan -->\n## calmctl plan\n\n");
     if let Some(targets) = &plan.targets {
         let _ = writeln!(
             head,
-            "_Partial plan: only tenant(s) {}._\n",
-            targets
-                .iter()
-                .map(|t| format!("`{t}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            "_Partial plan: only {} tenant(s): {}._\n",
+            targets.len(),
+            listed(targets.iter().map(|t| format!("`{t}`")))
         );
     }
-    let destructive: Vec<&str> = tenants(plan)
-        .into_iter()
-        .filter(|t| {
-            plan.changes
-                .iter()
-                .any(|c| c.tenant == *t && c.action.is_destructive())
+    let destructive: Vec<String> = groups
+        .iter()
+        .filter_map(|(t, changes)| {
+            let n = changes.iter().filter(|c| c.action.is_destructive()).count();
+            (n > 0).then(|| format!("`{t}` ({n})"))
         })
         .collect();
     if !destructive.is_empty() {
@@ -46,59 +65,63 @@ pub(crate) fn render(plan: &Plan, limit: usize) -> Vec<String> {
             .count();
         let _ = writeln!(
             head,
-            "> [!WARNING]\n> **{n} destructive change(s)** (delete or replace) in: {}\n",
-            destructive
-                .iter()
-                .map(|t| format!("`{t}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            "> [!WARNING]\n> **{n} destructive change(s)** (delete or replace) in {} tenant(s): {}\n",
+            destructive.len(),
+            listed(destructive.into_iter())
         );
     }
     if plan.is_empty() {
         head.push_str("**No changes.** BTP matches calm.yaml.\n");
-    } else {
-        let _ = writeln!(head, "**{}**\n", summary(plan));
-        // Rotation's columns appear only when the plan rotates or deletes retired keys.
-        let mut columns = vec![
-            Action::Create,
-            Action::Update,
-            Action::Replace,
-            Action::Adopt,
-            Action::Delete,
-        ];
-        columns.extend(
-            [Action::Rotate, Action::DeleteRetired]
-                .into_iter()
-                .filter(|a| plan.count(*a) > 0),
-        );
-        let names: Vec<&str> = columns.iter().map(|a| a.verb()).collect();
-        let _ = writeln!(
-            head,
-            "| tenant | {} |\n|---|{}",
-            names.join(" | "),
-            "---:|".repeat(columns.len())
-        );
-        for t in tenants(plan) {
-            let n = |a: &Action| {
+        return head;
+    }
+    let _ = writeln!(head, "**{}**\n", summary(plan));
+    // Rotation's columns appear only when the plan rotates or deletes retired keys.
+    let mut columns = vec![
+        Action::Create,
+        Action::Update,
+        Action::Replace,
+        Action::Adopt,
+        Action::Delete,
+    ];
+    columns.extend(
+        [Action::Rotate, Action::DeleteRetired]
+            .into_iter()
+            .filter(|a| plan.count(*a) > 0),
+    );
+    let names: Vec<&str> = columns.iter().map(|a| a.verb()).collect();
+    let _ = writeln!(
+        head,
+        "| object | {} |\n|---|{}",
+        names.join(" | "),
+        "---:|".repeat(columns.len())
+    );
+    for kind in KINDS {
+        let row: Vec<usize> = columns
+            .iter()
+            .map(|a| {
                 plan.changes
                     .iter()
-                    .filter(|c| c.tenant == t && c.action == *a)
+                    .filter(|c| c.action == *a && kind_of(&c.resource) == kind)
                     .count()
-                    .to_string()
-            };
-            let counts: Vec<String> = columns.iter().map(n).collect();
-            let _ = writeln!(head, "| `{t}` | {} |", counts.join(" | "));
+            })
+            .collect();
+        if row.iter().any(|n| *n > 0) {
+            let cells: Vec<String> = row.iter().map(ToString::to_string).collect();
+            let _ = writeln!(head, "| {kind} | {} |", cells.join(" | "));
         }
-        head.push('\n');
     }
+    let _ = writeln!(
+        head,
+        "\n{} tenant(s) change, {} unchanged.\n",
+        groups.len(),
+        plan.unchanged_tenants.len()
+    );
+    head
+}
+
+/// What follows the tenants: withheld deletions and objects left alone.
+fn tail(plan: &Plan) -> String {
     let mut tail = String::new();
-    if !plan.unchanged_tenants.is_empty() {
-        let _ = writeln!(
-            tail,
-            "{} tenant(s) unchanged.\n",
-            plan.unchanged_tenants.len()
-        );
-    }
     if !plan.withheld_deletes.is_empty() {
         let _ = writeln!(
             tail,
@@ -131,31 +154,70 @@ pub(crate) fn render(plan: &Plan, limit: usize) -> Vec<String> {
         }
         let _ = writeln!(tail, "\n</details>\n");
     }
-    let sections: Vec<String> = tenants(plan)
-        .into_iter()
-        .map(|t| {
-            let mut one = plan.clone();
-            one.changes.retain(|c| c.tenant == t);
-            let body = tenant_body(&one, t);
-            let count = summary(&one);
-            format!("<details><summary><code>{t}</code>: {count}</summary>\n\n```diff\n{body}```\n\n</details>\n\n")
-        })
-        .collect();
-    paginate(&head, &sections, &tail, limit)
+    tail
+}
+
+/// The first [`NAMES_LISTED`] names, then how many more.
+fn listed(names: impl Iterator<Item = String>) -> String {
+    let names: Vec<String> = names.collect();
+    let mut out = names
+        .iter()
+        .take(NAMES_LISTED)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > NAMES_LISTED {
+        let _ = write!(out, " and {} more", names.len() - NAMES_LISTED);
+    }
+    out
+}
+
+/// The rows of the summary table.
+const KINDS: [&str; 5] = [
+    "entitlement",
+    "space",
+    "Cloud Foundry role",
+    "service instance",
+    "key or binding",
+];
+
+fn kind_of(resource: &Resource) -> &'static str {
+    match resource {
+        Resource::Entitlement { .. } => KINDS[0],
+        Resource::Space { .. } => KINDS[1],
+        Resource::Role { .. } => KINDS[2],
+        Resource::ServiceInstance { .. } => KINDS[3],
+        Resource::ServiceKey { .. } => KINDS[4],
+    }
+}
+
+/// "2 to create, 1 to delete" for one tenant's changes.
+fn counts(changes: &[&Change]) -> String {
+    let mut per: Vec<(Action, usize)> = Vec::new();
+    for c in changes {
+        match per.iter_mut().find(|(a, _)| *a == c.action) {
+            Some((_, n)) => *n += 1,
+            None => per.push((c.action, 1)),
+        }
+    }
+    per.sort();
+    per.iter()
+        .map(|(a, n)| format!("{n} to {}", a.verb()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// How many objects that calmctl leaves alone the Markdown plan names.
 const NOT_MANAGED_LISTED: usize = 50;
 
 /// The plain-text lines of one tenant, with the `+`/`-`/`~` symbols GitHub's diff colouring uses.
-fn tenant_body(plan: &Plan, tenant: &str) -> String {
-    let full = text::render(plan, Paint(false));
-    let mut lines = full.lines().skip_while(|l| *l != tenant).skip(1);
+fn tenant_body(changes: &[&Change]) -> String {
+    let mut full = String::new();
+    for c in changes {
+        text::change_lines(&mut full, c, Paint(false));
+    }
     let mut body = String::new();
-    for line in lines.by_ref() {
-        if line.is_empty() {
-            break;
-        }
+    for line in full.lines() {
         // GitHub colours a diff line by its first character: move the symbol to the front and
         // keep the indentation after it.
         let trimmed = line.trim_start();
@@ -171,7 +233,12 @@ fn tenant_body(plan: &Plan, tenant: &str) -> String {
 
 fn paginate(head: &str, sections: &[String], tail: &str, limit: usize) -> Vec<String> {
     let budget = limit.saturating_sub(MARGIN).max(1_000);
-    let mut parts: Vec<String> = vec![head.to_owned()];
+    let whole = head.len() + tail.len() + sections.iter().map(String::len).sum::<usize>();
+    if whole <= budget {
+        return vec![format!("{head}{}{tail}", sections.concat())];
+    }
+    // Too large for one comment: the summary is part 1 on its own, the tenants follow.
+    let mut parts: Vec<String> = vec![head.to_owned(), String::new()];
     for section in sections {
         let section = if section.len() > budget {
             // A single tenant larger than a whole comment: cut it, and say so.
@@ -187,7 +254,7 @@ fn paginate(head: &str, sections: &[String], tail: &str, limit: usize) -> Vec<St
             section.clone()
         };
         let last = parts.last_mut().expect("parts is never empty");
-        if last.len() + section.len() > budget {
+        if !last.is_empty() && last.len() + section.len() > budget {
             parts.push(section);
         } else {
             last.push_str(&section);
@@ -200,9 +267,9 @@ fn paginate(head: &str, sections: &[String], tail: &str, limit: usize) -> Vec<St
         last.push_str(tail);
     }
     let total = parts.len();
-    if total == 1 {
-        return parts;
-    }
+    parts[0].push_str(&format!(
+        "_The tenants' changes follow in parts 2 to {total}._\n"
+    ));
     parts
         .into_iter()
         .enumerate()
@@ -214,4 +281,107 @@ fn paginate(head: &str, sections: &[String], tail: &str, limit: usize) -> Vec<St
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use calm_core::{Action, Change, Plan, Resource};
+
+    use super::{GITHUB_LIMIT, render};
+
+    fn change(tenant: &str, resource: Resource, action: Action) -> Change {
+        Change {
+            tenant: tenant.to_owned(),
+            resource,
+            action,
+            reason: None,
+            fields: Vec::new(),
+            observed: None,
+        }
+    }
+
+    /// 10,000 tenants: every part fits a GitHub comment, the summary stays small, and each
+    /// tenant is in exactly one part.
+    #[test]
+    fn ten_thousand_tenants_fit_and_part_one_is_a_short_summary() {
+        let mut plan = Plan::default();
+        for i in 0..10_000 {
+            let t = format!("tenant-{i:05}");
+            let instance = Resource::ServiceInstance {
+                space: Some("calm".into()),
+                name: "calm-api".into(),
+            };
+            let key = Resource::ServiceKey {
+                instance: "calm-api".into(),
+                name: "calm-key".into(),
+                rotates: None,
+            };
+            if i % 100 == 0 {
+                plan.changes.push(change(&t, key, Action::Delete));
+            } else {
+                plan.changes.push(change(&t, instance, Action::Create));
+                plan.changes.push(change(&t, key, Action::Create));
+            }
+        }
+        plan.unchanged_tenants = (0..5_000).map(|i| format!("quiet-{i}")).collect();
+        let parts = render(&plan, GITHUB_LIMIT);
+        assert!(parts.len() > 2, "{} parts", parts.len());
+        for (i, part) in parts.iter().enumerate() {
+            assert!(
+                part.chars().count() < GITHUB_LIMIT,
+                "part {} is {}",
+                i + 1,
+                part.len()
+            );
+        }
+        let first = &parts[0];
+        assert!(
+            first.chars().count() < 8_000,
+            "part 1 is {} characters",
+            first.len()
+        );
+        assert!(first.contains("**100 destructive change(s)**"), "{first}");
+        assert!(
+            first.contains("`tenant-00000` (1)"),
+            "destructive tenants are named first"
+        );
+        assert!(first.contains("and 75 more"), "{first}");
+        assert!(
+            first.contains("10000 tenant(s) change, 5000 unchanged."),
+            "{first}"
+        );
+        assert!(!first.contains("<details>"), "part 1 holds no tenant");
+        let sections: usize = parts
+            .iter()
+            .map(|p| p.matches("<details><summary><code>").count())
+            .sum();
+        assert_eq!(sections, 10_000);
+        // Destructive tenants come first in the details too.
+        assert!(parts[1].find("tenant-00000") < parts[1].find("tenant-00001"));
+    }
+
+    #[test]
+    fn a_small_plan_is_one_comment() {
+        let mut plan = Plan::default();
+        plan.changes.push(change(
+            "alpha",
+            Resource::Space {
+                org: "alpha".into(),
+                name: "calm".into(),
+            },
+            Action::Create,
+        ));
+        let parts = render(&plan, GITHUB_LIMIT);
+        assert_eq!(parts.len(), 1);
+        assert!(
+            parts[0].contains("| space | 1 | 0 | 0 | 0 | 0 |"),
+            "{}",
+            parts[0]
+        );
+        assert!(
+            parts[0].contains("<code>alpha</code>: 1 to create"),
+            "{}",
+            parts[0]
+        );
+    }
 }

@@ -1,10 +1,14 @@
-//! Plans rendered for people: text for terminals and CI logs, Markdown for pull requests. The
-//! JSON form is the `Plan` itself, serialised. No renderer sees a secret: plans hold none.
+//! Plans and reports rendered for people: text for terminals and CI logs, Markdown for pull
+//! requests. The JSON form is the `Plan` (or the `ApplyReport`) itself, serialised. No renderer
+//! sees a secret: plans and reports hold none.
 
 pub(crate) mod markdown;
+pub(crate) mod report;
 pub(crate) mod text;
 
-use calm_core::{Action, Plan};
+use std::collections::HashMap;
+
+use calm_core::{Action, Change, Plan};
 use serde_json::Value;
 
 /// "3 to create, 1 to update, 0 to delete".
@@ -29,21 +33,21 @@ pub(crate) fn summary(plan: &Plan) -> String {
     parts.join(", ")
 }
 
-/// Tenants with changes, in plan order, destructive ones first.
-pub(crate) fn tenants(plan: &Plan) -> Vec<&str> {
-    let mut names: Vec<&str> = Vec::new();
+/// The changes grouped by tenant, in one pass: tenants with a destructive change first, the
+/// others in plan order.
+pub(crate) fn by_tenant(plan: &Plan) -> Vec<(&str, Vec<&Change>)> {
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut groups: Vec<(&str, Vec<&Change>)> = Vec::new();
     for c in &plan.changes {
-        if !names.contains(&c.tenant.as_str()) {
-            names.push(&c.tenant);
-        }
+        let i = *index.entry(c.tenant.as_str()).or_insert_with(|| {
+            groups.push((c.tenant.as_str(), Vec::new()));
+            groups.len() - 1
+        });
+        groups[i].1.push(c);
     }
-    let destructive = |t: &str| {
-        plan.changes
-            .iter()
-            .any(|c| c.tenant == t && c.action.is_destructive())
-    };
-    names.sort_by_key(|t| !destructive(t));
-    names
+    // A stable sort: the plan's order within each kind.
+    groups.sort_by_key(|(_, changes)| !changes.iter().any(|c| c.action.is_destructive()));
+    groups
 }
 
 /// A JSON value on one line, as short as it can be read.

@@ -7,7 +7,7 @@ use calm_core::plan::FieldChange;
 use calm_core::{Action, Change, Plan};
 use similar::{ChangeTag, TextDiff};
 
-use super::{compact, pretty, summary, tenants};
+use super::{by_tenant, compact, pretty, summary};
 
 /// ANSI colours, or none.
 #[derive(Clone, Copy)]
@@ -63,9 +63,9 @@ pub(crate) fn render(plan: &Plan, paint: Paint) -> String {
             )
         );
     }
-    for tenant in tenants(plan) {
+    for (tenant, changes) in by_tenant(plan) {
         let _ = writeln!(out, "{}", paint.bold(tenant));
-        for change in plan.changes.iter().filter(|c| c.tenant == tenant) {
+        for change in changes {
             change_lines(&mut out, change, paint);
         }
         out.push('\n');
@@ -119,7 +119,7 @@ pub(crate) fn render(plan: &Plan, paint: Paint) -> String {
     out
 }
 
-fn change_lines(out: &mut String, change: &Change, paint: Paint) {
+pub(crate) fn change_lines(out: &mut String, change: &Change, paint: Paint) {
     let symbol = change.action.symbol();
     let head = format!("  {symbol:>3} {}", change.resource.label());
     let _ = write!(out, "{}", paint.action(change.action, &head));

@@ -4,12 +4,12 @@
 use calm_btp::service_manager::NewServiceBinding;
 use calm_core::live::labels;
 
-use crate::apply::CF_ONLY;
-use crate::landscape::{Landscape, entitled_with_space};
+use calm_test::configs::cf_beta;
+use calm_test::{Landscape, entitled_with_space};
 
 #[test]
 fn an_unlabelled_instance_is_adopted_and_the_generated_key_left_alone() {
-    let l = Landscape::quick_with(CF_ONLY, |world, _| entitled_with_space(world, "beta"));
+    let l = Landscape::quick_with(&cf_beta(), |world, _| entitled_with_space(world, "beta"));
     l.hand_made("beta", &["ABC_100_00"]);
     let (code, _, err) = l.apply(&[]);
     assert_eq!(code, 0, "{err}");

@@ -5,43 +5,13 @@ use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use btp_sim::{ADMIN_USER, Faults};
+use btp_sim::Faults;
 use calm_core::live::labels;
 use serde_json::{Value, json};
 
-use crate::landscape::{Landscape, scrub};
 use crate::stderr;
-
-pub(crate) const MIXED: &str = include_str!("../../../../examples/quickstart.yaml");
-
-pub(crate) const CF_ONLY: &str = "\
-version: 1
-accounts:
-  acme: { subdomain: acme-ga, region: eu10, cis_key: { env: ACME_CIS_KEY }, username: { env: BTP_USERNAME }, password: { env: BTP_PASSWORD } }
-defaults:
-  runtime: cloudfoundry
-  space: calm
-  instance: { name: calm-api, authorities: [imp-cdm-feature-display-ui] }
-  keys: [{ name: calm-key }]
-tenants:
-  - { name: beta, subaccount: beta }
-";
-
-/// Drops the `HH:MM:SS ` prefix of progress lines.
-fn untimed(text: &str) -> String {
-    text.lines()
-        .map(|line| {
-            let b = line.as_bytes();
-            let timed = b.len() > 9
-                && b[2] == b':'
-                && b[5] == b':'
-                && b[8] == b' '
-                && line[..8].chars().all(|c| c.is_ascii_digit() || c == ':');
-            if timed { &line[9..] } else { line }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
+use calm_test::configs::{MIXED, cf_beta};
+use calm_test::{Landscape, scrub, untimed};
 
 /// Exactly one instance and one key per tenant, all labelled, and every delivered file is a
 /// live key's credentials.
@@ -191,7 +161,7 @@ fn without_a_terminal_apply_needs_auto_approve() {
 
 #[test]
 fn a_failed_job_is_reported_then_replaced_on_the_next_run() {
-    let l = Landscape::quick(CF_ONLY);
+    let l = Landscape::quick(&cf_beta());
     l.sim.set_faults(Faults {
         fail_names: vec!["calm-api".into()],
         ..Faults::default()
@@ -227,13 +197,13 @@ fn a_failed_job_is_reported_then_replaced_on_the_next_run() {
 
 #[test]
 fn deletion_gates_allow_delete_and_max_delete() {
-    let two = CF_ONLY.replace(
+    let two = cf_beta().replace(
         "  - { name: beta, subaccount: beta }",
         "  - { name: alpha, subaccount: alpha }\n  - { name: beta, subaccount: beta }",
     );
     let l = Landscape::quick(&two);
     assert_eq!(l.apply(&[]).0, 0);
-    std::fs::write(l.path("calm.yaml"), CF_ONLY.replace("beta", "alpha")).unwrap();
+    std::fs::write(l.path("calm.yaml"), cf_beta().replace("beta", "alpha")).unwrap();
     let world = || l.sim.export_world();
     let ci = |args: &[&str]| {
         let o = l.calmctl().env("CI", "true").args(args).output().unwrap();
@@ -276,35 +246,13 @@ fn next(seed: &mut u64) -> u64 {
 
 #[test]
 fn sigkill_at_random_moments_leaves_nothing_to_duplicate() {
-    let mut yaml = String::from(
-        "version: 1\naccounts:\n  acme: { subdomain: acme-ga, region: eu10, cis_key: { env: ACME_CIS_KEY }, username: { env: BTP_USERNAME }, password: { env: BTP_PASSWORD } }\ndefaults:\n  space: calm\n  instance: { name: calm-api, authorities: [imp-cdm-feature-display-ui] }\n  keys: [{ name: calm-key }]\ntenants:\n",
-    );
-    for n in 0..50 {
-        let runtime = if n % 2 == 0 {
-            "cloudfoundry"
-        } else {
-            "service-manager"
-        };
-        yaml.push_str(&format!(
-            "  - {{ name: t{n:02}, subaccount: t{n:02}, runtime: {runtime} }}\n"
-        ));
-    }
+    let yaml = calm_test::configs::alternating(50);
     let mut seed = 20_261_123_u64;
-    let bin = assert_cmd::cargo::cargo_bin("calmctl");
     for trial in 0..10 {
         let l = Landscape::quick(&yaml);
         let wait = 200 + next(&mut seed) % 2_800;
-        let mut child = std::process::Command::new(&bin)
-            .current_dir(l.dir.path())
-            .env("NO_COLOR", "1")
-            .env_remove("CI")
-            .env("CALMCTL_API_URL", l.sim.url())
-            .env(
-                "ACME_CIS_KEY",
-                l.sim.cis_key("acme-ga").unwrap().to_string(),
-            )
-            .env("BTP_USERNAME", ADMIN_USER)
-            .env("BTP_PASSWORD", l.admin_password())
+        let mut child = l
+            .process()
             .args([
                 "apply",
                 "--auto-approve",

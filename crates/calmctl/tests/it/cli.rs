@@ -43,8 +43,41 @@ fn completions_for_each_shell() {
 #[test]
 fn unknown_subcommand_is_a_usage_error() {
     let output = calmctl().arg("aply").output().unwrap();
-    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("apply") || stderr(&output).contains("unrecognized"));
+}
+
+/// Every failure exits 1, usage errors included: 2 means only "plan has changes", so a pipeline
+/// that reads 2 as "changes" never goes on after a mistyped flag, a missing or an invalid file.
+#[test]
+fn every_command_fails_with_1_on_a_bad_flag_a_missing_file_and_an_invalid_file() {
+    let invalid = "tests/configs/invalid/duplicate-tenant.yaml";
+    for command in ["validate", "plan", "apply", "rotate", "discover"] {
+        let cases: [&[&str]; 3] = [
+            &[command, "--bogus"],
+            &[command, "-f", "no-such-calm.yaml", "--tenant", "t"],
+            &[command, "-f", invalid, "--tenant", "t"],
+        ];
+        for args in cases {
+            let args: Vec<&str> = match (command, args) {
+                // validate and discover take no --tenant.
+                ("validate" | "discover", [c, "-f", f, ..]) => vec![c, "-f", f],
+                (_, a) => a.to_vec(),
+            };
+            let output = calmctl().args(&args).output().unwrap();
+            assert_eq!(
+                output.status.code(),
+                Some(1),
+                "calmctl {}: {}",
+                args.join(" "),
+                stderr(&output)
+            );
+        }
+    }
+    let output = calmctl().arg("--help").output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let output = calmctl().arg("--version").output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
 }
 
 /// Diagnostics carry no ANSI escapes when stderr is not a terminal, even without NO_COLOR.

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use btp_sim::{JobTimings, World};
 
-use crate::landscape::Landscape;
 use crate::matrix;
+use calm_test::Landscape;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Point {

@@ -8,13 +8,10 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use btp_sim::JobTimings;
-use calm_btp::cf::{
-    Metadata, NewServiceInstance, NewServiceKey, OrganizationFilter, ServicePlanFilter, SpaceFilter,
-};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::landscape::{Landscape, add_calm_space, entitle};
 use crate::{stderr, stdout};
+use calm_test::{Landscape, add_calm_space, entitle};
 
 const DIR_A: &str = "0a0a0a0a-0000-4000-8000-00000000000a";
 const DIR_B: &str = "0b0b0b0b-0000-4000-8000-00000000000b";
@@ -104,52 +101,11 @@ fn landscape() -> Landscape {
 /// What a person makes in the cockpit and with the cf CLI: entitlement, space, an instance and
 /// a key without calmctl's labels, and the key SAP Cloud ALM generates.
 fn hand_made(l: &Landscape, subdomain: &str) {
-    let org = l.sim.with_world(|w| {
+    l.sim.with_world(|w| {
         entitle(w, subdomain);
-        add_calm_space(w, subdomain)
+        add_calm_space(w, subdomain);
     });
-    let cf = l.colleague();
-    l.runtime.block_on(async {
-        let space = cf
-            .list_spaces(&SpaceFilter {
-                organization_guids: vec![org.clone()],
-                ..Default::default()
-            })
-            .await
-            .unwrap()[0]
-            .guid
-            .clone();
-        let plans = cf
-            .list_service_plans(&ServicePlanFilter {
-                service_offering_names: vec!["SAPCloudALMAPIs".into()],
-                organization_guids: vec![org],
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        let instance = cf
-            .create_service_instance(&NewServiceInstance {
-                name: "calm-api".into(),
-                space_guid: space,
-                service_plan_guid: plans[0].guid.clone(),
-                parameters: Some(json!({"xs-security": {"xsappname": "calm-api"}})),
-                tags: Vec::new(),
-                metadata: Metadata::default(),
-            })
-            .await
-            .unwrap();
-        for name in ["calm-key", "ABC_100_00"] {
-            cf.create_service_key(&NewServiceKey {
-                name: name.into(),
-                service_instance_guid: instance.guid.clone(),
-                parameters: None,
-                metadata: Metadata::default(),
-            })
-            .await
-            .unwrap();
-        }
-    });
-    let _ = OrganizationFilter::default();
+    l.hand_made(subdomain, &["calm-key", "ABC_100_00"]);
 }
 
 fn run(l: &Landscape, args: &[&str]) -> (i32, String, String) {

@@ -4,21 +4,9 @@
 
 use btp_sim::{Api, Faults, Garbage, GarbageKind, JobTimings};
 
-use crate::landscape::{Landscape, scrub};
 use crate::{stderr, stdout};
-
-const CF_ONLY: &str = "\
-version: 1
-accounts:
-  acme: { subdomain: acme-ga, region: eu10, cis_key: { env: ACME_CIS_KEY }, username: { env: BTP_USERNAME }, password: { env: BTP_PASSWORD } }
-defaults:
-  runtime: cloudfoundry
-  space: calm
-  instance: { name: calm-api, authorities: [imp-cdm-feature-display-ui] }
-  keys: [{ name: calm-key }]
-tenants:
-  - { name: beta, subaccount: beta }
-";
+use calm_test::configs::cf_beta;
+use calm_test::{Landscape, scrub};
 
 fn run(l: &Landscape, args: &[&str]) -> (i32, String, String) {
     let output = l.calmctl().args(args).output().unwrap();
@@ -63,7 +51,7 @@ fn assert_no_secret(l: &Landscape, text: &str) {
 
 #[test]
 fn plan_and_apply_name_host_and_status_of_garbage_and_a_clean_rerun_converges() {
-    let l = Landscape::new(CF_ONLY);
+    let l = Landscape::new(&cf_beta());
     l.sim.update_settings(|s| {
         s.jobs = JobTimings {
             processing_ms: 20,

@@ -4,23 +4,15 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use btp_sim::{ADMIN_USER, JobTimings};
+use btp_sim::JobTimings;
 
 use crate::apply::assert_converged;
-use crate::landscape::Landscape;
+use calm_test::Landscape;
 
 #[test]
 fn ctrl_c_stops_new_steps_reports_and_a_rerun_converges() {
-    let mut yaml = String::from(
-        "version: 1\naccounts:\n  acme: { subdomain: acme-ga, region: eu10, cis_key: { env: ACME_CIS_KEY }, username: { env: BTP_USERNAME }, password: { env: BTP_PASSWORD } }\ndefaults:\n  space: calm\n  instance: { name: calm-api, authorities: [imp-cdm-feature-display-ui] }\n  keys: [{ name: calm-key }]\ntenants:\n",
-    );
     let tenants = 24;
-    for n in 0..tenants {
-        let runtime = ["cloudfoundry", "service-manager"][n % 2];
-        yaml.push_str(&format!(
-            "  - {{ name: t{n:02}, subaccount: t{n:02}, runtime: {runtime} }}\n"
-        ));
-    }
+    let yaml = calm_test::configs::alternating(tenants);
     let l = Landscape::new(&yaml);
     // Jobs slow enough that the interrupt lands while instances are being created.
     l.sim.update_settings(|s| {
@@ -30,17 +22,8 @@ fn ctrl_c_stops_new_steps_reports_and_a_rerun_converges() {
             entitlement_ms: 100,
         }
     });
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("calmctl"))
-        .current_dir(l.dir.path())
-        .env("NO_COLOR", "1")
-        .env_remove("CI")
-        .env("CALMCTL_API_URL", l.sim.url())
-        .env(
-            "ACME_CIS_KEY",
-            l.sim.cis_key("acme-ga").unwrap().to_string(),
-        )
-        .env("BTP_USERNAME", ADMIN_USER)
-        .env("BTP_PASSWORD", l.admin_password())
+    let mut child = l
+        .process()
         .args(["apply", "--auto-approve", "--no-progress"])
         .args(["--parallelism", "4", "--report", "report.json"])
         .stdout(Stdio::null())

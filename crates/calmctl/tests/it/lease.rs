@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use btp_sim::JobTimings;
 
-use crate::landscape::Landscape;
 use crate::matrix;
+use calm_test::Landscape;
 
 const LEASE: &str = "calmctl.sap/lease";
 
@@ -79,19 +79,8 @@ fn with_lease_wait_0_the_second_run_refuses_and_names_the_holder() {
     wait_for_lease(&l);
     let holder = leases(&l)[0].clone();
     let holder = holder.rsplit_once('@').map(|(h, _)| h.to_owned()).unwrap();
-    let output = l
-        .calmctl()
-        .args([
-            "apply",
-            "--auto-approve",
-            "--no-progress",
-            "--lease-wait",
-            "0",
-        ])
-        .output()
-        .unwrap();
-    let err = crate::stderr(&output);
-    assert_eq!(output.status.code(), Some(1), "{err}");
+    let (code, _, err) = l.apply(&["--lease-wait", "0"]);
+    assert_eq!(code, 1, "{err}");
     assert!(
         err.contains(&format!(
             "another calmctl run ({holder}) is applying to 6 of these subaccounts"
@@ -121,35 +110,14 @@ fn a_stale_lease_is_taken_over_and_a_live_one_of_another_host_is_not() {
         .as_secs();
     // Live, on another machine: refused.
     set(format!("build-agent-7-4242-beef@{}", now + 300));
-    let output = l
-        .calmctl()
-        .args([
-            "apply",
-            "--auto-approve",
-            "--no-progress",
-            "--lease-wait",
-            "0",
-        ])
-        .output()
-        .unwrap();
-    let err = crate::stderr(&output);
-    assert_eq!(output.status.code(), Some(1), "{err}");
+    let (code, _, err) = l.apply(&["--lease-wait", "0"]);
+    assert_eq!(code, 1, "{err}");
     assert!(err.contains("(build-agent-7-4242-beef)"), "{err}");
     assert!(l.sim.export_world().service_instances.is_empty());
     // Expired: taken over, and given back at the end; other labels are kept.
     set(format!("build-agent-7-4242-beef@{}", now - 1));
-    let output = l
-        .calmctl()
-        .args([
-            "apply",
-            "--auto-approve",
-            "--no-progress",
-            "--lease-wait",
-            "0",
-        ])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", crate::stderr(&output));
+    let (code, _, err) = l.apply(&["--lease-wait", "0"]);
+    assert_eq!(code, 0, "{err}");
     assert!(leases(&l).is_empty());
     let kept = l.sim.with_world(|w| {
         w.subaccounts
@@ -177,18 +145,8 @@ fn a_long_apply_renews_its_lease() {
     let later = leases(&l);
     assert!(!later.is_empty(), "the lease is still there");
     assert_ne!(later[0], taken, "and its expiry moved on");
-    let output = l
-        .calmctl()
-        .args([
-            "apply",
-            "--auto-approve",
-            "--no-progress",
-            "--lease-wait",
-            "0",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1), "{}", crate::stderr(&output));
+    let (code, _, err) = l.apply(&["--lease-wait", "0"]);
+    assert_eq!(code, 1, "{err}");
     let (ok, err) = finish(first);
     assert!(ok, "{err}");
 }
@@ -228,4 +186,205 @@ fn a_chunked_run_with_fast_renewal_gives_every_lease_back() {
         Vec::<String>::new(),
         "every lease was given back"
     );
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A pid that runs nowhere: above the largest `pid_max` Linux allows (2^22).
+const GONE: u32 = 4_294_967;
+
+fn labels_of(l: &Landscape) -> Vec<std::collections::BTreeMap<String, Vec<String>>> {
+    l.sim
+        .with_world(|w| w.subaccounts.values().map(|s| s.labels.clone()).collect())
+}
+
+fn apply_without_waiting(l: &Landscape, extra: &[&str]) -> (Option<i32>, String) {
+    let output = l
+        .calmctl()
+        .args([
+            "apply",
+            "--auto-approve",
+            "--no-progress",
+            "--lease-wait",
+            "0",
+        ])
+        .args(extra)
+        .output()
+        .unwrap();
+    (output.status.code(), crate::stderr(&output))
+}
+
+/// Labels the subaccounts had before, and one someone sets while calmctl works (after it listed
+/// the labels), are all there when it is done: every write reads the labels first and keeps
+/// what it did not set.
+#[test]
+fn labels_of_others_are_kept_even_when_set_while_the_run_works() {
+    let jobs = JobTimings {
+        processing_ms: 500,
+        polling_ms: 3_000,
+        entitlement_ms: 1_000,
+    };
+    let l = matrix::landscape(&matrix::tenants_yaml(2), jobs);
+    l.sim.with_world(|w| {
+        for s in w.subaccounts.values_mut() {
+            s.labels.insert("cost-center".into(), vec!["4711".into()]);
+            s.labels
+                .insert("tags".into(), vec!["green".into(), "audited".into()]);
+        }
+    });
+    let run = matrix::spawn_apply(&l, &[]);
+    wait_for_lease(&l);
+    // After the lease was written, settled (2 s) and read back; before the run ends.
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(!leases(&l).is_empty(), "the run still works");
+    l.sim.with_world(|w| {
+        for s in w.subaccounts.values_mut() {
+            s.labels.insert("owner".into(), vec!["team-x".into()]);
+        }
+    });
+    let (ok, err) = finish(run);
+    assert!(ok, "{err}");
+    for labels in labels_of(&l) {
+        assert_eq!(labels.get("cost-center"), Some(&vec!["4711".to_owned()]));
+        assert_eq!(
+            labels.get("tags"),
+            Some(&vec!["green".to_owned(), "audited".to_owned()])
+        );
+        assert_eq!(
+            labels.get("owner"),
+            Some(&vec!["team-x".to_owned()]),
+            "a label set during the run survives: {labels:?}"
+        );
+        assert!(!labels.contains_key(LEASE), "{labels:?}");
+    }
+    assert!(matrix::check_state(&l).is_empty());
+}
+
+/// A subaccount whose 10 label keys are all someone else's cannot take the lease: the run
+/// refuses before changing anything and names the subaccount and its label count.
+#[test]
+fn a_subaccount_with_10_foreign_label_keys_is_refused_by_name() {
+    let l = matrix::landscape(&matrix::tenants_yaml(2), matrix::quick_jobs());
+    let guid = l.sim.with_world(|w| {
+        let s = w
+            .subaccounts
+            .values_mut()
+            .find(|s| s.subdomain == "t001")
+            .unwrap();
+        for i in 0..10 {
+            s.labels.insert(format!("key-{i}"), vec![format!("{i}")]);
+        }
+        s.guid.clone()
+    });
+    let (code, err) = apply_without_waiting(&l, &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "subaccount `t001` ({guid}) has 10 labels, the most the Accounts API allows"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("nothing was changed"), "{err}");
+    assert!(
+        err.contains("help: a subaccount takes at most 10 label keys"),
+        "{err}"
+    );
+    let world = l.sim.export_world();
+    assert!(world.service_instances.is_empty() && world.sm_instances.is_empty());
+    assert!(leases(&l).is_empty(), "no lease is left anywhere");
+    let kept = labels_of(&l).iter().map(|labels| labels.len()).max();
+    assert_eq!(kept, Some(10), "the 10 labels are untouched");
+}
+
+/// On a host name of 70 characters the lease value still fits the Accounts API's 63.
+#[test]
+fn the_lease_fits_63_characters_on_a_long_host_name() {
+    let host = "build-agent-with-a-very-long-name.eu-central-1.compute.internal.example";
+    let jobs = JobTimings {
+        processing_ms: 200,
+        polling_ms: 1_500,
+        entitlement_ms: 500,
+    };
+    let l = matrix::landscape(&matrix::tenants_yaml(2), jobs);
+    let run = matrix::spawn_apply(&l, &["--lease-host", host]);
+    wait_for_lease(&l);
+    let value = leases(&l)[0].clone();
+    let (ok, err) = finish(run);
+    assert!(ok, "{err}");
+    assert!(value.len() <= 63, "{value} is {} long", value.len());
+    assert!(value.starts_with("build-agent-with"), "{value}");
+    assert!(matrix::check_state(&l).is_empty());
+}
+
+/// Issue 21: two runs that share a host name but not a PID namespace (containers, `docker
+/// --network host`, CI runners) cannot see each other's pid, so a lease is only ever taken over
+/// by pid from a run in the same namespace. Before, a run took over a live lease of another
+/// namespace because its pid did not exist in its own, and both runs wrote at once.
+#[test]
+fn a_live_lease_from_another_pid_namespace_on_this_host_is_not_taken_over() {
+    let l = matrix::landscape(&matrix::tenants_yaml(2), matrix::quick_jobs());
+    let set = |value: String| {
+        l.sim.with_world(|w| {
+            for s in w.subaccounts.values_mut() {
+                s.labels.insert(LEASE.into(), vec![value.clone()]);
+            }
+        })
+    };
+    let here = ["--lease-host", "ci-runner", "--lease-namespace", "aaaa1111"];
+    let until = now() + 300;
+    for (holder, why) in [
+        (
+            format!("ci-runner-{GONE}-beef.bbbb2222"),
+            "another namespace",
+        ),
+        (
+            format!("ci-runner-{GONE}-beef"),
+            "no namespace (an earlier version)",
+        ),
+    ] {
+        set(format!("{holder}@{until}"));
+        let (code, err) = apply_without_waiting(&l, &here);
+        assert_eq!(code, Some(1), "{why}: {err}");
+        assert!(err.contains(&format!("({holder})")), "{why}: {err}");
+        assert!(l.sim.export_world().service_instances.is_empty(), "{why}");
+    }
+    // The same namespace, and its process is gone: taken over at once.
+    set(format!("ci-runner-{GONE}-beef.aaaa1111@{until}"));
+    let (code, err) = apply_without_waiting(&l, &here);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(leases(&l).is_empty());
+    assert!(matrix::check_state(&l).is_empty());
+}
+
+/// The same on this machine's own host name, without any test parameter: a lease naming this
+/// host and a pid that does not run here, but no PID namespace, belongs to a run this one cannot
+/// judge, and counts until it expires.
+#[test]
+fn a_lease_naming_this_host_and_a_pid_not_running_here_counts_until_it_expires() {
+    let l = matrix::landscape(&matrix::tenants_yaml(2), matrix::quick_jobs());
+    let host: String = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "host".into())
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.')
+        .take(40)
+        .collect();
+    let holder = format!("{host}-{GONE}-beef");
+    l.sim.with_world(|w| {
+        for s in w.subaccounts.values_mut() {
+            s.labels
+                .insert(LEASE.into(), vec![format!("{holder}@{}", now() + 300)]);
+        }
+    });
+    let (code, err) = apply_without_waiting(&l, &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains(&format!("({holder})")), "{err}");
+    assert!(l.sim.export_world().service_instances.is_empty());
 }

@@ -3,14 +3,15 @@
 
 mod adopt;
 mod apply;
+mod cis_access;
 mod cli;
 mod crash;
 mod discover;
+mod docs;
 mod faults;
 mod garbage;
 mod interrupt;
 mod inventory;
-mod landscape;
 mod lease;
 mod matrix;
 mod plan;
@@ -18,35 +19,9 @@ mod plan_scenarios;
 mod roles;
 mod rotate;
 mod secrets;
+mod sm_labels;
 mod umask;
 mod validate;
+mod xssec;
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
-
-/// The workspace root: commands run there so that paths in diagnostics are short and stable.
-pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-/// `calmctl` with a clean, deterministic environment.
-pub fn calmctl() -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::cargo_bin("calmctl").unwrap();
-    cmd.current_dir(root())
-        .env("NO_COLOR", "1")
-        .env_remove("CLICOLOR_FORCE");
-    cmd
-}
-
-/// Standard output as text.
-pub fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// Standard error as text.
-pub fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+pub use calm_test::{calmctl, root, stderr, stdout};

@@ -7,13 +7,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
 use btp_sim::{JobTimings, World};
 use calm_core::live::labels;
 use serde_json::Value;
 
-use crate::landscape::Landscape;
+use calm_test::Landscape;
 
 /// Whether the full-size matrices were asked for.
 pub fn full() -> bool {
@@ -23,23 +23,7 @@ pub fn full() -> bool {
 /// `n` tenants alternating between Cloud Foundry and Service Manager, each with an entitlement,
 /// an instance and one key.
 pub fn tenants_yaml(n: usize) -> String {
-    let mut yaml = String::from(
-        "version: 1\n\
-         accounts:\n  acme: { subdomain: acme-ga, region: eu10, cis_key: { env: ACME_CIS_KEY }, username: { env: BTP_USERNAME }, password: { env: BTP_PASSWORD } }\n\
-         defaults:\n  space: calm\n  instance: { name: calm-api, authorities: [imp-cdm-feature-display-ui] }\n  keys: [{ name: calm-key }]\n  entitlement: { amount: 1 }\n\
-         tenants:\n",
-    );
-    for i in 0..n {
-        let runtime = if i % 2 == 0 {
-            "cloudfoundry"
-        } else {
-            "service-manager"
-        };
-        yaml.push_str(&format!(
-            "  - {{ name: t{i:03}, subaccount: t{i:03}, runtime: {runtime} }}\n"
-        ));
-    }
-    yaml
+    calm_test::configs::alternating(n)
 }
 
 /// A landscape with short async operations.
@@ -61,11 +45,8 @@ pub fn quick_jobs() -> JobTimings {
 /// `calmctl apply --auto-approve` started in the background; stderr is piped so that callers can
 /// watch the progress lines.
 pub fn spawn_apply(l: &Landscape, extra: &[&str]) -> Child {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("calmctl"));
-    cmd.current_dir(l.dir.path())
-        .env("NO_COLOR", "1")
-        .env_remove("CI")
-        .env_remove("RUST_LOG")
+    let mut cmd = l.process();
+    cmd.env_remove("RUST_LOG")
         .args(["apply", "--auto-approve", "--no-progress"])
         .args(extra)
         .stdin(Stdio::null())
@@ -75,9 +56,6 @@ pub fn spawn_apply(l: &Landscape, extra: &[&str]) -> Child {
         } else {
             Stdio::piped()
         });
-    for (k, v) in &l.env {
-        cmd.env(k, v);
-    }
     cmd.spawn().expect("calmctl starts")
 }
 

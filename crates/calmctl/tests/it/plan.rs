@@ -4,30 +4,22 @@
 use std::collections::BTreeMap;
 
 use btp_sim::world::RoleType;
-use calm_btp::cf::{
-    Metadata, NewRole, NewServiceInstance, NewServiceKey, RoleTarget, RoleUser, ServicePlanFilter,
-};
+use calm_btp::cf::Metadata;
 use calm_core::live::labels;
 use serde_json::json;
 
-use crate::landscape::{Landscape, entitle, entitled_with_space, scrub};
 use crate::{stderr, stdout};
+use calm_test::configs::{MIXED, cf_only};
+use calm_test::landscape::labels_only;
+use calm_test::{HandMade, Landscape, entitle, entitled_with_space, scrub};
 
-const MIXED: &str = include_str!("../../../../examples/quickstart.yaml");
-
-pub(crate) const CF_ONLY: &str = "\
-version: 1
-accounts:
-  acme: { subdomain: acme-ga, region: eu10, cis_key: { env: ACME_CIS_KEY }, username: { env: BTP_USERNAME }, password: { env: BTP_PASSWORD } }
-defaults:
-  runtime: cloudfoundry
-  space: calm
-  instance: { name: calm-api, authorities: [imp-cdm-feature-display-ui] }
-  keys: [{ name: calm-key }]
-tenants:
-  - { name: alpha, subaccount: alpha, protect: true }
-  - { name: beta, subaccount: beta }
-";
+/// Two Cloud Foundry tenants, the first protected.
+pub(crate) fn alpha_beta() -> String {
+    cf_only(&[
+        "name: alpha, subaccount: alpha, protect: true",
+        "name: beta, subaccount: beta",
+    ])
+}
 
 /// Checks a JSON plan against the checked-in `schemas/plan.schema.json`.
 pub(crate) fn assert_matches_schema(value: &serde_json::Value) {
@@ -69,7 +61,6 @@ fn fresh_mixed_landscape_in_every_format() {
 /// Objects as a previous `calmctl apply` leaves them, with labels and with the roles it gives
 /// its own user, for a tenant of `org`.
 pub(crate) fn managed(l: &Landscape, org: &str, tenant: &str, authorities: &[&str], protect: bool) {
-    let cf = l.cf();
     let parameters = json!({"xs-security": {
         "xsappname": "calm-api",
         "authorities": authorities.iter().map(|a| format!("$XSMASTERAPPNAME.{a}")).collect::<Vec<_>>(),
@@ -92,82 +83,23 @@ pub(crate) fn managed(l: &Landscape, org: &str, tenant: &str, authorities: &[&st
         ),
         (labels::PARAMETERS.to_owned(), parameters.to_string()),
     ]);
-    l.runtime.block_on(async {
-        let orgs = cf
-            .list_organizations(&calm_btp::cf::OrganizationFilter {
-                names: vec![org.into()],
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        let org_guid = orgs[0].guid.clone();
-        let space = cf
-            .create_space(&calm_btp::cf::NewSpace {
-                name: "calm".into(),
-                organization_guid: org_guid.clone(),
-                metadata: Metadata {
-                    labels: owned.clone(),
-                    annotations: BTreeMap::new(),
-                },
-            })
-            .await
-            .unwrap();
-        // The roles calmctl gives its own user in a space it creates.
-        let me = cf.current_user().await.unwrap();
-        for (kind, target) in [
-            (
-                "organization_user",
-                RoleTarget::Organization(org_guid.clone()),
-            ),
-            ("space_developer", RoleTarget::Space(space.guid.clone())),
-        ] {
-            let role = NewRole {
-                kind: kind.into(),
-                target,
-                user: RoleUser::Guid(me.user_id.clone()),
-            };
-            cf.create_role(&role).await.unwrap();
-        }
-        let plans = cf
-            .list_service_plans(&ServicePlanFilter {
-                service_offering_names: vec!["SAPCloudALMAPIs".into()],
-                organization_guids: vec![org_guid],
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        let instance = cf
-            .create_service_instance(&NewServiceInstance {
-                name: "calm-api".into(),
-                space_guid: space.guid,
-                service_plan_guid: plans[0].guid.clone(),
-                parameters: Some(parameters.clone()),
-                tags: Vec::new(),
-                metadata: Metadata {
-                    labels: owned.clone(),
-                    annotations,
-                },
-            })
-            .await
-            .unwrap();
-        let mut key_labels = owned.clone();
-        key_labels.insert(labels::KEY.to_owned(), "calm-key".to_owned());
-        let key = NewServiceKey {
-            name: "calm-key".into(),
-            service_instance_guid: instance.guid,
-            parameters: None,
-            metadata: Metadata {
-                labels: key_labels,
-                annotations: BTreeMap::new(),
-            },
-        };
-        cf.create_service_key(&key).await.unwrap();
+    let mut key_labels = owned.clone();
+    key_labels.insert(labels::KEY.to_owned(), "calm-key".to_owned());
+    l.make(&HandMade {
+        create_space: Some(labels_only(owned.clone())),
+        parameters,
+        metadata: Metadata {
+            labels: owned,
+            annotations,
+        },
+        keys: vec![("calm-key".to_owned(), labels_only(key_labels))],
+        ..HandMade::new(org)
     });
 }
 
 #[test]
 fn drift_removed_tenants_and_protection() {
-    let l = Landscape::with_world(CF_ONLY, |world, _| {
+    let l = Landscape::with_world(&alpha_beta(), |world, _| {
         for sub in ["alpha", "beta"] {
             entitle(world, sub);
         }
@@ -233,7 +165,7 @@ fn partial_plans_say_so_and_unknown_tenants_are_errors() {
 
 #[test]
 fn long_markdown_is_split_under_the_github_limit() {
-    let mut yaml = String::from(CF_ONLY.split("tenants:").next().unwrap());
+    let mut yaml = String::from(alpha_beta().split("tenants:").next().unwrap());
     yaml.push_str("tenants:\n");
     for i in 0..300 {
         yaml.push_str(&format!(
@@ -253,6 +185,9 @@ fn long_markdown_is_split_under_the_github_limit() {
         .collect();
     parts.sort();
     assert!(parts.len() > 1, "300 tenants need several parts");
+    let first = std::fs::read_to_string(&parts[0]).unwrap();
+    assert!(first.chars().count() < 8_000, "part 1 is a summary");
+    assert!(first.contains("300 tenant(s) change"), "{first}");
     let mut tenants = 0;
     for part in &parts {
         let text = std::fs::read_to_string(part).unwrap();
@@ -268,7 +203,7 @@ fn long_markdown_is_split_under_the_github_limit() {
 
 #[test]
 fn no_secret_in_any_plan_output_or_saved_plan() {
-    let l = Landscape::with_world(CF_ONLY, |world, _| entitled_with_space(world, "beta"));
+    let l = Landscape::with_world(&alpha_beta(), |world, _| entitled_with_space(world, "beta"));
     l.hand_made("beta", &["calm-key", "ABC_100_00"]);
     let mut outputs = Vec::new();
     for format in ["text", "markdown", "json"] {

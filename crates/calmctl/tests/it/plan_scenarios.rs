@@ -1,8 +1,8 @@
 //! More plan scenarios in all three formats: a partly onboarded landscape, and adoption with
 //! SAP's generated key beside it.
 
-use crate::landscape::{Landscape, entitle, entitled_with_space, scrub};
-use crate::plan::{CF_ONLY, assert_matches_schema, managed, plan};
+use crate::plan::{alpha_beta, assert_matches_schema, managed, plan};
+use calm_test::{Landscape, entitle, entitled_with_space, scrub};
 
 /// Runs `plan` in text, Markdown and JSON with `args`, checks the exit codes and the JSON schema,
 /// and snapshots all three under `name`.
@@ -33,7 +33,7 @@ fn every_format(l: &Landscape, name: &str, args: &[&str]) -> (String, String, se
 #[test]
 fn partly_onboarded_landscape_in_every_format() {
     // alpha was onboarded by an earlier apply; beta got its entitlement (by hand) and nothing else.
-    let l = Landscape::with_world(CF_ONLY, |world, _| {
+    let l = Landscape::with_world(&alpha_beta(), |world, _| {
         for sub in ["alpha", "beta"] {
             entitle(world, sub);
         }
@@ -60,7 +60,7 @@ fn partly_onboarded_landscape_in_every_format() {
 
 #[test]
 fn adoption_and_generated_keys_in_every_format() {
-    let l = Landscape::with_world(CF_ONLY, |world, _| entitled_with_space(world, "beta"));
+    let l = Landscape::with_world(&alpha_beta(), |world, _| entitled_with_space(world, "beta"));
     l.hand_made("beta", &["calm-key", "ABC_100_00"]);
     let (text, markdown, value) = every_format(&l, "adopt", &["--tenant", "beta"]);
     assert!(text.contains("= space beta/calm"), "{text}");

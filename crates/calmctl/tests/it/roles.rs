@@ -7,7 +7,7 @@
 use btp_sim::ADMIN_USER;
 use btp_sim::world::{RoleType, World};
 
-use crate::landscape::{COLLEAGUE, Landscape, add_calm_space, entitle};
+use calm_test::{COLLEAGUE, Landscape, add_calm_space, entitle};
 
 const TWO_ORGS: &str = "\
 version: 1

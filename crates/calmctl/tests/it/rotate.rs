@@ -8,8 +8,8 @@ use btp_sim::Faults;
 use calm_core::live::labels;
 use serde_json::Value;
 
-use crate::apply::{CF_ONLY, MIXED};
-use crate::landscape::Landscape;
+use calm_test::Landscape;
+use calm_test::configs::{MIXED, cf_beta};
 
 const DAY_MS: u64 = 86_400_000;
 
@@ -189,7 +189,7 @@ fn rotate_after_rotates_both_runtimes_then_retired_keys_go_after_their_grace_per
 
 #[test]
 fn calmctl_rotate_keeps_the_old_key_when_the_new_one_gets_no_token() {
-    let l = Landscape::quick(CF_ONLY);
+    let l = Landscape::quick(&cf_beta());
     assert_eq!(l.apply(&[]).0, 0);
     let old = l.delivered("beta", "calm-key");
     let (code, _, err) = l.run(&["rotate", "--tenant", "nope", "--auto-approve"]);

@@ -9,10 +9,10 @@ use std::path::Path;
 
 use btp_sim::{ADMIN_USER, Api, Faults, Garbage, GarbageKind, JobTimings};
 
-use crate::landscape::Landscape;
 use crate::{stderr, stdout};
+use calm_test::Landscape;
+use calm_test::configs::MIXED;
 
-const MIXED: &str = include_str!("../../../../examples/quickstart.yaml");
 const PASSWORD: &str = "pw-7Kq2-Zx9v-never-printed";
 
 /// What one run left behind: its exit code and its two streams.

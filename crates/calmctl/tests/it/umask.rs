@@ -7,10 +7,9 @@ use std::path::Path;
 
 use btp_sim::JobTimings;
 
-use crate::landscape::Landscape;
 use crate::stderr;
-
-const MIXED: &str = include_str!("../../../../examples/quickstart.yaml");
+use calm_test::Landscape;
+use calm_test::configs::MIXED;
 
 /// `calmctl apply` started by `sh` after `umask 000`.
 fn apply_with_open_umask(l: &Landscape, extra: &[&str]) -> (i32, String) {

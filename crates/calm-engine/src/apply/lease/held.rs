@@ -1,60 +1,54 @@
 //! A lease while it is held: renewed every ttl/3 by a task of its own, given back subaccount by
-//! subaccount as their tenants finish, and whatever is left at the end.
+//! subaccount as their tenants finish, and whatever is left at the end. Every write reads the
+//! subaccount's labels right before it (labels.rs), so no listing is kept.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::holder::{alive, now, parse};
-use super::labels::{Labels, Place, each, labels_of, write};
+use super::holder::Me;
+use super::labels::{Place, Written, each, write};
 
 /// The leases of one run. Give subaccounts back as their tenants finish
 /// ([`Lease::release_subaccount`]) and the rest with [`Lease::release`] at the end.
 pub struct Lease {
-    holder: String,
+    me: Me,
     held: Arc<Mutex<Vec<Place>>>,
-    /// The last listing of the held subaccounts' labels, and when it was made: releasing a
-    /// subaccount rewrites its other labels as listed, so a listing older than [`FRESH`] is
-    /// made again first.
-    listed: Arc<tokio::sync::Mutex<(tokio::time::Instant, Labels)>>,
     /// The task renewing the lease every ttl/3, and how to stop it between two writes.
     renewer: Mutex<Option<(tokio::task::JoinHandle<()>, Arc<tokio::sync::Notify>)>>,
     lost: Arc<Mutex<Option<String>>>,
 }
 
-/// How old a listing of labels may be when a release rewrites them.
-const FRESH: Duration = Duration::from_secs(30);
-
 /// One renewal round: every place still held gets a new expiry, 16 writes at a time. A place
 /// given back while its write was under way (`Lease::release_subaccount` removes it from `held`
-/// before its own PUT) is cleared again, since that PUT may have landed before this one. A place
-/// that another live run holds now means the lease was lost: `cancel` stops new steps.
+/// before its own write) is cleared again, since that write may have landed before this one. A
+/// place that another run holds now, by a lease that counts, means the lease was lost: `cancel`
+/// stops new steps.
 async fn renew(
     places: &[Place],
-    labels: &Labels,
-    holder: &str,
+    me: &Me,
     ttl: Duration,
     held: &Mutex<Vec<Place>>,
     lost: &Mutex<Option<String>>,
     cancel: &AtomicBool,
 ) {
-    let value = format!("{holder}@{}", now() + ttl.as_secs());
+    let value = me.value(ttl);
     let is_held = |guid: &str| held.lock().is_ok_and(|h| h.iter().any(|p| p.guid == guid));
     each(places, |place| {
         let value = value.clone();
         async move {
-            match labels.get(&place.guid).and_then(parse) {
-                Some(found) if found.holder != holder && alive(&found, holder) => {
+            if !is_held(&place.guid) {
+                return;
+            }
+            match write(&place, &me.holder, Some(value), |f| me.blocked_by(f)).await {
+                Ok(Written::Held(found)) => {
                     cancel.store(true, Ordering::SeqCst);
                     if let Ok(mut l) = lost.lock() {
                         *l = Some(found.holder);
                     }
                 }
-                _ if is_held(&place.guid) => {
-                    let _ = write(&place, labels, Some(value)).await;
-                    if !is_held(&place.guid) {
-                        let _ = write(&place, labels, None).await;
-                    }
+                _ if !is_held(&place.guid) => {
+                    let _ = write(&place, &me.holder, None, |f| me.blocked_by(f)).await;
                 }
                 _ => {}
             }
@@ -64,28 +58,12 @@ async fn renew(
 }
 
 impl Lease {
-    pub(super) fn start(
-        holder: String,
-        held: Vec<Place>,
-        labels: Labels,
-        ttl: Duration,
-        cancel: Arc<AtomicBool>,
-    ) -> Lease {
+    pub(super) fn start(me: Me, held: Vec<Place>, ttl: Duration, cancel: Arc<AtomicBool>) -> Lease {
         let lost = Arc::new(Mutex::new(None));
         let held = Arc::new(Mutex::new(held));
-        let listed = Arc::new(tokio::sync::Mutex::new((
-            tokio::time::Instant::now(),
-            labels,
-        )));
         let stop = Arc::new(tokio::sync::Notify::new());
         let renewer = tokio::spawn({
-            let (holder, held, listed, lost, stop) = (
-                holder.clone(),
-                held.clone(),
-                listed.clone(),
-                lost.clone(),
-                stop.clone(),
-            );
+            let (me, held, lost, stop) = (me.clone(), held.clone(), lost.clone(), stop.clone());
             async move {
                 loop {
                     tokio::select! {
@@ -93,18 +71,13 @@ impl Lease {
                         () = stop.notified() => return,
                     }
                     let places = held.lock().map(|h| h.clone()).unwrap_or_default();
-                    let Ok(labels) = labels_of(&places).await else {
-                        continue;
-                    };
-                    renew(&places, &labels, &holder, ttl, &held, &lost, &cancel).await;
-                    *listed.lock().await = (tokio::time::Instant::now(), labels);
+                    renew(&places, &me, ttl, &held, &lost, &cancel).await;
                 }
             }
         });
         Lease {
-            holder,
+            me,
             held,
-            listed,
             renewer: Mutex::new(Some((renewer, stop))),
             lost,
         }
@@ -112,7 +85,7 @@ impl Lease {
 
     /// Who this run is in the lease labels.
     pub fn holder(&self) -> &str {
-        &self.holder
+        &self.me.holder
     }
 
     /// The run that took over one of this run's leases, if any.
@@ -121,8 +94,8 @@ impl Lease {
     }
 
     /// Gives back the lease of one subaccount (by GUID) before the others, when its tenants are
-    /// done; one PUT, with a listing of its account's labels only when the last is older than
-    /// [`FRESH`]. Returns false if its label could not be removed (it expires on its own).
+    /// done: its labels are read and put back without the lease. Returns false if its label could
+    /// not be removed (it expires on its own).
     pub async fn release_subaccount(&self, guid: &str) -> bool {
         let place = {
             let Ok(mut held) = self.held.lock() else {
@@ -133,21 +106,10 @@ impl Lease {
                 None => return true,
             }
         };
-        let mut listed = self.listed.lock().await;
-        if listed.0.elapsed() > FRESH || !listed.1.contains_key(&place.guid) {
-            match labels_of(std::slice::from_ref(&place)).await {
-                Ok(labels) => *listed = (tokio::time::Instant::now(), labels),
-                Err(_) => return false,
-            }
-        }
-        let labels = listed.1.clone();
-        drop(listed);
-        match labels.get(&place.guid).and_then(parse) {
-            Some(found) if found.holder == self.holder => {
-                write(&place, &labels, None).await.is_ok()
-            }
-            _ => true,
-        }
+        let me = &self.me;
+        write(&place, &me.holder, None, |f| me.blocked_by(f))
+            .await
+            .is_ok()
     }
 
     /// Stops renewing and removes the lease labels still held; returns how many could not be
@@ -169,7 +131,7 @@ impl Lease {
         if places.is_empty() {
             return 0;
         }
-        release_places(&places, &self.holder).await
+        release_places(&places, &self.me).await
     }
 }
 
@@ -182,18 +144,9 @@ impl Drop for Lease {
 }
 
 /// Removes this holder's lease label wherever it is still ours; returns how many failed.
-pub(super) async fn release_places(places: &[Place], me: &str) -> usize {
-    let Ok(labels) = labels_of(places).await else {
-        return places.len();
-    };
-    let results = each(places, |p| {
-        let labels = &labels;
-        async move {
-            match labels.get(&p.guid).and_then(parse) {
-                Some(found) if found.holder == me => write(&p, labels, None).await,
-                _ => Ok(()),
-            }
-        }
+pub(super) async fn release_places(places: &[Place], me: &Me) -> usize {
+    let results = each(places, |p| async move {
+        write(&p, &me.holder, None, |f| me.blocked_by(f)).await
     })
     .await;
     results.iter().filter(|(_, r)| r.is_err()).count()

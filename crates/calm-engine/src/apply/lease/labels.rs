@@ -1,13 +1,23 @@
 //! Label IO of the lease: the subaccounts a run leases ([`Place`]), one listing per account to
-//! read their labels, and one PUT per subaccount to write them (btp-api.md §3.2).
+//! find whose leases are where, and the write of one subaccount's lease label (btp-api.md §3.2).
+//!
+//! `PUT …/labels` replaces the whole set and the Accounts API has no compare-and-set, so every
+//! write reads that subaccount's labels right before it (`GET …/labels`) and puts back all of
+//! them with only the lease label changed: a label someone else set since the last listing
+//! survives. A set left empty is removed with `DELETE …/labels`, the API's way to remove all
+//! labels. A subaccount takes at most 10 label keys (FIDELITY.md §5): one that has 10 and no
+//! lease cannot be leased, and is refused by name.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use calm_btp::accounts::{AccountsClient, SubaccountFilter};
 use futures::StreamExt;
 
-use super::holder::LEASE_LABEL;
+use super::holder::{Found, LEASE_LABEL, parse};
 use crate::{Connections, EngineError};
+
+/// The most label keys a subaccount takes.
+pub(super) const MAX_KEYS: usize = 10;
 
 #[derive(Clone)]
 pub(super) struct Place {
@@ -15,6 +25,8 @@ pub(super) struct Place {
     pub(super) account: String,
     pub(super) accounts: AccountsClient,
     pub(super) guid: String,
+    /// Its subdomain, to name it in messages.
+    pub(super) subdomain: String,
 }
 
 /// Labels per subaccount GUID, as one listing per account returned them.
@@ -43,27 +55,82 @@ pub(super) async fn labels_of(places: &[Place]) -> Result<Labels, EngineError> {
     Ok(out)
 }
 
-/// Writes the lease label of `place` (`None` removes it), keeping its other labels as `labels`
-/// last listed them.
+/// The refusal for a subaccount whose label keys are all taken by others.
+pub(super) fn no_room(place: &Place, labels: usize) -> EngineError {
+    EngineError::LeaseNoLabelRoom {
+        subaccount: place.subdomain.clone(),
+        guid: place.guid.clone(),
+        labels,
+        max: MAX_KEYS,
+    }
+}
+
+/// Whether a subaccount with these labels can take a lease label.
+pub(super) fn has_room(labels: Option<&BTreeMap<String, Vec<String>>>) -> Result<(), usize> {
+    match labels {
+        Some(l) if !l.contains_key(LEASE_LABEL) && l.len() >= MAX_KEYS => Err(l.len()),
+        _ => Ok(()),
+    }
+}
+
+/// What [`write`] found and did.
+pub(super) enum Written {
+    /// The lease label was set (or removed) as asked.
+    Done,
+    /// Another run's lease that still counts (`live` said so) was there: nothing was written.
+    Held(Found),
+}
+
+/// Writes the lease label of `place`: `Some(value)` takes it for `holder`, `None` gives it back
+/// if it is still `holder`'s. Reads the subaccount's labels first and keeps every other label.
+/// `live` tells whether another holder's lease still counts; such a lease is never overwritten.
 pub(super) async fn write(
     place: &Place,
-    labels: &Labels,
+    holder: &str,
     value: Option<String>,
-) -> Result<(), EngineError> {
-    let mut labels = labels.get(&place.guid).cloned().unwrap_or_default();
-    match value {
-        Some(v) => labels.insert(LEASE_LABEL.to_owned(), vec![v]),
-        None => labels.remove(LEASE_LABEL),
+    live: impl Fn(&Found) -> bool,
+) -> Result<Written, EngineError> {
+    let context = |doing: &str| {
+        EngineError::api(format!(
+            "{doing} the lease label of subaccount `{}` ({})",
+            place.subdomain, place.guid
+        ))
     };
-    place
+    let mut labels = place
         .accounts
-        .put_subaccount_labels(&place.guid, &labels)
+        .subaccount_labels(&place.guid)
         .await
-        .map(|_| ())
-        .map_err(EngineError::api(format!(
-            "writing the lease label of subaccount {}",
-            place.guid
-        )))
+        .map_err(context("reading"))?;
+    let found = parse(&labels);
+    if let Some(found) = &found
+        && found.holder != holder
+        && live(found)
+    {
+        return Ok(Written::Held(found.clone()));
+    }
+    match value {
+        Some(v) => {
+            if let Err(count) = has_room(Some(&labels)) {
+                return Err(no_room(place, count));
+            }
+            labels.insert(LEASE_LABEL.to_owned(), vec![v]);
+        }
+        None if found.is_some_and(|f| f.holder == holder) => {
+            labels.remove(LEASE_LABEL);
+        }
+        None => return Ok(Written::Done),
+    }
+    let result = if labels.is_empty() {
+        place.accounts.delete_subaccount_labels(&place.guid).await
+    } else {
+        place
+            .accounts
+            .put_subaccount_labels(&place.guid, &labels)
+            .await
+            .map(|_| ())
+    };
+    result.map_err(context("writing"))?;
+    Ok(Written::Done)
 }
 
 pub(super) async fn each<T, F, Fut>(places: &[Place], f: F) -> Vec<(Place, T)>
@@ -128,6 +195,7 @@ pub(super) async fn places(
                     account: name.to_owned(),
                     accounts: conn.accounts.clone(),
                     guid: s.guid.clone(),
+                    subdomain: s.subdomain.clone(),
                 });
             }
         }

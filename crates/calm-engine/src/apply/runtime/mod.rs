@@ -136,7 +136,7 @@ impl Client {
     ) -> Result<(), Fail> {
         match self {
             Client::Cf(cf) => cf::update_instance(run, cf, t, i, ids, guid, update).await,
-            Client::Sm(sm) => sm::update_instance(run, sm, t, i, guid, update).await,
+            Client::Sm(sm) => sm::update_instance(run, sm, t, i, ids, guid, update).await,
         }
     }
 

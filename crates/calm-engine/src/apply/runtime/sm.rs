@@ -19,14 +19,14 @@ use crate::apply::run::{Fail, Run, until_visible};
 use crate::read::PLAN_LABEL;
 
 /// Whether creating by plan name failed because the plan is not (yet) visible: the simulator
-/// answers 404; btp-api.md §4.3 lists 400 and 422 for a create, so those count too when they
-/// name the plan.
+/// answers 404 (not the Cloud Foundry router's: that one is no answer of Service Manager);
+/// btp-api.md §4.3 lists 400 and 422 for a create, so those count too when they name the plan.
 fn plan_not_found(e: &calm_btp::Error) -> bool {
     match e {
         calm_btp::Error::Api(api) => {
             let names_plan = matches!(&api.body, calm_btp::ErrorBody::ServiceManager { description, .. }
                 if description.to_ascii_lowercase().contains("plan"));
-            api.status == 404 || (matches!(api.status, 400 | 422) && names_plan)
+            e.is_not_found() || (matches!(api.status, 400 | 422) && names_plan)
         }
         _ => false,
     }
@@ -66,6 +66,7 @@ pub(super) async fn update_instance(
     sm: &ServiceManagerClient,
     t: &Tenant,
     i: &Instance,
+    ids: &Ids,
     guid: &str,
     update: InstanceUpdate,
 ) -> Result<(), Fail> {
@@ -79,30 +80,23 @@ pub(super) async fn update_instance(
     } else {
         None
     };
-    // Service Manager labels hold lists: replace each value by removing the key first.
-    let mut changes = Vec::new();
-    for (key, value) in instance_labels(t, i) {
-        changes.push(LabelChange::Remove {
-            key: key.clone(),
-            values: Vec::new(),
-        });
-        changes.push(LabelChange::Add { key, values: value });
-    }
-    if !t.protect {
-        changes.push(LabelChange::Remove {
-            key: labels::PROTECT.into(),
-            values: Vec::new(),
-        });
-    }
+    // A changed mark is removed with the update and added again once it succeeded: one request
+    // never removes and adds the same key (crate::sm_labels).
+    let drop: &[&str] = if t.protect { &[] } else { &[labels::PROTECT] };
+    let (removals, additions) =
+        crate::sm_labels::changes(ids.metadata.get(guid), &instance_marks(t, i), drop);
     sm.update_service_instance(
         guid,
         &ServiceInstanceUpdate {
             parameters: update.parameters.then(|| i.parameters.clone()),
             service_plan_id,
-            labels: changes,
+            labels: removals,
         },
     )
     .await?;
+    if !additions.is_empty() {
+        mark(sm, guid, additions).await?;
+    }
     Ok(())
 }
 
@@ -225,11 +219,16 @@ async fn mark(
 }
 
 /// Ownership, parameter marks and the plan name (Service Manager returns only the plan id).
-fn instance_labels(t: &Tenant, i: &Instance) -> SmLabels {
+fn instance_marks(t: &Tenant, i: &Instance) -> BTreeMap<String, String> {
     let mut all = ownership_labels(t);
     all.extend(parameter_marks(i));
     all.insert(PLAN_LABEL.into(), i.plan.clone());
-    lists(all)
+    all
+}
+
+/// [`instance_marks`] as labels, the parameters split into parts of at most 255 bytes.
+fn instance_labels(t: &Tenant, i: &Instance) -> SmLabels {
+    crate::sm_labels::write(instance_marks(t, i))
 }
 
 fn lists(labels: BTreeMap<String, String>) -> SmLabels {
@@ -275,5 +274,16 @@ mod tests {
             "found conflicting service plan"
         )));
         assert!(!plan_not_found(&sm_error(500, "plan")));
+        let Error::Api(mut routed) = sm_error(404, "") else {
+            unreachable!()
+        };
+        routed.body = ErrorBody::Router {
+            error: "unknown_route".into(),
+            message: "404 Not Found: Requested route ('sm.example') does not exist.".into(),
+        };
+        assert!(
+            !plan_not_found(&Error::Api(routed)),
+            "the router's 404 is not Service Manager's"
+        );
     }
 }

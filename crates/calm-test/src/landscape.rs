@@ -8,10 +8,11 @@ use std::path::PathBuf;
 
 use btp_sim::world::RoleType;
 use btp_sim::{ADMIN_USER, JobTimings, Sim, SimHandle, World};
+use calm_btp::Labels;
 use calm_btp::auth::Grant;
 use calm_btp::cf::{
-    CfClient, Metadata, NewServiceInstance, NewServiceKey, OrganizationFilter, ServicePlanFilter,
-    SpaceFilter,
+    CfClient, Metadata, NewRole, NewServiceInstance, NewServiceKey, NewSpace, OrganizationFilter,
+    RoleTarget, RoleUser, ServicePlanFilter, SpaceFilter,
 };
 use calm_btp::service_manager::{ServiceManagerClient, ServiceManagerCredentials};
 use calm_btp::{Btp, ClientConfig};
@@ -20,11 +21,68 @@ use serde_json::{Value, json};
 
 /// A running landscape and a folder with its calm.yaml.
 pub struct Landscape {
+    /// The simulator.
     pub sim: SimHandle,
+    /// The folder calmctl runs in (calm.yaml, credentials/).
     pub dir: tempfile::TempDir,
+    /// The config the landscape was made from.
     pub desired: Desired,
+    /// `CALMCTL_API_URL` and the credential variables the config references.
     pub env: Vec<(String, String)>,
+    /// The runtime the simulator and hand-made changes run on.
     pub runtime: tokio::runtime::Runtime,
+}
+
+/// An instance (and its keys) made by hand in an org's space, through the Cloud Foundry API: by a
+/// colleague in the cockpit (in a space of theirs), or by calmctl itself in an earlier run when it
+/// creates the space (`create_space`) and `metadata` carries its labels.
+#[derive(Debug, Clone)]
+pub struct HandMade {
+    /// The org, by name.
+    pub org: String,
+    /// The space, by name.
+    pub space: String,
+    /// Create the space with this metadata first (`None`: it exists).
+    pub create_space: Option<Metadata>,
+    /// The instance name.
+    pub instance: String,
+    /// The instance's parameters.
+    pub parameters: Value,
+    /// The instance's labels and annotations.
+    pub metadata: Metadata,
+    /// Keys: name and metadata.
+    pub keys: Vec<(String, Metadata)>,
+}
+
+impl HandMade {
+    /// Instance `calm-api` (`xsappname` only, no labels) in the existing space `calm` of `org`,
+    /// no keys.
+    pub fn new(org: &str) -> HandMade {
+        HandMade {
+            org: org.to_owned(),
+            space: "calm".to_owned(),
+            create_space: None,
+            instance: "calm-api".to_owned(),
+            parameters: json!({"xs-security": {"xsappname": "calm-api"}}),
+            metadata: Metadata::default(),
+            keys: Vec::new(),
+        }
+    }
+
+    /// Adds keys without labels (e.g. the `ABC_100_00` key SAP Cloud ALM generates).
+    pub fn keys(mut self, names: &[&str]) -> HandMade {
+        self.keys
+            .extend(names.iter().map(|n| ((*n).to_owned(), Metadata::default())));
+        self
+    }
+}
+
+/// Metadata with labels only.
+pub fn labels_only(labels: Labels) -> Metadata {
+    Metadata {
+        labels,
+        annotations: Labels::new(),
+    }
 }
 
 impl Landscape {
@@ -90,8 +148,8 @@ impl Landscape {
         let output = self.calmctl().args(args).output().unwrap();
         (
             output.status.code().unwrap_or(-1),
-            crate::stdout(&output),
-            crate::stderr(&output),
+            crate::text::stdout(&output),
+            crate::text::stderr(&output),
         )
     }
 
@@ -133,53 +191,91 @@ impl Landscape {
     /// [`add_calm_space`]): an instance with the configured name but no labels, and keys named
     /// `keys` (e.g. the one SAP Cloud ALM generates).
     pub fn hand_made(&self, org: &str, keys: &[&str]) {
-        let cf = self.colleague();
+        self.make(&HandMade::new(org).keys(keys));
+    }
+
+    /// Makes what `made` describes; returns the instance's GUID. With `create_space` it is what
+    /// an earlier calmctl run left: made by calmctl's user, which creates the space and gives
+    /// itself the roles calmctl gives it (Org User, Space Developer). Without, it is what a
+    /// colleague made by hand in a space of theirs ([`add_calm_space`]), in which calmctl's user
+    /// has no role.
+    pub fn make(&self, made: &HandMade) -> String {
+        let cf = if made.create_space.is_some() {
+            self.cf()
+        } else {
+            self.colleague()
+        };
         self.runtime.block_on(async {
-            let orgs = cf
+            let org = cf
                 .list_organizations(&OrganizationFilter {
-                    names: vec![org.into()],
+                    names: vec![made.org.clone()],
                     ..Default::default()
                 })
                 .await
-                .unwrap();
-            let org_guid = orgs[0].guid.clone();
-            let spaces = cf
-                .list_spaces(&SpaceFilter {
-                    organization_guids: vec![org_guid.clone()],
-                    names: vec!["calm".into()],
-                    ..Default::default()
-                })
-                .await
-                .unwrap();
+                .unwrap()[0]
+                .guid
+                .clone();
+            let space = match &made.create_space {
+                Some(metadata) => {
+                    let new = NewSpace {
+                        name: made.space.clone(),
+                        organization_guid: org.clone(),
+                        metadata: metadata.clone(),
+                    };
+                    let space = cf.create_space(&new).await.unwrap().guid;
+                    let me = cf.current_user().await.unwrap();
+                    for (kind, target) in [
+                        ("organization_user", RoleTarget::Organization(org.clone())),
+                        ("space_developer", RoleTarget::Space(space.clone())),
+                    ] {
+                        let role = NewRole {
+                            kind: kind.into(),
+                            target,
+                            user: RoleUser::Guid(me.user_id.clone()),
+                        };
+                        cf.create_role(&role).await.unwrap();
+                    }
+                    space
+                }
+                None => {
+                    let filter = SpaceFilter {
+                        organization_guids: vec![org.clone()],
+                        names: vec![made.space.clone()],
+                        ..Default::default()
+                    };
+                    cf.list_spaces(&filter).await.unwrap()[0].guid.clone()
+                }
+            };
             let plans = cf
                 .list_service_plans(&ServicePlanFilter {
                     service_offering_names: vec!["SAPCloudALMAPIs".into()],
-                    organization_guids: vec![org_guid],
+                    organization_guids: vec![org],
                     ..Default::default()
                 })
                 .await
                 .unwrap();
             let instance = cf
                 .create_service_instance(&NewServiceInstance {
-                    name: "calm-api".into(),
-                    space_guid: spaces[0].guid.clone(),
+                    name: made.instance.clone(),
+                    space_guid: space,
                     service_plan_guid: plans[0].guid.clone(),
-                    parameters: Some(json!({"xs-security": {"xsappname": "calm-api"}})),
+                    parameters: Some(made.parameters.clone()),
                     tags: Vec::new(),
-                    metadata: Metadata::default(),
+                    metadata: made.metadata.clone(),
                 })
                 .await
                 .unwrap();
-            for name in keys {
+            for (name, metadata) in &made.keys {
                 let key = NewServiceKey {
-                    name: (*name).into(),
+                    name: name.clone(),
                     service_instance_guid: instance.guid.clone(),
                     parameters: None,
-                    metadata: Metadata::default(),
+                    metadata: metadata.clone(),
                 };
                 cf.create_service_key(&key).await.unwrap();
             }
-        });
+            instance.guid
+        })
     }
 
     /// Every credentials JSON the simulator would render for a live key or binding.
@@ -202,12 +298,40 @@ impl Landscape {
 
     /// `calmctl` run in the landscape's folder, connected to the simulator.
     pub fn calmctl(&self) -> assert_cmd::Command {
-        let mut cmd = crate::calmctl();
+        let mut cmd = crate::text::calmctl();
         cmd.current_dir(self.dir.path()).env_remove("CI");
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
         cmd
+    }
+
+    /// The calmctl binary as a plain process (to spawn, signal or kill), run in the landscape's
+    /// folder and connected to the simulator.
+    pub fn process(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("calmctl"));
+        cmd.current_dir(self.dir.path())
+            .env("NO_COLOR", "1")
+            .env_remove("CLICOLOR_FORCE")
+            .env_remove("CI");
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Client settings that route every API to the simulator.
+    pub fn client_config(&self) -> ClientConfig {
+        ClientConfig {
+            api_url: Some(self.sim.url().parse().expect("the simulator's URL")),
+            ..ClientConfig::default()
+        }
+    }
+
+    /// The credential variables the config references, as a lookup.
+    pub fn env_lookup(&self) -> impl Fn(&str) -> Option<String> + use<> {
+        let env = self.env.clone();
+        move |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
     }
 
     /// A path inside the landscape's folder.
@@ -287,8 +411,9 @@ pub fn entitle(world: &mut World, subdomain: &str) -> String {
 /// The password of calmctl's user in test landscapes.
 pub const ADMIN_TEST_PASSWORD: &str = "test-admin-password";
 
-/// The colleague who makes things by hand, and the password it logs in with.
+/// The colleague who makes things by hand.
 pub const COLLEAGUE: &str = "colleague";
+/// The password the colleague logs in with.
 pub const COLLEAGUE_PASSWORD: &str = "colleague-password";
 
 /// Adds a space `calm` to the org named `subdomain`, made by the colleague, who is an Org
@@ -336,32 +461,4 @@ fn collect_secrets(value: &serde_json::Value, out: &mut Vec<String>) {
         serde_json::Value::Array(items) => items.iter().for_each(|v| collect_secrets(v, out)),
         _ => {}
     }
-}
-
-/// Replaces GUIDs, ports and times so that snapshots are stable.
-pub fn scrub(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if i + 36 <= bytes.len() && is_guid(&text[i..i + 36]) {
-            out.push_str("[guid]");
-            i += 36;
-        } else {
-            let c = text[i..].chars().next().unwrap();
-            out.push(c);
-            i += c.len_utf8();
-        }
-    }
-    out
-}
-
-fn is_guid(s: &str) -> bool {
-    s.char_indices().all(|(i, c)| {
-        if [8, 13, 18, 23].contains(&i) {
-            c == '-'
-        } else {
-            c.is_ascii_hexdigit()
-        }
-    })
 }

@@ -6,6 +6,13 @@ use calm_engine::{ApplyReport, TenantStatus};
 
 pub(crate) fn text(report: &ApplyReport, sink: &Sink) -> String {
     let mut out = String::from("\n");
+    tenant_lines(report, &mut out);
+    summary(report, sink, &mut out);
+    out
+}
+
+/// A line per tenant, with what was delivered, the error and the warnings under it.
+fn tenant_lines(report: &ApplyReport, out: &mut String) {
     let width = report
         .tenants
         .iter()
@@ -44,6 +51,10 @@ pub(crate) fn text(report: &ApplyReport, sink: &Sink) -> String {
             out.push_str(&format!("      warning: {w}\n"));
         }
     }
+}
+
+/// The count per status, where credentials went, and what to do next.
+fn summary(report: &ApplyReport, sink: &Sink, out: &mut String) {
     let count = |s: TenantStatus| report.count(s);
     out.push_str(&format!(
         "\nApply {}: {} done, {} failed, {} skipped, {} pending.\n",
@@ -76,5 +87,4 @@ pub(crate) fn text(report: &ApplyReport, sink: &Sink) -> String {
             "Run `calmctl apply` again to continue; it picks up where this run stopped.\n",
         );
     }
-    out
 }
