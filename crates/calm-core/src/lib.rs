@@ -18,11 +18,12 @@ pub mod plan;
 
 pub use desired::{
     Account, CfLogin, DEFAULT_RETIRE_AFTER_SECS, Delivery, Desired, Entitlement, Instance, Key,
-    Runtime, SecretRef, Tenant,
+    Runtime, SecretRef, SpaceRole, SpaceRoleType, Tenant,
 };
 
 pub use live::{
-    LastOperation, Live, LiveEntitlement, LiveInstance, LiveKey, LiveSpace, LiveTenant, Ownership,
+    CfUser, LastOperation, Live, LiveEntitlement, LiveInstance, LiveKey, LiveRole, LiveSpace,
+    LiveTenant, Ownership,
 };
 pub use plan::{Action, Change, Plan, PlanOptions, Resource, SavedPlan, plan};
 
