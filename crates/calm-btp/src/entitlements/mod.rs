@@ -324,7 +324,9 @@ impl EntitlementsClient {
                 resource: "entitlement job",
                 resource_id: job_id.to_owned(),
                 operation: "assign".into(),
-                description: status.description.unwrap_or_default(),
+                description: crate::http::redact::server_text(
+                    &status.description.unwrap_or_default(),
+                ),
             });
         }
         Ok(())

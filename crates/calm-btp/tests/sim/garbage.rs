@@ -204,3 +204,42 @@ async fn misleading_locations_are_refused_or_fail_and_a_rerun_makes_no_duplicate
         );
     }
 }
+
+/// Issue 21, finding 8: a server whose pages cycle (A → B → A) was read for hours, growing the
+/// list until memory ran out. The list stops at the first page seen twice, with an error naming
+/// the link, for Cloud Foundry (`pagination.next`) and Service Manager (`token`) alike.
+#[tokio::test]
+async fn cycling_pagination_is_an_error_naming_the_link() {
+    let land = landscape(|sim| sim).await;
+    let recorder = Arc::new(Recorder::default());
+    let (btp, cf) = cf_client(config(land.sim.url(), &recorder)).await;
+    let credentials = crate::btp::service_manager_credentials(&btp, &land).await;
+    let sm = btp.service_manager(&credentials).expect("SM client");
+    land.sim.set_faults(Faults {
+        garbage: Some(Garbage::always(
+            GarbageKind::CyclingPages,
+            &[SimApi::Cf, SimApi::ServiceManager],
+        )),
+        ..Faults::default()
+    });
+    let before = land.sim.stats().total;
+    let error = list_spaces(&cf).await.expect_err("a cycle is an error");
+    let message = error.to_string();
+    assert!(matches!(error, Error::Pagination { .. }), "{error:?}");
+    assert!(
+        message.contains("leads back to a page already read")
+            && message.contains(&format!("{}/v3/spaces?", land.sim.url()))
+            && message.contains("page=2"),
+        "{message}"
+    );
+    // A token, the first page, page 2, page 1; the link back to page 2 is refused.
+    assert_eq!(land.sim.stats().total - before, 4, "{message}");
+    let error = within(sm.list_service_instances(None, None))
+        .await
+        .expect_err("a repeated token is an error");
+    assert!(matches!(error, Error::Pagination { .. }), "{error:?}");
+    assert!(
+        error.to_string().contains("/v1/service_instances"),
+        "{error}"
+    );
+}

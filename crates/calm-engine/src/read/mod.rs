@@ -15,6 +15,7 @@ mod cf;
 mod roles;
 mod service_manager;
 mod shapes;
+mod sink;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -124,6 +125,7 @@ pub async fn read_live(
             lt.keys = part.keys;
         }
     }
+    sink::read_files(desired, &mut live);
     Ok(live)
 }
 

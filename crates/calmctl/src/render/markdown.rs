@@ -75,7 +75,7 @@ fn head(plan: &Plan, groups: &[(&str, Vec<&Change>)]) -> String {
         return head;
     }
     let _ = writeln!(head, "**{}**\n", summary(plan));
-    // Rotation's columns appear only when the plan rotates or deletes retired keys.
+    // Rotation's and delivery's columns appear only when the plan has such changes.
     let mut columns = vec![
         Action::Create,
         Action::Update,
@@ -84,7 +84,7 @@ fn head(plan: &Plan, groups: &[(&str, Vec<&Change>)]) -> String {
         Action::Delete,
     ];
     columns.extend(
-        [Action::Rotate, Action::DeleteRetired]
+        [Action::Rotate, Action::DeleteRetired, Action::Deliver]
             .into_iter()
             .filter(|a| plan.count(*a) > 0),
     );

@@ -132,3 +132,57 @@ fn fault_matrix_20_percent_of_jobs_fail() {
     };
     survive("20% of jobs fail", faults, matrix::quick_jobs(), nothing);
 }
+
+/// Issue 21, finding 1: an `exec` sink that fails on its first call for every key (a vault down
+/// once). The failing apply records the failures; `plan` then shows every key due, and the next
+/// apply delivers every one, on Cloud Foundry and Service Manager alike.
+#[test]
+fn fault_matrix_a_sink_that_fails_once_for_every_key() {
+    let n = tenants();
+    let l = matrix::landscape(&matrix::tenants_yaml(n), matrix::quick_jobs());
+    // The sink writes where the dir sink would, so that the state check reads the credentials;
+    // its first call for each key fails.
+    let sink = l.path("sink.sh");
+    std::fs::write(
+        &sink,
+        format!(
+            "set -e\numask 077\nout='{out}'/\"$CALMCTL_TENANT\"\nmarks='{marks}'\nmkdir -p \"$out\" \"$marks\"\n\
+             mark=\"$marks/$CALMCTL_TENANT.$CALMCTL_INSTANCE.$CALMCTL_KEY\"\n\
+             if [ ! -e \"$mark\" ]; then : > \"$mark\"; echo 'vault unavailable' >&2; exit 7; fi\n\
+             cat > \"$out/.$CALMCTL_KEY.tmp\"\nmv \"$out/.$CALMCTL_KEY.tmp\" \"$out/$CALMCTL_KEY.json\"\n",
+            out = l.path("credentials").display(),
+            marks = l.path("refused").display(),
+        ),
+    )
+    .unwrap();
+    let yaml = std::fs::read_to_string(l.path("calm.yaml")).unwrap();
+    std::fs::write(
+        l.path("calm.yaml"),
+        format!("{yaml}delivery: {{ exec: [sh, '{}'] }}\n", sink.display()),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let first = matrix::spawn_apply(&l, &["--parallelism", "40"])
+        .wait_with_output()
+        .unwrap();
+    assert_eq!(first.status.code(), Some(1), "the sink failed every key");
+    let (code, plan, err) = l.run(&["plan", "--format", "json"]);
+    assert_eq!(code, 2, "{err}");
+    let plan: serde_json::Value = serde_json::from_str(&plan).unwrap();
+    let changes = plan["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), n, "one change per key: {plan}");
+    for c in changes {
+        assert_eq!(c["action"], "deliver", "{c}");
+        assert_eq!(c["reason"], "last delivery failed", "{c}");
+    }
+    let runs = matrix::apply_until_converged(&l, &["--parallelism", "40"], 1)
+        .unwrap_or_else(|err| panic!("the second apply did not deliver every key:\n{err}"));
+    let problems = matrix::check_state(&l);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let (code, _, err) = l.run(&["plan"]);
+    assert_eq!(code, 0, "nothing left to deliver: {err}");
+    eprintln!(
+        "fault matrix: sink failing once per key: {n} keys refused, all delivered by the next run ({runs} run), {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+}
