@@ -21,22 +21,34 @@ fn claims(parts: &Parts, state: &Shared) -> Result<Arc<Claims>, TokenError> {
     bearer(&state.tokens, header, now_ms() / 1000)
 }
 
-/// A Cloud Foundry caller: a user token. No token is 401 10002, a bad or expired one 401 1000
-/// (btp-api.md §2.10; the Python client refreshes only on 1000, clients.md §3).
-pub struct CfCaller;
+/// A Cloud Foundry caller: a user token, and the GUID of its user (whose roles say what it may
+/// do, btp-api.md §2.11). No token is 401 10002, a bad or expired one 401 1000 (btp-api.md
+/// §2.10; the Python client refreshes only on 1000, clients.md §3).
+pub struct CfCaller {
+    /// The user's GUID.
+    pub user: String,
+}
 
 impl FromRequestParts<Shared> for CfCaller {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Response> {
         match claims(parts, state) {
-            Ok(c) if c.is_user() => Ok(CfCaller),
-            Ok(_) => Err(errors::cf(
-                StatusCode::FORBIDDEN,
-                10003,
-                "CF-NotAuthorized",
-                "You are not authorized to perform the requested action",
-            )),
+            Ok(c) if c.is_user() => {
+                let user = match &c.user_id {
+                    Some(guid) => guid.clone(),
+                    // A token without `user_id` (issued by an older simulator): find it by name.
+                    None => state
+                        .world()
+                        .users
+                        .iter()
+                        .find(|u| Some(&u.username) == c.user_name.as_ref())
+                        .map(|u| u.guid.clone())
+                        .unwrap_or_default(),
+                };
+                Ok(CfCaller { user })
+            }
+            Ok(_) => Err(errors::cf_not_authorized()),
             Err(TokenError::Missing) => Err(errors::cf(
                 StatusCode::UNAUTHORIZED,
                 10002,

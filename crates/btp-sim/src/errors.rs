@@ -27,6 +27,16 @@ pub fn cf_unprocessable(detail: impl Into<String>) -> Response {
     )
 }
 
+/// 403 `CF-NotAuthorized` 10003: the user's roles do not allow the request (btp-api.md §2.11).
+pub fn cf_not_authorized() -> Response {
+    cf(
+        StatusCode::FORBIDDEN,
+        10003,
+        "CF-NotAuthorized",
+        "You are not authorized to perform the requested action",
+    )
+}
+
 /// 404 `CF-ResourceNotFound` 10010, e.g. "Space not found" (observed).
 pub fn cf_not_found(what: &str) -> Response {
     cf(

@@ -2,7 +2,8 @@
 
 Run by tests/it/python.rs with a virtualenv that has cloudfoundry-client==1.40.4. Argument: the
 simulator's base URL. The world must have the org `python-org` whose subaccount holds the
-SAPCloudALMAPIs/standard entitlement, and the login admin/admin. Every step asserts what BTP
+SAPCloudALMAPIs/standard entitlement, and the login admin/admin, Org Manager of that org and
+nothing more (what BTP gives the user who enables Cloud Foundry). Every step asserts what BTP
 would answer; any exception fails the test.
 """
 import sys
@@ -26,6 +27,24 @@ space = client.v3.spaces.create("py-space", org_guid)
 space_guid = space["guid"]
 assert space["name"] == "py-space"
 assert any(s["guid"] == space_guid for s in client.v3.spaces.list(organization_guids=org_guid))
+
+# 3b. An Org Manager is no Space Developer: an instance in the new space is refused (403) until
+#     the user makes itself an Org User and then a Space Developer, as `cf create-space` does.
+me = client.v3.users.get_first(usernames="admin")
+assert me is not None and me["origin"] == "uaa", me
+try:
+    client.v3.service_instances.create("py-early", space_guid, "any-plan")
+    raise AssertionError("an Org Manager created an instance")
+except InvalidStatusCode as e:
+    assert e.status_code.value == 403, e
+    assert e.body["errors"][0]["code"] == 10003, e.body
+client.v3.roles._create({"type": "organization_user", "relationships": {
+    "organization": {"data": {"guid": org_guid}}, "user": {"data": {"guid": me["guid"]}}}})
+developer = client.v3.roles._create({"type": "space_developer", "relationships": {
+    "space": {"data": {"guid": space_guid}}, "user": {"data": {"username": "admin", "origin": "uaa"}}}})
+assert developer["relationships"]["user"]["data"]["guid"] == me["guid"], developer
+mine = [r["type"] for r in client.v3.roles.list(user_guids=me["guid"], space_guids=space_guid)]
+assert mine == ["space_developer"], mine
 
 # 4. Look up the SAPCloudALMAPIs plan.
 offering = client.v3.service_offerings.get_first(names="SAPCloudALMAPIs")

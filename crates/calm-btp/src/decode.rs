@@ -6,8 +6,8 @@ use serde::de::DeserializeOwned;
 
 use crate::accounts::Subaccount;
 use crate::cf::{
-    Credentials, Job, Organization, Root, ServiceCredentialBinding, ServiceInstance,
-    ServiceOffering, ServicePlan, Space,
+    Credentials, Job, Organization, Role, Root, ServiceCredentialBinding, ServiceInstance,
+    ServiceOffering, ServicePlan, Space, User,
 };
 use crate::entitlements::Assignments;
 use crate::error::{Api, Error, ErrorBody, RequestContext};
@@ -71,6 +71,21 @@ pub fn cf_space(body: &[u8]) -> Result<Space, Error> {
 /// CF list of spaces.
 pub fn cf_spaces(body: &[u8]) -> Result<Vec<Space>, Error> {
     crate::cf::decoders::spaces(body)
+}
+
+/// CF role.
+pub fn cf_role(body: &[u8]) -> Result<Role, Error> {
+    crate::cf::roles::decoders::role(body)
+}
+
+/// CF list of roles.
+pub fn cf_roles(body: &[u8]) -> Result<Vec<Role>, Error> {
+    crate::cf::roles::decoders::roles(body)
+}
+
+/// CF list of users.
+pub fn cf_users(body: &[u8]) -> Result<Vec<User>, Error> {
+    crate::cf::roles::decoders::users(body)
 }
 
 /// CF service offering.

@@ -4,9 +4,9 @@
 //! CF cassettes (`cf-terraform/`) are raw CF v3 + UAA traffic. BTP cassettes
 //! (`btp-cli-terraform/`) are BTP CLI server traffic: their bodies are the Accounts, Entitlements
 //! and Service Manager objects the server relays, so those are decoded as backend objects
-//! (SOURCES.md §2). Bodies that belong to endpoints calmctl does not use (apps, brokers, users,
-//! space features, the CLI server's own login) are counted as out of scope, but their error bodies
-//! must still decode.
+//! (SOURCES.md §2). Bodies that belong to endpoints calmctl does not use (apps, brokers, creating
+//! users, space features, the CLI server's own login) are counted as out of scope, but their error
+//! bodies must still decode.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -98,6 +98,7 @@ struct Tally {
     failed_jobs: usize,
     failed_last_operations: usize,
     cf_codes: Vec<i64>,
+    roles: usize,
 }
 
 fn check_error(api: Api, body: &str, where_: &str, tally: &mut Tally) {
@@ -160,6 +161,27 @@ fn decode_cf(method: &str, path: &str, body: &[u8], tally: &mut Tally) -> Result
             assert!(credentials.expose_json().starts_with('{'));
             assert_eq!(format!("{credentials:?}"), "Credentials([REDACTED])");
         }
+        ("GET", "/v3/roles") => {
+            for role in decode::cf_roles(body).map_err(e)? {
+                assert!(
+                    role.organization_guid.is_some() != role.space_guid.is_some(),
+                    "a role is an org role or a space role: {role:?}"
+                );
+                tally.roles += 1;
+            }
+        }
+        ("POST", "/v3/roles") | ("GET", "/v3/roles/{guid}") => {
+            let role = decode::cf_role(body).map_err(e)?;
+            assert!(!role.user_guid.is_empty(), "{role:?}");
+            tally.roles += 1;
+        }
+        ("GET", "/v3/users")
+        | ("GET", "/v3/organizations/{guid}/users")
+        | ("GET", "/v3/spaces/{guid}/users") => {
+            for user in decode::cf_users(body).map_err(e)? {
+                assert!(user.username.is_some() && user.origin.is_some(), "{user:?}");
+            }
+        }
         ("GET", "/v3/jobs/{guid}") => {
             let job = decode::cf_job(body).map_err(e)?;
             if job.state == calm_btp::cf::JobState::Failed {
@@ -205,6 +227,7 @@ fn every_recorded_cf_body_decodes() {
     println!("CF cassettes: {tally:?}");
     assert!(tally.decoded >= 150, "{tally:?}");
     assert!(tally.failed_jobs >= 1, "no failed job seen");
+    assert!(tally.roles >= 40, "roles decoded: {tally:?}");
     assert!(
         tally.failed_last_operations >= 1,
         "no failed last operation seen"

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use calm_core::{
     Account, CfLogin, DEFAULT_PLAN, DEFAULT_RETIRE_AFTER_SECS, Desired, Entitlement, Instance, Key,
-    Runtime, SecretRef, Tenant,
+    Runtime, SecretRef, SpaceRole, SpaceRoleType, Tenant,
 };
 use serde_json::{Value, json};
 
@@ -14,7 +14,7 @@ use crate::diagnostic::Problems;
 use crate::rules;
 use crate::schema::{
     CalmFile, EntitlementSpec, InstanceSpec, KeySpec, RuntimeSpec, SecretRefSpec, Sp,
-    TenantDefaults, TenantSpec,
+    SpaceRoleTypeSpec, TenantDefaults, TenantSpec,
 };
 
 pub(crate) fn desired(problems: &mut Problems, file: &CalmFile) -> Desired {
@@ -115,6 +115,7 @@ fn tenant(
         Runtime::ServiceManager => None,
     };
     let instances = instances(problems, defaults, spec, runtime);
+    let space_roles = space_roles(problems, defaults, spec, runtime);
     let entitlement = entitlement(
         problems,
         spec.entitlement.as_ref().or(defaults.entitlement.as_ref()),
@@ -139,7 +140,70 @@ fn tenant(
             .is_some_and(|p| p.value),
         labels,
         instances: instances?,
+        space_roles: space_roles?,
     })
+}
+
+/// `space_roles`: the tenant's list, else `defaults.space_roles`; Cloud Foundry tenants only
+/// (one of a Service Manager tenant's own is an error, one inherited from `defaults` is not used).
+fn space_roles(
+    problems: &mut Problems,
+    defaults: &TenantDefaults,
+    spec: &TenantSpec,
+    runtime: Runtime,
+) -> Option<Vec<SpaceRole>> {
+    if runtime == Runtime::ServiceManager {
+        if let Some(first) = spec.space_roles.as_ref().and_then(|r| r.first()) {
+            problems
+                .error(
+                    "calm::space_roles",
+                    format!(
+                        "tenant `{}` runs on Service Manager, which has no spaces",
+                        spec.name.value
+                    ),
+                )
+                .label_line(first.span, "a space role")
+                .help("remove `space_roles` from this tenant, or give it `runtime: cloudfoundry`")
+                .push();
+            return None;
+        }
+        return Some(Vec::new());
+    }
+    let mut out: Vec<SpaceRole> = Vec::new();
+    let mut ok = true;
+    for r in spec
+        .space_roles
+        .as_ref()
+        .or(defaults.space_roles.as_ref())
+        .into_iter()
+        .flatten()
+    {
+        for (field, value) in [("user", &r.user), ("origin", &r.origin)] {
+            if value.value.trim().is_empty() {
+                problems
+                    .error("calm::space_roles", format!("a space role's `{field}` is empty"))
+                    .label(value.span, "empty")
+                    .help("name the user as its identity provider knows it, e.g. `user: ops@example.com, origin: sap.ids`")
+                    .push();
+                ok = false;
+            }
+        }
+        let role = match r.role.as_ref().map(|r| r.value) {
+            None | Some(SpaceRoleTypeSpec::SpaceDeveloper) => SpaceRoleType::SpaceDeveloper,
+            Some(SpaceRoleTypeSpec::SpaceManager) => SpaceRoleType::SpaceManager,
+            Some(SpaceRoleTypeSpec::SpaceAuditor) => SpaceRoleType::SpaceAuditor,
+            Some(SpaceRoleTypeSpec::SpaceSupporter) => SpaceRoleType::SpaceSupporter,
+        };
+        let entry = SpaceRole {
+            user: r.user.value.clone(),
+            origin: r.origin.value.clone(),
+            role,
+        };
+        if !out.contains(&entry) {
+            out.push(entry);
+        }
+    }
+    ok.then_some(out)
 }
 
 fn resolve_account(

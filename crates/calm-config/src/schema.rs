@@ -151,6 +151,9 @@ pub struct TenantDefaults {
     pub protect: Option<Sp<bool>>,
     /// Labels for selecting tenants with `--select key=value`.
     pub labels: Option<BTreeMap<String, Sp<String>>>,
+    /// Cloud Foundry roles to give other users in every space of these tenants. calmctl always
+    /// makes the user it acts as a Space Developer there; it never removes a role.
+    pub space_roles: Option<Vec<SpaceRoleSpec>>,
 }
 
 /// One subaccount to connect.
@@ -189,6 +192,9 @@ pub struct TenantSpec {
     pub protect: Option<Sp<bool>>,
     /// Labels for `--select`.
     pub labels: Option<BTreeMap<String, Sp<String>>>,
+    /// Cloud Foundry roles for other users in the tenant's spaces; replaces `defaults.space_roles`
+    /// (`[]`: none).
+    pub space_roles: Option<Vec<SpaceRoleSpec>>,
 }
 
 /// A service instance of SAP Cloud ALM API (`SAPCloudALMAPIs`).
@@ -230,6 +236,37 @@ pub struct KeySpec {
     /// After a rotation, delete the old key this long after it was retired. Default `7d`.
     #[schemars(example = &"7d")]
     pub retire_after: Option<Sp<String>>,
+}
+
+/// A Cloud Foundry space role for a user of an identity provider, in every space of a tenant.
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct SpaceRoleSpec {
+    /// Where the entry was written.
+    #[schemars(skip)]
+    pub span: Span,
+    /// The user's name in its identity provider, usually an e-mail address.
+    #[schemars(example = &"ops@example.com")]
+    pub user: Sp<String>,
+    /// The identity provider's origin key: `sap.ids` for SAP ID service, or a custom IdP's.
+    #[schemars(example = &"sap.ids")]
+    pub origin: Sp<String>,
+    /// The role. Default `space_developer`.
+    pub role: Option<Sp<SpaceRoleTypeSpec>>,
+}
+
+/// A Cloud Foundry space role type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, JsonSchema)]
+#[schemars(rename_all = "snake_case")]
+pub enum SpaceRoleTypeSpec {
+    /// Creates and changes service instances and keys, reads their credentials.
+    SpaceDeveloper,
+    /// Assigns space roles.
+    SpaceManager,
+    /// Reads.
+    SpaceAuditor,
+    /// Reads, and troubleshoots apps.
+    SpaceSupporter,
 }
 
 /// The entitlement: `amount` for plans with a numeric quota, or `enable: true`.
@@ -346,6 +383,7 @@ mod tests {
             ("TenantSpec", decode::TENANT_FIELDS),
             ("InstanceSpec", decode::INSTANCE_FIELDS),
             ("KeySpec", decode::KEY_FIELDS),
+            ("SpaceRoleSpec", decode::SPACE_ROLE_FIELDS),
             ("EntitlementSpec", decode::ENTITLEMENT_FIELDS),
             ("DeliverySpec", decode::DELIVERY_FIELDS),
         ];

@@ -149,6 +149,7 @@ mod tests {
             entitlement: crate::Entitlement::Amount(1),
             protect: false,
             labels: BTreeMap::new(),
+            space_roles: Vec::new(),
             instances: instances
                 .iter()
                 .map(|(name, keys)| Instance {

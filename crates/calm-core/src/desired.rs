@@ -115,6 +115,9 @@ pub struct Tenant {
     pub labels: BTreeMap<String, String>,
     /// Service instances (each with its keys or bindings).
     pub instances: Vec<Instance>,
+    /// Cloud Foundry roles of other users in every space of the tenant (cloudfoundry runtime;
+    /// the user calmctl acts as is always made a Space Developer there).
+    pub space_roles: Vec<SpaceRole>,
 }
 
 impl Tenant {
@@ -127,6 +130,56 @@ impl Tenant {
             }
         }
         spaces
+    }
+}
+
+/// A Cloud Foundry space role that calm.yaml gives a user in each space of a tenant.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct SpaceRole {
+    /// The user's name in its identity provider (usually an e-mail address).
+    pub user: String,
+    /// The identity provider's origin key, e.g. `sap.ids` or a custom IdP's.
+    pub origin: String,
+    /// The role.
+    pub role: SpaceRoleType,
+}
+
+/// The four Cloud Foundry space role types (`type` of `/v3/roles`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpaceRoleType {
+    /// `space_developer`: creates and changes service instances and keys, reads credentials.
+    SpaceDeveloper,
+    /// `space_manager`: assigns space roles.
+    SpaceManager,
+    /// `space_auditor`: reads.
+    SpaceAuditor,
+    /// `space_supporter`: reads, troubleshoots apps.
+    SpaceSupporter,
+}
+
+impl SpaceRoleType {
+    /// Every space role type.
+    pub const ALL: [SpaceRoleType; 4] = [
+        SpaceRoleType::SpaceDeveloper,
+        SpaceRoleType::SpaceManager,
+        SpaceRoleType::SpaceAuditor,
+        SpaceRoleType::SpaceSupporter,
+    ];
+
+    /// The API's name, e.g. `space_developer`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SpaceRoleType::SpaceDeveloper => "space_developer",
+            SpaceRoleType::SpaceManager => "space_manager",
+            SpaceRoleType::SpaceAuditor => "space_auditor",
+            SpaceRoleType::SpaceSupporter => "space_supporter",
+        }
+    }
+
+    /// The type of an API name.
+    pub fn parse(name: &str) -> Option<SpaceRoleType> {
+        SpaceRoleType::ALL.into_iter().find(|t| t.as_str() == name)
     }
 }
 

@@ -19,11 +19,12 @@ pub mod plan;
 
 pub use desired::{
     Account, CfLogin, DEFAULT_EXEC_TIMEOUT_SECS, DEFAULT_RETIRE_AFTER_SECS, Delivery, Desired,
-    Entitlement, ExecDelivery, Instance, Key, Runtime, SecretRef, Tenant,
+    Entitlement, ExecDelivery, Instance, Key, Runtime, SecretRef, SpaceRole, SpaceRoleType, Tenant,
 };
 
 pub use live::{
-    LastOperation, Live, LiveEntitlement, LiveInstance, LiveKey, LiveSpace, LiveTenant, Ownership,
+    CfUser, LastOperation, Live, LiveEntitlement, LiveInstance, LiveKey, LiveRole, LiveSpace,
+    LiveTenant, Ownership,
 };
 pub use plan::{Action, Change, Plan, PlanOptions, PlanSource, Resource, SavedPlan, plan};
 

@@ -71,12 +71,61 @@ pub struct LiveTenant {
     pub instances: Vec<LiveInstance>,
     /// Keys or bindings of those instances.
     pub keys: Vec<LiveKey>,
+    /// The Cloud Foundry user calmctl acts as in the tenant's region (cloudfoundry runtime).
+    #[serde(default)]
+    pub cf_user: Option<CfUser>,
+    /// The Cloud Foundry roles that user and the users `space_roles` names hold in the tenant's
+    /// org and spaces.
+    #[serde(default)]
+    pub roles: Vec<LiveRole>,
     /// For a `dir` delivery: the credentials files that exist, as
     /// [`file_key`](crate::delivered::file_key) → [`file_secret_id`](crate::delivered::file_secret_id)
     /// of their content. Read from the local disk with the live state, so that a plan can tell
     /// a file that is missing or holds other credentials.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub files: BTreeMap<String, String>,
+}
+
+/// A Cloud Foundry user, as its token or calm.yaml names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CfUser {
+    /// The user's GUID (`user_id` of its token).
+    pub guid: String,
+    /// The user name.
+    pub username: String,
+    /// The identity provider's origin key, e.g. `sap.ids`.
+    pub origin: String,
+}
+
+/// A role a user holds in the tenant's org or in one of its spaces.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveRole {
+    /// The role type, e.g. `organization_manager` or `space_developer`.
+    pub role: String,
+    /// The user name.
+    pub username: String,
+    /// The user's origin.
+    pub origin: String,
+    /// The space's GUID for a space role; `None` for an org role.
+    pub space_guid: Option<String>,
+}
+
+impl LiveTenant {
+    /// Does the user hold the role (in the org when `space_guid` is `None`)?
+    pub fn holds(
+        &self,
+        username: &str,
+        origin: &str,
+        role: &str,
+        space_guid: Option<&str>,
+    ) -> bool {
+        self.roles.iter().any(|r| {
+            r.username == username
+                && r.origin == origin
+                && r.role == role
+                && r.space_guid.as_deref() == space_guid
+        })
+    }
 }
 
 /// An entitlement assignment (`assignmentInfo` of the Entitlements service).

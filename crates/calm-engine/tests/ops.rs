@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use calm_core::plan::PlanSource;
 use calm_core::{Desired, PlanOptions, SavedPlan};
 use calm_engine::apply::NoopReporter;
 use calm_engine::apply::lease::LeaseOptions;
@@ -130,7 +131,7 @@ fn a_saved_plan_is_refused_when_its_config_or_its_objects_changed() {
         .runtime
         .block_on(ops::plan(&desired, &conns, &options))
         .unwrap();
-    let source = |sha: &str| calm_core::PlanSource {
+    let source = |sha: &str| PlanSource {
         path: "calm.yaml".into(),
         sha256: sha.into(),
     };

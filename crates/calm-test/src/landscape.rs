@@ -1,16 +1,18 @@
 //! A simulated BTP landscape for end-to-end tests: btp-sim started in-process from a calm.yaml,
 //! and the calmctl binary pointed at it through `CALMCTL_API_URL` and the credential variables
-//! the config references. Objects "made by hand" are created through calm-btp, as a person with
-//! the cockpit or the cf CLI would.
+//! the config references. calmctl's user (`admin`) is Org Manager of every org and nothing more,
+//! as on BTP. Objects "made by hand" are created through calm-btp by a colleague, as a person
+//! with the cockpit or the cf CLI would: calmctl's user has no role in what the colleague made.
 
 use std::path::PathBuf;
 
-use btp_sim::{ADMIN_PASSWORD, ADMIN_USER, JobTimings, Sim, SimHandle, World};
+use btp_sim::world::RoleType;
+use btp_sim::{ADMIN_USER, JobTimings, Sim, SimHandle, World};
 use calm_btp::Labels;
 use calm_btp::auth::Grant;
 use calm_btp::cf::{
-    CfClient, Metadata, NewServiceInstance, NewServiceKey, NewSpace, OrganizationFilter,
-    ServicePlanFilter, SpaceFilter,
+    CfClient, Metadata, NewRole, NewServiceInstance, NewServiceKey, NewSpace, OrganizationFilter,
+    RoleTarget, RoleUser, ServicePlanFilter, SpaceFilter,
 };
 use calm_btp::service_manager::{ServiceManagerClient, ServiceManagerCredentials};
 use calm_btp::{Btp, ClientConfig};
@@ -31,9 +33,9 @@ pub struct Landscape {
     pub runtime: tokio::runtime::Runtime,
 }
 
-/// An instance (and its keys) made by hand in an org's space, through the Cloud Foundry API as
-/// the administrator: by a person in the cockpit, or by calmctl itself in an earlier run when
-/// `metadata` carries its labels.
+/// An instance (and its keys) made by hand in an org's space, through the Cloud Foundry API: by a
+/// colleague in the cockpit (in a space of theirs), or by calmctl itself in an earlier run when it
+/// creates the space (`create_space`) and `metadata` carries its labels.
 #[derive(Debug, Clone)]
 pub struct HandMade {
     /// The org, by name.
@@ -97,6 +99,9 @@ impl Landscape {
             .unwrap()
             .desired;
         let mut world = World::from_desired(&desired, 7);
+        // A password that is not also the user name: plans print user names (of roles), and
+        // the secret-hygiene checks look for every password in every output.
+        world.add_user(ADMIN_USER, ADMIN_TEST_PASSWORD);
         seed(&mut world, &desired);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -182,15 +187,24 @@ impl Landscape {
             .unwrap()
     }
 
-    /// What a person makes by hand in org `org`'s space `calm`: an instance with the configured
-    /// name but no labels, and keys named `keys` (e.g. the one SAP Cloud ALM generates).
+    /// What a colleague makes by hand in org `org`'s space `calm` (made with
+    /// [`add_calm_space`]): an instance with the configured name but no labels, and keys named
+    /// `keys` (e.g. the one SAP Cloud ALM generates).
     pub fn hand_made(&self, org: &str, keys: &[&str]) {
         self.make(&HandMade::new(org).keys(keys));
     }
 
-    /// Makes what `made` describes; returns the instance's GUID.
+    /// Makes what `made` describes; returns the instance's GUID. With `create_space` it is what
+    /// an earlier calmctl run left: made by calmctl's user, which creates the space and gives
+    /// itself the roles calmctl gives it (Org User, Space Developer). Without, it is what a
+    /// colleague made by hand in a space of theirs ([`add_calm_space`]), in which calmctl's user
+    /// has no role.
     pub fn make(&self, made: &HandMade) -> String {
-        let cf = self.cf();
+        let cf = if made.create_space.is_some() {
+            self.cf()
+        } else {
+            self.colleague()
+        };
         self.runtime.block_on(async {
             let org = cf
                 .list_organizations(&OrganizationFilter {
@@ -208,7 +222,20 @@ impl Landscape {
                         organization_guid: org.clone(),
                         metadata: metadata.clone(),
                     };
-                    cf.create_space(&new).await.unwrap().guid
+                    let space = cf.create_space(&new).await.unwrap().guid;
+                    let me = cf.current_user().await.unwrap();
+                    for (kind, target) in [
+                        ("organization_user", RoleTarget::Organization(org.clone())),
+                        ("space_developer", RoleTarget::Space(space.clone())),
+                    ] {
+                        let role = NewRole {
+                            kind: kind.into(),
+                            target,
+                            user: RoleUser::Guid(me.user_id.clone()),
+                        };
+                        cf.create_role(&role).await.unwrap();
+                    }
+                    space
                 }
                 None => {
                     let filter = SpaceFilter {
@@ -312,14 +339,34 @@ impl Landscape {
         self.dir.path().join(name)
     }
 
-    /// A Cloud Foundry client logged in as the administrator, for changes "by hand".
+    /// A Cloud Foundry client logged in as calmctl's user, for what an earlier calmctl run made.
     pub fn cf(&self) -> CfClient {
+        self.cf_as(ADMIN_USER, &self.admin_password())
+    }
+
+    /// The password of calmctl's user in this landscape.
+    pub fn admin_password(&self) -> String {
+        self.sim.with_world(|w| {
+            w.users
+                .iter()
+                .find(|u| u.username == ADMIN_USER)
+                .map(|u| u.password.clone())
+                .unwrap_or_default()
+        })
+    }
+
+    /// A Cloud Foundry client logged in as the colleague who makes things by hand.
+    pub fn colleague(&self) -> CfClient {
+        self.cf_as(COLLEAGUE, COLLEAGUE_PASSWORD)
+    }
+
+    fn cf_as(&self, user: &str, password: &str) -> CfClient {
         let config = ClientConfig {
             api_url: Some(self.sim.url().parse().unwrap()),
             ..ClientConfig::default()
         };
         let btp = Btp::new(config).unwrap();
-        let grant = Grant::cf_password(ADMIN_USER, ADMIN_PASSWORD.to_owned().into(), None);
+        let grant = Grant::cf_password(user, password.to_owned().into(), None);
         self.runtime
             .block_on(btp.cloud_foundry("https://api.cf.eu10.hana.ondemand.com", grant))
             .unwrap()
@@ -328,7 +375,7 @@ impl Landscape {
     /// Every secret the simulator issued or accepts: client secrets of keys, bindings and cis
     /// keys, and the administrator's password.
     pub fn secrets(&self) -> Vec<String> {
-        let mut out = vec![ADMIN_PASSWORD.to_owned()];
+        let mut out = vec![self.admin_password(), COLLEAGUE_PASSWORD.to_owned()];
         collect_secrets(&self.sim.state_json(), &mut out);
         for account in &self.desired.accounts {
             if let Some(key) = self.sim.cis_key(&account.subdomain) {
@@ -361,7 +408,17 @@ pub fn entitle(world: &mut World, subdomain: &str) -> String {
     guid
 }
 
-/// Adds a space `calm` to the org named `subdomain`; returns the org's GUID.
+/// The password of calmctl's user in test landscapes.
+pub const ADMIN_TEST_PASSWORD: &str = "test-admin-password";
+
+/// The colleague who makes things by hand.
+pub const COLLEAGUE: &str = "colleague";
+/// The password the colleague logs in with.
+pub const COLLEAGUE_PASSWORD: &str = "colleague-password";
+
+/// Adds a space `calm` to the org named `subdomain`, made by the colleague, who is an Org
+/// Manager and the space's Space Developer; calmctl's user gets no role in it. Returns the
+/// org's GUID.
 pub fn add_calm_space(world: &mut World, subdomain: &str) -> String {
     let org = world
         .orgs
@@ -370,7 +427,12 @@ pub fn add_calm_space(world: &mut World, subdomain: &str) -> String {
         .unwrap()
         .guid
         .clone();
-    world.add_space(&org, "calm");
+    if world.user_guid(COLLEAGUE).is_none() {
+        world.add_user(COLLEAGUE, COLLEAGUE_PASSWORD);
+    }
+    world.add_role(COLLEAGUE, RoleType::OrganizationManager, &org);
+    let space = world.add_space(&org, "calm");
+    world.add_role(COLLEAGUE, RoleType::SpaceDeveloper, &space);
     org
 }
 

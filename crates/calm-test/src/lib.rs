@@ -13,5 +13,8 @@ pub mod configs;
 pub mod landscape;
 pub mod text;
 
-pub use landscape::{HandMade, Landscape, add_calm_space, entitle, entitled_with_space};
+pub use landscape::{
+    ADMIN_TEST_PASSWORD, COLLEAGUE, COLLEAGUE_PASSWORD, HandMade, Landscape, add_calm_space,
+    entitle, entitled_with_space,
+};
 pub use text::{calmctl, root, scrub, stderr, stdout, untimed};

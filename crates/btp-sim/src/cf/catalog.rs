@@ -1,6 +1,7 @@
 //! Service offerings and plans (btp-api.md §2.6). A plan is visible in an org once the org's
-//! subaccount holds its entitlement; without an org filter, a plan is listed if it is visible in
-//! any org (or public).
+//! subaccount holds its entitlement, and a user sees it only in orgs it has a role in (CC's
+//! `ServicePlanListFetcher` with `readable_org_ids_query`, btp-api.md §2.11); without an org
+//! filter, a plan is listed if it is public or visible in any such org.
 
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
@@ -15,7 +16,7 @@ use crate::caller::CfCaller;
 use crate::errors;
 use crate::render::cf_time;
 use crate::server::Shared;
-use crate::world::{Offering, Plan, World};
+use crate::world::{Access, Offering, Plan, World};
 
 pub fn routes() -> Router<Shared> {
     Router::new()
@@ -113,20 +114,25 @@ fn scope_orgs(world: &World, query: &ListQuery) -> Option<Vec<String>> {
     orgs
 }
 
-fn plan_visible(world: &World, plan: &Plan, orgs: Option<&[String]>) -> bool {
+fn plan_visible(world: &World, access: &Access, plan: &Plan, orgs: Option<&[String]>) -> bool {
     match orgs {
-        Some(orgs) => orgs.iter().any(|o| world.plan_visible_in_org(plan, o)),
+        Some(orgs) => orgs
+            .iter()
+            .any(|o| access.reads_org(o) && world.plan_visible_in_org(plan, o)),
         None => {
             plan.public
-                || world
-                    .orgs
-                    .keys()
+                || access
+                    .readable_orgs()
                     .any(|o| world.plan_visible_in_org(plan, o))
         }
     }
 }
 
-async fn list_plans(State(state): State<Shared>, _: CfCaller, RawQuery(raw): RawQuery) -> Response {
+async fn list_plans(
+    State(state): State<Shared>,
+    caller: CfCaller,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let allowed = [
         "names",
         "guids",
@@ -143,6 +149,7 @@ async fn list_plans(State(state): State<Shared>, _: CfCaller, RawQuery(raw): Raw
         Err(r) => return r,
     };
     let world = state.world();
+    let access = world.access(&caller.user);
     let orgs = scope_orgs(&world, &query);
     let instance_plans = query.list("service_instance_guids").map(|guids| {
         guids
@@ -168,7 +175,7 @@ async fn list_plans(State(state): State<Shared>, _: CfCaller, RawQuery(raw): Raw
                 && instance_plans
                     .as_ref()
                     .is_none_or(|plans| plans.contains(&p.guid))
-                && plan_visible(&world, p, orgs.as_deref())
+                && plan_visible(&world, &access, p, orgs.as_deref())
         })
         .map(|p| {
             (
@@ -185,12 +192,17 @@ async fn list_plans(State(state): State<Shared>, _: CfCaller, RawQuery(raw): Raw
     )
 }
 
-async fn get_plan(State(state): State<Shared>, _: CfCaller, Path(guid): Path<String>) -> Response {
+async fn get_plan(
+    State(state): State<Shared>,
+    caller: CfCaller,
+    Path(guid): Path<String>,
+) -> Response {
     let world = state.world();
+    let access = world.access(&caller.user);
     match world
         .plans
         .get(&guid)
-        .filter(|p| plan_visible(&world, p, None))
+        .filter(|p| plan_visible(&world, &access, p, None))
     {
         Some(plan) => errors::json_response(StatusCode::OK, render_plan(&state.base_url, plan)),
         None => errors::cf_not_found("Service plan"),
@@ -199,7 +211,7 @@ async fn get_plan(State(state): State<Shared>, _: CfCaller, Path(guid): Path<Str
 
 async fn list_offerings(
     State(state): State<Shared>,
-    _: CfCaller,
+    caller: CfCaller,
     RawQuery(raw): RawQuery,
 ) -> Response {
     let allowed = [
@@ -216,6 +228,7 @@ async fn list_offerings(
         Err(r) => return r,
     };
     let world = state.world();
+    let access = world.access(&caller.user);
     let orgs = scope_orgs(&world, &query);
     let items = world
         .offerings
@@ -226,10 +239,9 @@ async fn list_offerings(
                 && query.passes("available", "true", false)
                 && query.passes("service_broker_guids", &o.broker_guid, false)
                 && query.passes("broker_catalog_ids", &o.catalog_id, false)
-                && world
-                    .plans
-                    .values()
-                    .any(|p| p.offering == o.guid && plan_visible(&world, p, orgs.as_deref()))
+                && world.plans.values().any(|p| {
+                    p.offering == o.guid && plan_visible(&world, &access, p, orgs.as_deref())
+                })
         })
         .map(|o| {
             (
@@ -248,15 +260,16 @@ async fn list_offerings(
 
 async fn get_offering(
     State(state): State<Shared>,
-    _: CfCaller,
+    caller: CfCaller,
     Path(guid): Path<String>,
 ) -> Response {
     let world = state.world();
+    let access = world.access(&caller.user);
     let visible = |o: &&Offering| {
         world
             .plans
             .values()
-            .any(|p| p.offering == o.guid && plan_visible(&world, p, None))
+            .any(|p| p.offering == o.guid && plan_visible(&world, &access, p, None))
     };
     match world.offerings.get(&guid).filter(visible) {
         Some(o) => errors::json_response(StatusCode::OK, render_offering(&state.base_url, o)),

@@ -1,5 +1,7 @@
 //! Changes to existing service instances (btp-api.md §2.7): `PATCH` (async when parameters or
-//! plan change), `DELETE` (async for managed instances, keys go too) and `/parameters`.
+//! plan change), `DELETE` (async for managed instances, keys go too) and `/parameters`. An
+//! instance in a space the caller cannot read is not found; changing one needs Space Developer
+//! in its space (btp-api.md §2.11).
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -7,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use super::instances::{render, string_list};
+use super::instances::{readable, render, string_list};
 use super::{body_object, jobs, metadata, relationship};
 use crate::caller::CfCaller;
 use crate::errors;
@@ -21,7 +23,7 @@ fn operation_in_progress() -> Response {
 /// `PATCH`: async (202) when parameters, plan or maintenance_info change; else 200.
 pub(crate) async fn update(
     State(state): State<Shared>,
-    _: CfCaller,
+    caller: CfCaller,
     Path(guid): Path<String>,
     body: Bytes,
 ) -> Response {
@@ -30,9 +32,18 @@ pub(crate) async fn update(
         Err(r) => return r,
     };
     let mut world = state.world();
-    let Some(mut instance) = world.service_instances.get(&guid).cloned() else {
+    let access = world.access(&caller.user);
+    let Some(mut instance) = world
+        .service_instances
+        .get(&guid)
+        .filter(|i| readable(&world, &access, i))
+        .cloned()
+    else {
         return errors::cf_not_found("Service instance");
     };
+    if !access.develops_in(&instance.space) {
+        return errors::cf_not_authorized();
+    }
     let new_plan = relationship(&body, "service_plan");
     let asynchronous = instance.plan.is_some()
         && (body.get("parameters").is_some()
@@ -107,10 +118,19 @@ pub(crate) async fn update(
 /// `DELETE`: managed → 202 + job (keys go too); user-provided → 204.
 pub(crate) async fn delete(
     State(state): State<Shared>,
-    _: CfCaller,
+    caller: CfCaller,
     Path(guid): Path<String>,
 ) -> Response {
     let mut world = state.world();
+    let access = world.access(&caller.user);
+    match world.service_instances.get(&guid) {
+        Some(i) if readable(&world, &access, i) => {
+            if !access.develops_in(&i.space) {
+                return errors::cf_not_authorized();
+            }
+        }
+        _ => return errors::cf_not_found("Service instance"),
+    }
     let Some(instance) = world.service_instances.get_mut(&guid) else {
         return errors::cf_not_found("Service instance");
     };
@@ -144,11 +164,16 @@ pub(crate) async fn delete(
 /// `/parameters`: 400 120004 unless the offering has `instances_retrievable` (observed for xsuaa).
 pub(crate) async fn parameters(
     State(state): State<Shared>,
-    _: CfCaller,
+    caller: CfCaller,
     Path(guid): Path<String>,
 ) -> Response {
     let world = state.world();
-    let Some(instance) = world.service_instances.get(&guid) else {
+    let access = world.access(&caller.user);
+    let Some(instance) = world
+        .service_instances
+        .get(&guid)
+        .filter(|i| readable(&world, &access, i))
+    else {
         return errors::cf_not_found("Service instance");
     };
     let retrievable = instance

@@ -1,5 +1,6 @@
 //! Service instances (btp-api.md §2.7): async create/update/delete with jobs, `last_operation`,
-//! replacement of a failed create, and `/parameters`.
+//! replacement of a failed create, and `/parameters`. A user sees the instances of the spaces it
+//! can read and changes them as Space Developer of their space (btp-api.md §2.11).
 
 use axum::Router;
 use axum::body::Bytes;
@@ -18,7 +19,7 @@ use crate::errors;
 use crate::render::cf_time;
 use crate::server::Shared;
 use crate::world::{
-    CredentialsStyle, JobEffect, LastOperation, Metadata, ServiceInstance, World, now_ms,
+    Access, CredentialsStyle, JobEffect, LastOperation, Metadata, ServiceInstance, World, now_ms,
 };
 
 pub fn routes() -> Router<Shared> {
@@ -138,7 +139,7 @@ pub(crate) fn render(base: &str, i: &ServiceInstance) -> Value {
     body
 }
 
-async fn list(State(state): State<Shared>, _: CfCaller, RawQuery(raw): RawQuery) -> Response {
+async fn list(State(state): State<Shared>, caller: CfCaller, RawQuery(raw): RawQuery) -> Response {
     let allowed = [
         "names",
         "guids",
@@ -153,11 +154,15 @@ async fn list(State(state): State<Shared>, _: CfCaller, RawQuery(raw): RawQuery)
         Err(r) => return r,
     };
     let world = state.world();
+    let access = world.access(&caller.user);
     let items = world
         .service_instances
         .values()
         .filter(|i| {
-            let org = world.spaces.get(&i.space).map_or("", |s| s.org.as_str());
+            let Some(space) = world.spaces.get(&i.space).filter(|s| access.reads_space(s)) else {
+                return false;
+            };
+            let org = space.org.as_str();
             let plan = i.plan.as_deref().and_then(|p| world.plans.get(p));
             query.passes("names", &i.name, false)
                 && query.passes("guids", &i.guid, false)
@@ -191,11 +196,29 @@ async fn list(State(state): State<Shared>, _: CfCaller, RawQuery(raw): RawQuery)
     )
 }
 
-async fn get_one(State(state): State<Shared>, _: CfCaller, Path(guid): Path<String>) -> Response {
-    match state.world().service_instances.get(&guid) {
+async fn get_one(
+    State(state): State<Shared>,
+    caller: CfCaller,
+    Path(guid): Path<String>,
+) -> Response {
+    let world = state.world();
+    let access = world.access(&caller.user);
+    match world
+        .service_instances
+        .get(&guid)
+        .filter(|i| readable(&world, &access, i))
+    {
         Some(i) => errors::json_response(StatusCode::OK, render(&state.base_url, i)),
         None => errors::cf_not_found("Service instance"),
     }
+}
+
+/// Can the user read the instance (read its space)?
+pub(crate) fn readable(world: &World, access: &Access, i: &ServiceInstance) -> bool {
+    world
+        .spaces
+        .get(&i.space)
+        .is_some_and(|s| access.reads_space(s))
 }
 
 pub(crate) fn string_list(value: Option<&Value>) -> Vec<String> {
@@ -210,8 +233,9 @@ pub(crate) fn string_list(value: Option<&Value>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// `POST /v3/service_instances` → managed: 202 + job; user-provided: 201.
-async fn create(State(state): State<Shared>, _: CfCaller, body: Bytes) -> Response {
+/// `POST /v3/service_instances` → managed: 202 + job; user-provided: 201. A space the caller
+/// cannot read is "invalid" (422); one it reads without being Space Developer there is 403.
+async fn create(State(state): State<Shared>, caller: CfCaller, body: Bytes) -> Response {
     let body = match body_object(&body) {
         Ok(b) => b,
         Err(r) => return r,
@@ -238,11 +262,17 @@ async fn create(State(state): State<Shared>, _: CfCaller, body: Bytes) -> Respon
     }
     let parameters = body.get("parameters").cloned().unwrap_or_else(|| json!({}));
     let mut world = state.world();
-    let Some(space) = relationship(&body, "space").filter(|s| world.spaces.contains_key(s)) else {
+    let access = world.access(&caller.user);
+    let space = relationship(&body, "space")
+        .filter(|s| world.spaces.get(s).is_some_and(|s| access.reads_space(s)));
+    let Some(space) = space else {
         return errors::cf_unprocessable(
             "Invalid space. Ensure that the space exists and you have access to it.",
         );
     };
+    if !access.develops_in(&space) {
+        return errors::cf_not_authorized();
+    }
     let plan = if kind == "managed" {
         let org = world
             .spaces

@@ -28,8 +28,11 @@ pub fn start(
     let timings = state.settings().jobs;
     let now = now_ms();
     let guid = world.guid();
-    // Space deletion calls no broker: it skips POLLING.
-    let broker = !matches!(effect, JobEffect::SpaceDelete { .. });
+    // Space and role deletions call no broker: they skip POLLING.
+    let broker = !matches!(
+        effect,
+        JobEffect::SpaceDelete { .. } | JobEffect::RoleDelete { .. }
+    );
     let polling_ms = now + timings.processing_ms;
     let due_ms = polling_ms + if broker { timings.polling_ms } else { 0 };
     world.jobs.insert(
@@ -80,7 +83,8 @@ fn render(base: &str, job: &Job, now: u64) -> Value {
         }
         JobEffect::InstanceDelete { .. }
         | JobEffect::KeyDelete { .. }
-        | JobEffect::SpaceDelete { .. } => {}
+        | JobEffect::SpaceDelete { .. }
+        | JobEffect::RoleDelete { .. } => {}
     }
     json!({
         "guid": job.guid,

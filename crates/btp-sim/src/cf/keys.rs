@@ -1,4 +1,6 @@
-//! Service credential bindings of type `key` (btp-api.md §2.8).
+//! Service credential bindings of type `key` (btp-api.md §2.8). A user sees the keys of
+//! instances in spaces it can read; creating, changing and deleting keys, and reading their
+//! credentials (`/details`), need Space Developer in the instance's space (btp-api.md §2.11).
 
 use axum::Router;
 use axum::body::Bytes;
@@ -8,7 +10,7 @@ use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::instances::{offering_style, render_last_operation};
+use super::instances::{offering_style, readable, render_last_operation};
 use super::query::ListQuery;
 use super::{body_object, jobs, link, metadata, relationship};
 use crate::caller::CfCaller;
@@ -16,7 +18,7 @@ use crate::credentials;
 use crate::errors;
 use crate::render::cf_time;
 use crate::server::Shared;
-use crate::world::{JobEffect, LastOperation, Metadata, ServiceKey, World, now_ms};
+use crate::world::{Access, JobEffect, LastOperation, Metadata, ServiceKey, World, now_ms};
 
 pub fn routes() -> Router<Shared> {
     Router::new()
@@ -56,7 +58,7 @@ fn render(base: &str, k: &ServiceKey) -> Value {
     })
 }
 
-async fn list(State(state): State<Shared>, _: CfCaller, RawQuery(raw): RawQuery) -> Response {
+async fn list(State(state): State<Shared>, caller: CfCaller, RawQuery(raw): RawQuery) -> Response {
     let allowed = [
         "names",
         "guids",
@@ -75,13 +77,20 @@ async fn list(State(state): State<Shared>, _: CfCaller, RawQuery(raw): RawQuery)
         Err(r) => return r,
     };
     let world = state.world();
+    let access = world.access(&caller.user);
     // Keys have no app: any app filter excludes them all.
     let app_filter = query.one("app_guids").is_some() || query.one("app_names").is_some();
     let items = world
         .service_keys
         .values()
         .filter(|k| {
-            let instance = world.service_instances.get(&k.instance);
+            let instance = world
+                .service_instances
+                .get(&k.instance)
+                .filter(|i| readable(&world, &access, i));
+            if instance.is_none() {
+                return false;
+            }
             let plan = instance
                 .and_then(|i| i.plan.as_deref())
                 .and_then(|p| world.plans.get(p));
@@ -133,15 +142,41 @@ async fn list(State(state): State<Shared>, _: CfCaller, RawQuery(raw): RawQuery)
     )
 }
 
-async fn get_one(State(state): State<Shared>, _: CfCaller, Path(guid): Path<String>) -> Response {
-    match state.world().service_keys.get(&guid) {
+async fn get_one(
+    State(state): State<Shared>,
+    caller: CfCaller,
+    Path(guid): Path<String>,
+) -> Response {
+    let world = state.world();
+    let access = world.access(&caller.user);
+    match visible(&world, &access, &guid) {
         Some(k) => errors::json_response(StatusCode::OK, render(&state.base_url, k)),
         None => errors::cf_not_found("Service credential binding"),
     }
 }
 
-/// `POST` type `key` → 202 + `service_keys.create` job (managed instances).
-async fn create(State(state): State<Shared>, _: CfCaller, body: Bytes) -> Response {
+/// The key, if the user can read its instance's space.
+fn visible<'w>(world: &'w World, access: &Access, guid: &str) -> Option<&'w ServiceKey> {
+    world.service_keys.get(guid).filter(|k| {
+        world
+            .service_instances
+            .get(&k.instance)
+            .is_some_and(|i| readable(world, access, i))
+    })
+}
+
+/// The space of a key's instance.
+fn space_of<'w>(world: &'w World, key: &ServiceKey) -> &'w str {
+    world
+        .service_instances
+        .get(&key.instance)
+        .map_or("", |i| i.space.as_str())
+}
+
+/// `POST` type `key` → 202 + `service_keys.create` job (managed instances). An instance the
+/// caller cannot read is "not found" (422, CC's `unprocessable_resource!`); one it reads without
+/// being Space Developer there is 403.
+async fn create(State(state): State<Shared>, caller: CfCaller, body: Bytes) -> Response {
     let body = match body_object(&body) {
         Ok(b) => b,
         Err(r) => return r,
@@ -162,17 +197,22 @@ async fn create(State(state): State<Shared>, _: CfCaller, body: Bytes) -> Respon
         return r;
     }
     let mut world = state.world();
+    let access = world.access(&caller.user);
     let instance_guid = relationship(&body, "service_instance").unwrap_or_default();
     let instance = world
         .service_instances
         .get(&instance_guid)
+        .filter(|i| readable(&world, &access, i))
         .filter(|i| !(i.last_operation.kind == "create" && i.last_operation.state == "failed"))
         .cloned();
     let Some(instance) = instance else {
         return errors::cf_unprocessable(format!(
-            "The service instance could not be found: {instance_guid}."
+            "The service instance could not be found: '{instance_guid}'"
         ));
     };
+    if !access.develops_in(&instance.space) {
+        return errors::cf_not_authorized();
+    }
     if instance.plan.is_none() {
         return errors::cf_unprocessable(
             "Service credential bindings of type 'key' are not supported for user-provided service instances.",
@@ -243,7 +283,7 @@ async fn create(State(state): State<Shared>, _: CfCaller, body: Bytes) -> Respon
 
 async fn update(
     State(state): State<Shared>,
-    _: CfCaller,
+    caller: CfCaller,
     Path(guid): Path<String>,
     body: Bytes,
 ) -> Response {
@@ -252,6 +292,13 @@ async fn update(
         Err(r) => return r,
     };
     let mut world = state.world();
+    let access = world.access(&caller.user);
+    let Some(key) = visible(&world, &access, &guid) else {
+        return errors::cf_not_found("Service credential binding");
+    };
+    if !access.develops_in(space_of(&world, key)) {
+        return errors::cf_not_authorized();
+    }
     let Some(key) = world.service_keys.get_mut(&guid) else {
         return errors::cf_not_found("Service credential binding");
     };
@@ -263,8 +310,19 @@ async fn update(
     errors::json_response(StatusCode::OK, render(&state.base_url, key))
 }
 
-async fn delete(State(state): State<Shared>, _: CfCaller, Path(guid): Path<String>) -> Response {
+async fn delete(
+    State(state): State<Shared>,
+    caller: CfCaller,
+    Path(guid): Path<String>,
+) -> Response {
     let mut world = state.world();
+    let access = world.access(&caller.user);
+    let Some(key) = visible(&world, &access, &guid) else {
+        return errors::cf_not_found("Service credential binding");
+    };
+    if !access.develops_in(space_of(&world, key)) {
+        return errors::cf_not_authorized();
+    }
     let Some(key) = world.service_keys.get_mut(&guid) else {
         return errors::cf_not_found("Service credential binding");
     };
@@ -312,11 +370,18 @@ pub(crate) fn key_credentials(world: &World, base: &str, key: &ServiceKey) -> Op
     ))
 }
 
-async fn details(State(state): State<Shared>, _: CfCaller, Path(guid): Path<String>) -> Response {
+/// `/details`: the credentials, for a Space Developer of the key's space only; anyone else gets
+/// 404, as if the key did not exist (CC's `details`: `not_found!` unless
+/// `can_read_secrets_in_space?`).
+async fn details(
+    State(state): State<Shared>,
+    caller: CfCaller,
+    Path(guid): Path<String>,
+) -> Response {
     let world = state.world();
-    let key = world
-        .service_keys
-        .get(&guid)
+    let access = world.access(&caller.user);
+    let key = visible(&world, &access, &guid)
+        .filter(|k| access.develops_in(space_of(&world, k)))
         .filter(|k| k.last_operation.kind != "create" || k.last_operation.state == "succeeded");
     match key.and_then(|k| key_credentials(&world, &state.base_url, k)) {
         Some(credentials) => {
@@ -329,11 +394,12 @@ async fn details(State(state): State<Shared>, _: CfCaller, Path(guid): Path<Stri
 /// `/parameters`: 400 90007 unless `bindings_retrievable` (observed for xsuaa).
 async fn parameters(
     State(state): State<Shared>,
-    _: CfCaller,
+    caller: CfCaller,
     Path(guid): Path<String>,
 ) -> Response {
     let world = state.world();
-    let Some(key) = world.service_keys.get(&guid) else {
+    let access = world.access(&caller.user);
+    let Some(key) = visible(&world, &access, &guid) else {
         return errors::cf_not_found("Service credential binding");
     };
     let retrievable = world

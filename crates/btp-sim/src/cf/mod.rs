@@ -1,8 +1,9 @@
 //! Cloud Foundry v3 (Cloud Controller), the subset calmctl uses (btp-api.md §2).
 //!
-//! Every user token is treated like a CF admin's: it sees every org. What an org may use is
-//! governed by entitlements instead: a plan is visible in an org only once the org's subaccount
-//! holds it (btp-api.md §2.6).
+//! Every request is a user's, and the user's org and space roles decide what it sees and may
+//! change (btp-api.md §2.11, `world::roles`): nobody is a Cloud Foundry admin, as no BTP user
+//! is. What an org may use is governed by entitlements: a plan is visible in an org only once the
+//! org's subaccount holds it (btp-api.md §2.6).
 
 mod catalog;
 mod instance_changes;
@@ -12,6 +13,8 @@ mod keys;
 pub(crate) mod metadata;
 mod orgs;
 pub(crate) mod query;
+mod roles;
+mod users;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -35,6 +38,8 @@ pub fn routes() -> Router<Shared> {
         .merge(instances::routes())
         .merge(keys::routes())
         .merge(jobs::routes())
+        .merge(roles::routes())
+        .merge(users::routes())
 }
 
 /// `GET /`: the link document every client starts from (observed, cassette provider.user_pwd.yaml).
@@ -74,6 +79,8 @@ async fn v3_root(State(state): State<Shared>) -> Response {
         "service_instances",
         "service_credential_bindings",
         "jobs",
+        "roles",
+        "users",
         "info",
     ] {
         links.insert(name.into(), json!({"href": format!("{base}/v3/{name}")}));

@@ -1,4 +1,6 @@
-//! Organizations and spaces (btp-api.md §2.4, §2.5).
+//! Organizations and spaces (btp-api.md §2.4, §2.5), as the caller's roles let it see and change
+//! them (btp-api.md §2.11): orgs with an org role, spaces with a space role or as Org Manager;
+//! creating and deleting spaces needs Org Manager, changing one Space Manager or Org Manager.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -64,15 +66,21 @@ fn render_space(base: &str, space: &Space) -> Value {
     })
 }
 
-async fn list_orgs(State(state): State<Shared>, _: CfCaller, RawQuery(raw): RawQuery) -> Response {
+async fn list_orgs(
+    State(state): State<Shared>,
+    caller: CfCaller,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let query = match ListQuery::parse(raw.as_deref(), &["names", "guids"]) {
         Ok(q) => q,
         Err(r) => return r,
     };
     let world = state.world();
+    let access = world.access(&caller.user);
     let items = world
         .orgs
         .values()
+        .filter(|o| access.reads_org(&o.guid))
         .filter(|o| query.passes("names", &o.name, true) && query.passes("guids", &o.guid, false))
         .filter(|o| query.selects(&o.metadata.labels))
         .map(|o| {
@@ -90,8 +98,14 @@ async fn list_orgs(State(state): State<Shared>, _: CfCaller, RawQuery(raw): RawQ
     )
 }
 
-async fn get_org(State(state): State<Shared>, _: CfCaller, Path(guid): Path<String>) -> Response {
-    match state.world().orgs.get(&guid) {
+async fn get_org(
+    State(state): State<Shared>,
+    caller: CfCaller,
+    Path(guid): Path<String>,
+) -> Response {
+    let world = state.world();
+    let access = world.access(&caller.user);
+    match world.orgs.get(&guid).filter(|o| access.reads_org(&o.guid)) {
         Some(org) => errors::json_response(StatusCode::OK, render_org(&state.base_url, org)),
         None => errors::cf_not_found("Organization"),
     }
@@ -125,7 +139,7 @@ fn include_param(raw: Option<&str>) -> Result<bool, Response> {
 
 async fn list_spaces(
     State(state): State<Shared>,
-    _: CfCaller,
+    caller: CfCaller,
     RawQuery(raw): RawQuery,
 ) -> Response {
     let query = match ListQuery::parse(
@@ -140,9 +154,11 @@ async fn list_spaces(
         Err(r) => return r,
     };
     let world = state.world();
+    let access = world.access(&caller.user);
     let spaces: Vec<&Space> = world
         .spaces
         .values()
+        .filter(|s| access.reads_space(s))
         .filter(|s| query.passes("names", &s.name, true) && query.passes("guids", &s.guid, false))
         .filter(|s| {
             query.passes("organization_guids", &s.org, false) && query.selects(&s.metadata.labels)
@@ -168,7 +184,7 @@ async fn list_spaces(
 
 async fn get_space(
     State(state): State<Shared>,
-    _: CfCaller,
+    caller: CfCaller,
     Path(guid): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Response {
@@ -177,7 +193,8 @@ async fn get_space(
         Err(r) => return r,
     };
     let world = state.world();
-    let Some(space) = world.spaces.get(&guid) else {
+    let access = world.access(&caller.user);
+    let Some(space) = world.spaces.get(&guid).filter(|s| access.reads_space(s)) else {
         return errors::cf_not_found("Space");
     };
     let mut body = render_space(&state.base_url, space);
@@ -193,8 +210,9 @@ fn name_taken(world: &World, org: &str, name: &str, except: Option<&str>) -> boo
     })
 }
 
-/// `POST /v3/spaces` → 201, synchronous (btp-api.md §2.5).
-async fn create_space(State(state): State<Shared>, _: CfCaller, body: Bytes) -> Response {
+/// `POST /v3/spaces` → 201, synchronous (btp-api.md §2.5). An org the caller cannot read is
+/// "invalid" (422); one it reads but does not manage is 403 (btp-api.md §2.11).
+async fn create_space(State(state): State<Shared>, caller: CfCaller, body: Bytes) -> Response {
     let body = match body_object(&body) {
         Ok(b) => b,
         Err(r) => return r,
@@ -210,12 +228,17 @@ async fn create_space(State(state): State<Shared>, _: CfCaller, body: Bytes) -> 
         return errors::cf_unprocessable("Name is too long (maximum is 255 characters)");
     }
     let mut world = state.world();
-    let org = relationship(&body, "organization").filter(|o| world.orgs.contains_key(o));
+    let access = world.access(&caller.user);
+    let org = relationship(&body, "organization")
+        .filter(|o| world.orgs.contains_key(o) && access.reads_org(o));
     let Some(org) = org else {
         return errors::cf_unprocessable(
             "Invalid organization. Ensure the organization exists and you have access to it.",
         );
     };
+    if !access.manages_org(&org) {
+        return errors::cf_not_authorized();
+    }
     if name_taken(&world, &org, name, None) {
         return errors::cf_unprocessable("Name must be unique per organization");
     }
@@ -240,7 +263,7 @@ async fn create_space(State(state): State<Shared>, _: CfCaller, body: Bytes) -> 
 
 async fn update_space(
     State(state): State<Shared>,
-    _: CfCaller,
+    caller: CfCaller,
     Path(guid): Path<String>,
     body: Bytes,
 ) -> Response {
@@ -249,9 +272,18 @@ async fn update_space(
         Err(r) => return r,
     };
     let mut world = state.world();
-    let Some(mut space) = world.spaces.get(&guid).cloned() else {
+    let access = world.access(&caller.user);
+    let Some(mut space) = world
+        .spaces
+        .get(&guid)
+        .filter(|s| access.reads_space(s))
+        .cloned()
+    else {
         return errors::cf_not_found("Space");
     };
+    if !access.updates_space(&space) {
+        return errors::cf_not_authorized();
+    }
     if let Some(name) = body.get("name").and_then(Value::as_str) {
         if name_taken(&world, &space.org, name, Some(&guid)) {
             return errors::cf_unprocessable("Name must be unique per organization");
@@ -270,12 +302,16 @@ async fn update_space(
 /// `DELETE /v3/spaces/:guid` → 202 and a `space.delete` job that deletes recursively.
 async fn delete_space(
     State(state): State<Shared>,
-    _: CfCaller,
+    caller: CfCaller,
     Path(guid): Path<String>,
 ) -> Response {
     let mut world = state.world();
-    if !world.spaces.contains_key(&guid) {
+    let access = world.access(&caller.user);
+    let Some(space) = world.spaces.get(&guid).filter(|s| access.reads_space(s)) else {
         return errors::cf_not_found("Space");
+    };
+    if !access.manages_org(&space.org) {
+        return errors::cf_not_authorized();
     }
     let job = jobs::start(
         &state,

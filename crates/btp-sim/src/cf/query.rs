@@ -41,6 +41,16 @@ pub enum Requirement {
 impl ListQuery {
     /// Parse, refusing parameters the endpoint does not know (CF answers 400 10005 for those).
     pub fn parse(raw: Option<&str>, allowed: &[&str]) -> Result<Self, Response> {
+        Self::checked(raw, allowed).map_err(errors::cf_bad_query)
+    }
+
+    /// Parse for the endpoints whose controllers answer a bad query with 422 10008 instead
+    /// (`/v3/roles`, `/v3/users`: `unprocessable!(message.errors.full_messages)` in CC).
+    pub fn parse_or_unprocessable(raw: Option<&str>, allowed: &[&str]) -> Result<Self, Response> {
+        Self::checked(raw, allowed).map_err(errors::cf_unprocessable)
+    }
+
+    fn checked(raw: Option<&str>, allowed: &[&str]) -> Result<Self, String> {
         let pairs: Vec<(String, String)> =
             url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
                 .into_owned()
@@ -58,9 +68,7 @@ impl ListQuery {
                 .map(|k| format!("'{k}'"))
                 .collect::<Vec<_>>()
                 .join(", ");
-            return Err(errors::cf_bad_query(format!(
-                "Unknown query parameter(s): {list}"
-            )));
+            return Err(format!("Unknown query parameter(s): {list}"));
         }
         let mut lists: HashMap<String, HashSet<String>> = HashMap::new();
         for (k, v) in pairs.iter().rev() {
@@ -81,14 +89,14 @@ impl ListQuery {
                 .parse()
                 .ok()
                 .filter(|p| *p >= 1)
-                .ok_or_else(|| errors::cf_bad_query("Page must be greater than 0"))?;
+                .ok_or_else(|| "Page must be greater than 0".to_owned())?;
         }
         if let Some(per_page) = query.one("per_page") {
             query.per_page = per_page
                 .parse()
                 .ok()
                 .filter(|p| (1..=5000).contains(p))
-                .ok_or_else(|| errors::cf_bad_query("Per page must be between 1 and 5000"))?;
+                .ok_or_else(|| "Per page must be between 1 and 5000".to_owned())?;
         }
         if let Some(order) = query.one("order_by")
             && ![
@@ -101,13 +109,11 @@ impl ListQuery {
             ]
             .contains(&order)
         {
-            return Err(errors::cf_bad_query(
-                "Order by can only be: 'created_at', 'updated_at', 'name'",
-            ));
+            return Err("Order by can only be: 'created_at', 'updated_at', 'name'".to_owned());
         }
         if let Some(selector) = query.one("label_selector") {
             query.selector = parse_selector(selector)
-                .ok_or_else(|| errors::cf_bad_query("Invalid label_selector value"))?;
+                .ok_or_else(|| "Invalid label_selector value".to_owned())?;
         }
         Ok(query)
     }

@@ -7,7 +7,11 @@
 //!   tenant name), a subdomain gets a GUID derived from the seed;
 //! - one CF org per `cloudfoundry` tenant (named after `org`, else the tenant), tied to the
 //!   subaccount so that entitling the subaccount makes the plan visible there;
-//! - the documented login `admin`/`admin`; no entitlements, spaces, instances or keys.
+//! - the documented login `admin`/`admin`, Org Manager of every org and nothing more: what BTP
+//!   gives the user who enables Cloud Foundry in a subaccount (btp-api.md §2.11);
+//! - the users `space_roles` names, in their identity providers (no password, no role): the
+//!   people calm.yaml means exist;
+//! - no entitlements, spaces, instances or keys.
 
 use calm_core::{Desired, Entitlement, Runtime};
 
@@ -85,6 +89,9 @@ impl World {
                 if let Some(s) = world.subaccounts.get_mut(&subaccount) {
                     s.display_name = tenant.name.clone();
                 }
+                for person in &tenant.space_roles {
+                    world.add_person(&person.user, &person.origin);
+                }
                 if tenant.runtime == Runtime::Cloudfoundry {
                     let org = tenant.org.clone().unwrap_or_else(|| tenant.name.clone());
                     if !world
@@ -92,7 +99,12 @@ impl World {
                         .values()
                         .any(|o| o.name.eq_ignore_ascii_case(&org))
                     {
-                        world.add_org(&org, Some(&subaccount));
+                        let guid = world.add_org(&org, Some(&subaccount));
+                        world.add_role(
+                            crate::ADMIN_USER,
+                            super::RoleType::OrganizationManager,
+                            &guid,
+                        );
                     }
                 }
             }
@@ -135,5 +147,47 @@ impl World {
                 created_ms: now_ms(),
             },
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::world::RoleType;
+
+    #[test]
+    fn the_login_user_is_org_manager_of_each_org_and_nothing_more() {
+        let yaml = "version: 1\n\
+            accounts:\n  acme: { subdomain: acme-ga, region: eu10, cis_key: { env: K } }\n\
+            defaults:\n  runtime: cloudfoundry\n  space: calm\n  instance: { name: calm-api }\n\
+            \x20 space_roles: [{ user: ops@example.com, origin: sap.ids }]\n\
+            tenants:\n  - { name: a, subaccount: a }\n  - { name: b, subaccount: b }\n";
+        let desired = calm_config::load_bytes("calm.yaml", yaml.as_bytes())
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .desired;
+        let world = World::from_desired(&desired, 3);
+        let admin = world.user_guid(crate::ADMIN_USER).unwrap_or_default();
+        let mut held: Vec<(RoleType, String)> = world
+            .roles
+            .values()
+            .filter(|r| r.user == admin)
+            .map(|r| (r.kind, r.organization.clone().unwrap_or_default()))
+            .collect();
+        held.sort_by(|a, b| a.1.cmp(&b.1));
+        let mut orgs: Vec<String> = world.orgs.keys().cloned().collect();
+        orgs.sort();
+        assert_eq!(
+            held,
+            orgs.into_iter()
+                .map(|o| (RoleType::OrganizationManager, o))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(world.roles.len(), 2, "nobody else holds a role");
+        let ops = world.user_by_name("ops@example.com", "sap.ids");
+        assert!(
+            ops.is_some_and(|u| u.password.is_empty()),
+            "the person space_roles names exists and cannot log in"
+        );
+        assert!(world.spaces.is_empty());
     }
 }

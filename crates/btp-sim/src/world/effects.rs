@@ -94,6 +94,7 @@ impl World {
                 KeyCreate { .. } => "create key",
                 KeyDelete { .. } => "delete key",
                 SpaceDelete { .. } => "delete space",
+                RoleDelete { .. } => "delete role",
             };
             errors.push(json!({
                 "detail": format!("{verb} could not be completed: {message}"),
@@ -120,7 +121,7 @@ impl World {
                         k.updated_ms = now;
                     }
                 }
-                SpaceDelete { .. } => {}
+                SpaceDelete { .. } | RoleDelete { .. } => {}
             }
         } else {
             match &job.effect {
@@ -157,6 +158,9 @@ impl World {
                 KeyDelete { key } => {
                     self.service_keys.shift_remove(key);
                 }
+                RoleDelete { role } => {
+                    self.roles.shift_remove(role);
+                }
                 SpaceDelete { space } => {
                     let busy: Vec<String> = self
                         .service_instances
@@ -174,6 +178,7 @@ impl World {
                         for instance in doomed {
                             self.remove_instance(&instance);
                         }
+                        self.roles.retain(|_, r| r.space.as_ref() != Some(space));
                         self.spaces.shift_remove(space);
                     } else {
                         let detail = busy

@@ -53,6 +53,7 @@ keyed! {
     EntitlementJob => id,
     Org => guid,
     Space => guid,
+    Role => guid,
     Offering => guid,
     Plan => guid,
     ServiceInstance => guid,

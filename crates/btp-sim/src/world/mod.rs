@@ -11,6 +11,7 @@ mod desired;
 mod effects;
 pub(crate) mod keyed;
 pub mod model;
+mod roles;
 mod seed;
 pub mod services;
 
@@ -24,6 +25,7 @@ pub use catalog::{CALM_OFFERING, CALM_PLAN};
 pub use cis::{CIS_XSAPPNAME, CisGrantType, CisKey, CisPlan};
 pub(crate) use effects::PendingKind;
 pub use model::*;
+pub use roles::Access;
 pub use services::*;
 
 /// The whole simulated landscape. Serializes to the world file format (see the crate README).
@@ -57,6 +59,9 @@ pub struct World {
     /// CF spaces.
     #[serde(default, with = "keyed")]
     pub spaces: IndexMap<String, Space>,
+    /// CF org and space roles of users.
+    #[serde(default, with = "keyed")]
+    pub roles: IndexMap<String, Role>,
     /// Service offerings (CF and SM catalog).
     #[serde(default, with = "keyed")]
     pub offerings: IndexMap<String, Offering>,
@@ -113,6 +118,11 @@ impl World {
         }
         if !self.offerings.values().any(|o| o.name == CALM_OFFERING) {
             catalog::add_calm_catalog(self);
+        }
+        for user in &mut self.users {
+            if user.guid.is_empty() {
+                user.guid = user.derived_id();
+            }
         }
         self.rebuild_pending();
     }
@@ -194,11 +204,11 @@ impl World {
         self.plan_entitled(plan, subaccount)
     }
 
-    /// Find a user by name and password.
+    /// Find a user by name and password (a user without a password never matches).
     pub fn user(&self, username: &str, password: &str) -> Option<&User> {
         self.users
             .iter()
-            .find(|u| u.username == username && u.password == password)
+            .find(|u| !u.password.is_empty() && u.username == username && u.password == password)
     }
 
     /// Subaccount that an SM client id belongs to.

@@ -21,16 +21,28 @@ pub struct Metadata {
     pub annotations: BTreeMap<String, String>,
 }
 
-/// A UAA user who may use the password grant (and the jwt-bearer grant via an assertion).
+/// A UAA user: one who may use the password grant (and the jwt-bearer grant via an assertion),
+/// or, without a password, a person of an identity provider who only receives roles.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct User {
     /// Login name.
     pub username: String,
-    /// Password for the password grant.
+    /// Password for the password grant; empty: the user cannot log in with one.
+    #[serde(default)]
     pub password: String,
     /// Identity provider origin; a `login_hint` naming another origin is refused.
     #[serde(default = "default_origin")]
     pub origin: String,
+    /// The user's GUID (UAA `user_id`, CF user GUID, what roles name); when a file leaves it
+    /// out, the one [`User::derived_id`] gives.
+    #[serde(default)]
+    pub guid: String,
+    /// Labels and annotations of the CF user.
+    #[serde(default)]
+    pub metadata: Metadata,
+    /// Creation time (epoch ms).
+    #[serde(default)]
+    pub created_ms: u64,
 }
 
 fn default_origin() -> String {
@@ -38,9 +50,19 @@ fn default_origin() -> String {
 }
 
 impl User {
-    /// The user's UAA id (the `user_id` and `sub` of their tokens): a GUID derived from the
-    /// origin and name, so that it is the same in every world and after an export and import.
+    /// The user's UAA id (the `user_id` and `sub` of their tokens, and its Cloud Foundry user
+    /// GUID): the stored `guid`, else [`User::derived_id`].
     pub fn user_id(&self) -> String {
+        if self.guid.is_empty() {
+            self.derived_id()
+        } else {
+            self.guid.clone()
+        }
+    }
+
+    /// A GUID derived from the origin and name, so that it is the same in every world and after
+    /// an export and import.
+    pub fn derived_id(&self) -> String {
         use sha2::{Digest, Sha256};
         let mut b: [u8; 32] = Sha256::digest(format!("{}\0{}", self.origin, self.username)).into();
         b[6] = (b[6] & 0x0f) | 0x40;
@@ -270,6 +292,50 @@ pub struct Space {
     /// Last change (epoch ms).
     #[serde(default)]
     pub updated_ms: u64,
+}
+
+/// A Cloud Foundry role type (`type` of `/v3/roles`, btp-api.md §2.11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleType {
+    /// `organization_user`: member of the org; needed before any space role there.
+    OrganizationUser,
+    /// `organization_auditor`.
+    OrganizationAuditor,
+    /// `organization_manager`: creates spaces, assigns roles, reads every space of the org.
+    OrganizationManager,
+    /// `organization_billing_manager`.
+    OrganizationBillingManager,
+    /// `space_auditor`.
+    SpaceAuditor,
+    /// `space_developer`: creates, changes and deletes service instances and keys, reads keys'
+    /// credentials.
+    SpaceDeveloper,
+    /// `space_manager`: assigns space roles.
+    SpaceManager,
+    /// `space_supporter`.
+    SpaceSupporter,
+}
+
+/// A role of a user in an org (org role types) or in a space (space role types).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Role {
+    /// GUID.
+    pub guid: String,
+    /// The role type.
+    #[serde(rename = "type")]
+    pub kind: RoleType,
+    /// The user's GUID.
+    pub user: String,
+    /// The org GUID, for an org role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
+    /// The space GUID, for a space role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub space: Option<String>,
+    /// Creation time (epoch ms).
+    #[serde(default)]
+    pub created_ms: u64,
 }
 
 /// How the credentials of an offering's keys look.

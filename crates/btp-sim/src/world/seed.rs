@@ -3,14 +3,32 @@
 use super::{Assignment, GlobalAccount, Org, Quota, Space, Subaccount, User, World, now_ms};
 
 impl World {
-    /// Add a user for the password grant.
+    /// Add a user of origin `uaa` for the password grant, or change the password of the user of
+    /// that name (who keeps GUID and roles). A new user has no role anywhere: see
+    /// [`World::add_role`].
     pub fn add_user(&mut self, username: &str, password: &str) {
-        self.users.retain(|u| u.username != username);
-        self.users.push(User {
+        if let Some(user) = self.users.iter_mut().find(|u| u.username == username) {
+            user.password = password.to_owned();
+            return;
+        }
+        let mut user = User {
             username: username.to_owned(),
             password: password.to_owned(),
             origin: "uaa".to_owned(),
-        });
+            guid: String::new(),
+            metadata: Default::default(),
+            created_ms: now_ms(),
+        };
+        user.guid = user.derived_id();
+        self.users.push(user);
+    }
+
+    /// The GUID of the (first) user of this name.
+    pub fn user_guid(&self, username: &str) -> Option<String> {
+        self.users
+            .iter()
+            .find(|u| u.username == username)
+            .map(|u| u.guid.clone())
     }
 
     /// Add a global account with a `cis` client; returns its GUID.

@@ -135,6 +135,11 @@ pub enum JobEffect {
         /// Space GUID.
         space: String,
     },
+    /// `role.delete` (observed, cassette `resource_space_role.yaml`).
+    RoleDelete {
+        /// Role GUID.
+        role: String,
+    },
 }
 
 impl JobEffect {
@@ -147,6 +152,7 @@ impl JobEffect {
             JobEffect::KeyCreate { .. } => "service_keys.create",
             JobEffect::KeyDelete { .. } => "service_keys.delete",
             JobEffect::SpaceDelete { .. } => "space.delete",
+            JobEffect::RoleDelete { .. } => "role.delete",
         }
     }
 }

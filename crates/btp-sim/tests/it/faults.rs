@@ -1,5 +1,6 @@
 //! Fault injection, rate limits, the admin API, and world export/import.
 
+use btp_sim::world::RoleType;
 use btp_sim::{Api as SimApi, Faults, Limit, Sim, World};
 use serde_json::json;
 
@@ -148,6 +149,7 @@ async fn chaos_is_reproducible_and_failed_jobs_keep_the_instance_for_a_replacing
     let (mut world, sub, org) = small_world();
     world.entitle(&sub, "SAPCloudALMAPIs", "standard", 1);
     let space = world.add_space(&org, "dev");
+    world.add_role("admin", RoleType::SpaceDeveloper, &space);
     let plan = world
         .plans
         .values()
@@ -281,8 +283,9 @@ async fn a_world_survives_export_and_import_with_working_credentials() {
     assert_eq!(state["subaccounts"][0]["guid"], sub.as_str());
 
     // A hand-written YAML world: lists, no repeated keys.
-    let yaml =
-        "seed: 5\nusers: [{username: u, password: p}]\norgs: [{guid: o-1, name: hand-org}]\n";
+    let yaml = "seed: 5\nusers: [{username: u, password: p, guid: u-1}]\n\
+        orgs: [{guid: o-1, name: hand-org}]\n\
+        roles: [{guid: r-1, type: organization_user, user: u-1, organization: o-1}]\n";
     let world: World = serde_saphyr::from_str(yaml).unwrap_or_else(|e| panic!("{e}"));
     let sim = start(world).await;
     let api = Api::new(&sim);

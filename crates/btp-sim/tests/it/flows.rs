@@ -27,6 +27,15 @@ async fn cf_flow_entitle_then_instance_key_and_token_from_the_key() {
         .await;
     assert_eq!(space.status, 201, "{}", space.body);
     let space_guid = space.body["guid"].as_str().unwrap_or_default().to_owned();
+    // The Org Manager makes itself Org User and Space Developer of the new space (cf create-space).
+    for (kind, target, place) in [
+        ("organization_user", &org, "organization"),
+        ("space_developer", &space_guid, "space"),
+    ] {
+        let role = json!({"type": kind, "relationships": {place: {"data": {"guid": target}}, "user": {"data": {"username": "admin", "origin": "uaa"}}}});
+        let made = api.call("POST", "/v3/roles", &token, Some(role)).await;
+        assert_eq!(made.status, 201, "{}", made.body);
+    }
 
     // Before the entitlement the plan is invisible in the org.
     let plans = api.call("GET", &format!("/v3/service_plans?names=standard&service_offering_names=SAPCloudALMAPIs&organization_guids={org}"), &token, None).await;

@@ -11,10 +11,13 @@ mod garbage;
 mod labels;
 mod python;
 mod replay;
+mod roles;
 mod seed;
+mod seed_roles;
 mod seed_world;
 mod tokens;
 
+use btp_sim::world::RoleType;
 use btp_sim::{JobTimings, Sim, SimHandle, World};
 use serde_json::Value;
 
@@ -141,7 +144,8 @@ impl Api {
     }
 }
 
-/// A world with one global account, one entitled subaccount with a CF org, and `admin`.
+/// A world with one global account, one subaccount with a CF org, and `admin`, Org Manager of
+/// the org and nothing more (what BTP gives the user who enables Cloud Foundry).
 pub fn small_world() -> (World, String, String) {
     let mut world = World::new(1);
     world.add_user("admin", "admin");
@@ -149,6 +153,7 @@ pub fn small_world() -> (World, String, String) {
     world.add_quota(&ga, "SAPCloudALMAPIs", "standard", Some(10));
     let sub = world.add_subaccount(&ga, "tenant-one", "eu10", None);
     let org = world.add_org("org-one", Some(&sub));
+    world.add_role("admin", RoleType::OrganizationManager, &org);
     (world, sub, org)
 }
 

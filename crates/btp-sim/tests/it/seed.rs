@@ -1,6 +1,8 @@
-//! Seeding a world from a CF cassette: every org, space, offering, plan, instance and key that the
-//! recording shows as already existing, with its recorded GUID. Objects the cassette creates
-//! itself (POST 201, or named by the job of a POST 202) are left out, so the replay creates them.
+//! Seeding a world from a CF cassette: every org, space, offering, plan, instance, key, role and
+//! user that the recording shows as already existing, with its recorded GUID. Objects the
+//! cassette creates itself (POST 201, or named by the job of a POST 202) are left out, so the
+//! replay creates them. What the recording says about roles beyond their objects is in
+//! seed_roles.rs.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -8,13 +10,15 @@ use serde_json::{Value, json};
 
 use crate::cassette::{Cassette, path_and_query};
 
-const COLLECTIONS: [&str; 6] = [
+const COLLECTIONS: [&str; 8] = [
     "organizations",
     "spaces",
     "service_offerings",
     "service_plans",
     "service_instances",
     "service_credential_bindings",
+    "roles",
+    "users",
 ];
 
 #[derive(Default)]
@@ -24,6 +28,8 @@ pub struct Seen {
     created: HashSet<String>,
     /// Origin named in a `login_hint` (the user must come from it).
     pub origin: Option<String>,
+    /// Role lists, member lists and role refusals the recording shows.
+    pub roles: crate::seed_roles::RoleFacts,
 }
 
 fn self_link(v: &Value) -> Option<(&'static str, String)> {
@@ -72,7 +78,7 @@ impl Seen {
     }
 
     /// A placeholder for an object known only by reference.
-    fn reference(&mut self, collection: &'static str, guid: &str, value: Value) {
+    pub fn reference(&mut self, collection: &'static str, guid: &str, value: Value) {
         if !self.has(collection, guid) {
             self.insert(collection, guid, value);
         }
@@ -93,7 +99,8 @@ const PLACEHOLDER_PLAN: &str = "00000000-0000-4000-8000-0000000000bb";
 
 impl Seen {
     /// Add placeholders for everything referenced but not recorded, keeping the referenced GUIDs
-    /// (an instance's space and plan, a plan's offering, a key's instance, a space's org).
+    /// (an instance's space and plan, a plan's offering, a key's instance, a role's org or
+    /// space, a space's org).
     fn complete(&mut self) {
         let short = |g: &str| g.chars().take(8).collect::<String>();
         let snapshot: Vec<(&'static str, Value)> = self
@@ -109,17 +116,27 @@ impl Seen {
                         self.reference("service_instances", &i, json!({"name": format!("instance-{}", short(&i)), "type": "managed", "relationships": plan}));
                     }
                 }
-                "spaces" => {
+                "roles" => {
                     if let Some(o) = rel(&v, "organization") {
-                        self.reference(
-                            "organizations",
-                            &o,
-                            json!({"name": format!("org-{}", short(&o))}),
-                        );
+                        let name = json!({"name": format!("org-{}", short(&o))});
+                        self.reference("organizations", &o, name);
+                    }
+                    if let Some(s) = rel(&v, "space") {
+                        let name = json!({"name": format!("space-{}", short(&s))});
+                        self.reference("spaces", &s, name);
                     }
                 }
                 _ => {}
             }
+        }
+        let spaces: Vec<Value> = self
+            .objects
+            .get("spaces")
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default();
+        for o in spaces.iter().filter_map(|v| rel(v, "organization")) {
+            let name = json!({"name": format!("org-{}", short(&o))});
+            self.reference("organizations", &o, name);
         }
         let instances: Vec<Value> = self
             .objects
@@ -269,6 +286,7 @@ pub fn scan(cassette: &Cassette) -> Seen {
             seen.reference("service_instances", &guid, placeholder);
         }
     }
+    crate::seed_roles::scan(cassette, &mut seen);
     seen.complete();
     seen
 }

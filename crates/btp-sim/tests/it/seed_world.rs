@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::seed::{Seen, rel};
 
-fn labels_of(v: &Value) -> Metadata {
+pub fn labels_of(v: &Value) -> Metadata {
     let map = |key: &str| -> BTreeMap<String, String> {
         v["metadata"][key]
             .as_object()
@@ -44,7 +44,8 @@ fn name(v: &Value) -> String {
 }
 
 /// Build the world: one global account and subaccount entitled to every recorded plan, the users
-/// `xx`/`xxxx` (the recorded password grant) and `admin`.
+/// `xx`/`xxxx` (the recorded password grant) and `admin` (who replays, with the roles
+/// seed_roles.rs gives it), and the recorded users and roles.
 pub fn world(seen: &Seen) -> World {
     let mut world = World::new(7);
     world.add_user("admin", "admin");
@@ -58,7 +59,7 @@ pub fn world(seen: &Seen) -> World {
     let ga = world.add_global_account("recorded-ga", "eu10");
     let sub = world.add_subaccount(&ga, "performanceteamblr", "eu10", None);
     // Plans are visible only in orgs of entitled subaccounts: keep one even if none was recorded.
-    world.add_org("recorded-org", Some(&sub));
+    let placeholder_org = world.add_org("recorded-org", Some(&sub));
     let mut now = btp_sim::world::now_ms() - 100_000;
     let mut tick = || {
         now += 1;
@@ -189,7 +190,15 @@ pub fn world(seen: &Seen) -> World {
         world.entitle(&sub, &offering_name, &plan.name, 1);
         world.plans.insert(guid.clone(), plan);
     }
+    // An instance known only through its key: in a space of its own.
+    let mut homeless = None;
     for (guid, v) in get("service_instances") {
+        let space = match rel(v, "space") {
+            Some(space) => space,
+            None => homeless
+                .get_or_insert_with(|| world.add_space(&fallback_org, "recorded-space"))
+                .clone(),
+        };
         let user_provided = v["type"] == "user-provided";
         let t = tick();
         let secret = world.secret_value();
@@ -204,7 +213,7 @@ pub fn world(seen: &Seen) -> World {
             ServiceInstance {
                 guid: guid.clone(),
                 name: n.clone(),
-                space: rel(v, "space").unwrap_or_default(),
+                space,
                 plan: if user_provided {
                     None
                 } else {
@@ -261,5 +270,6 @@ pub fn world(seen: &Seen) -> World {
             },
         );
     }
+    crate::seed_roles::apply(seen, &mut world, &placeholder_org, tick);
     world
 }

@@ -8,6 +8,7 @@
 //! pulls a second reqwest and has no jwt-bearer grant.
 
 mod cis;
+mod claims;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -20,6 +21,7 @@ use tokio::time::Instant;
 use url::Url;
 
 pub use cis::{CisGrantType, CisKey, ENTITLEMENT_UPDATE, SUBACCOUNT_UPDATE};
+pub use claims::TokenUser;
 
 use crate::error::{Api, Error};
 use crate::http::endpoint::{self, Endpoint};

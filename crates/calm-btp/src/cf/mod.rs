@@ -9,6 +9,7 @@ mod filter;
 mod jobs;
 mod keys;
 mod organizations;
+pub(crate) mod roles;
 mod services;
 mod types;
 mod wire;
@@ -24,6 +25,7 @@ pub use filter::{
     OrganizationFilter, ServiceCredentialBindingFilter, ServiceInstanceFilter, ServicePlanFilter,
     SpaceFilter,
 };
+pub use roles::{NewRole, Role, RoleAssigned, RoleFilter, RoleTarget, RoleUser, User, UserFilter};
 pub use types::{
     Credentials, Job, JobResource, JobState, Metadata, MetadataPatch, NewServiceInstance,
     NewServiceKey, NewSpace, Organization, PlanVisibility, ServiceCredentialBinding,

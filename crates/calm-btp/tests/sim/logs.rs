@@ -55,6 +55,7 @@ async fn no_log_line_contains_a_secret() {
     world.entitle(&subaccount, OFFERING, PLAN, 1);
     let org = world.add_org("logs-org", Some(&subaccount));
     let space = world.add_space(&org, "calm");
+    world.add_role("alice", btp_sim::world::RoleType::SpaceDeveloper, &space);
     let sim = sim.start().await.expect("simulator starts");
 
     let recorder = Arc::new(Recorder::default());

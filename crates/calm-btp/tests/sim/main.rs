@@ -9,4 +9,5 @@ mod deletes;
 mod garbage;
 mod load;
 mod logs;
+mod roles;
 mod support;

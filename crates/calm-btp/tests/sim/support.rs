@@ -9,6 +9,7 @@ use std::time::Duration;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::response::Response;
+use btp_sim::world::RoleType;
 use btp_sim::{Sim, SimHandle};
 use calm_btp::auth::Grant;
 use calm_btp::cf::CfClient;
@@ -56,7 +57,8 @@ impl Recorder {
     }
 }
 
-/// A simulator world with one global account, one entitled subaccount, its org and a space.
+/// A simulator world with one global account, one entitled subaccount, its org and a space, in
+/// which `admin` is Org Manager and Space Developer.
 pub struct Landscape {
     pub sim: SimHandle,
     pub global_account: String,
@@ -74,6 +76,9 @@ pub async fn landscape(configure: impl FnOnce(Sim) -> Sim) -> Landscape {
     world.entitle(&subaccount, OFFERING, PLAN, 1);
     let org = world.add_org("tenant-1-org", Some(&subaccount));
     let space = world.add_space(&org, "calm");
+    // What the user who enabled Cloud Foundry has, plus the role instances and keys need.
+    world.add_role(btp_sim::ADMIN_USER, RoleType::OrganizationManager, &org);
+    world.add_role(btp_sim::ADMIN_USER, RoleType::SpaceDeveloper, &space);
     let sim = configure(sim).start().await.expect("the simulator starts");
     Landscape {
         sim,

@@ -10,7 +10,7 @@ use crate::diagnostic::Problems;
 use crate::node::{Node, Value};
 use crate::schema::{
     AccountSpec, CalmFile, CfLoginSpec, DeliverySpec, EntitlementSpec, InstanceSpec, KeySpec,
-    RuntimeSpec, SecretRefSpec, Sp, TenantDefaults, TenantSpec,
+    RuntimeSpec, SecretRefSpec, Sp, SpaceRoleSpec, SpaceRoleTypeSpec, TenantDefaults, TenantSpec,
 };
 
 /// Field names of each entry, as the schema declares them (a test keeps them in step).
@@ -43,6 +43,7 @@ pub(crate) const DEFAULTS_FIELDS: &[&str] = &[
     "entitlement",
     "protect",
     "labels",
+    "space_roles",
 ];
 pub(crate) const TENANT_FIELDS: &[&str] = &[
     "name",
@@ -58,6 +59,7 @@ pub(crate) const TENANT_FIELDS: &[&str] = &[
     "entitlement",
     "protect",
     "labels",
+    "space_roles",
 ];
 pub(crate) const INSTANCE_FIELDS: &[&str] = &[
     "name",
@@ -69,6 +71,7 @@ pub(crate) const INSTANCE_FIELDS: &[&str] = &[
     "keys",
 ];
 pub(crate) const KEY_FIELDS: &[&str] = &["name", "rotate_after", "retire_after"];
+pub(crate) const SPACE_ROLE_FIELDS: &[&str] = &["user", "origin", "role"];
 pub(crate) const ENTITLEMENT_FIELDS: &[&str] = &["amount", "enable"];
 pub(crate) const DELIVERY_FIELDS: &[&str] = &["dir", "exec", "env", "timeout"];
 
@@ -325,7 +328,59 @@ fn defaults(problems: &mut Problems, node: &Node) -> Option<TenantDefaults> {
             .get("protect")
             .and_then(|n| boolean(problems, n, "`protect`")),
         labels: f.get("labels").and_then(|n| labels(problems, n)),
+        space_roles: f.get("space_roles").and_then(|n| space_roles(problems, n)),
     })
+}
+
+fn space_roles(problems: &mut Problems, node: &Node) -> Option<Vec<SpaceRoleSpec>> {
+    list(problems, node, "`space_roles`", space_role)
+}
+
+fn space_role(problems: &mut Problems, node: &Node) -> Option<SpaceRoleSpec> {
+    let what = "a space role";
+    let f = mapping(problems, node, what, SPACE_ROLE_FIELDS)?;
+    let user = required_string(problems, &f, "user", what);
+    let origin = required_string(problems, &f, "origin", what);
+    let role = f.get("role").and_then(|n| space_role_type(problems, n));
+    Some(SpaceRoleSpec {
+        span: node.span,
+        user: user?,
+        origin: origin?,
+        role,
+    })
+}
+
+fn space_role_type(problems: &mut Problems, node: &Node) -> Option<Sp<SpaceRoleTypeSpec>> {
+    let text = string(problems, node, "`role`")?;
+    let names = [
+        ("space_developer", SpaceRoleTypeSpec::SpaceDeveloper),
+        ("space_manager", SpaceRoleTypeSpec::SpaceManager),
+        ("space_auditor", SpaceRoleTypeSpec::SpaceAuditor),
+        ("space_supporter", SpaceRoleTypeSpec::SpaceSupporter),
+    ];
+    match names.iter().find(|(n, _)| *n == text.value) {
+        Some((_, value)) => Some(Sp {
+            value: *value,
+            span: text.span,
+        }),
+        None => {
+            let hint = did_you_mean(&text.value, names.iter().map(|(n, _)| *n))
+                .map(|s| format!("did you mean `{s}`? "))
+                .unwrap_or_default();
+            problems
+                .error(
+                    "calm::space_role",
+                    format!("unknown space role `{}`", text.value),
+                )
+                .label(node.span, "not a Cloud Foundry space role")
+                .help(format!(
+                    "{hint}a space role is `space_developer`, `space_manager`, `space_auditor` or \
+                     `space_supporter`"
+                ))
+                .push();
+            None
+        }
+    }
 }
 
 /// One tenant entry (from `tenants:` or an inventory file).
@@ -357,6 +412,7 @@ pub(crate) fn tenant(problems: &mut Problems, node: &Node) -> Option<TenantSpec>
             .get("protect")
             .and_then(|n| boolean(problems, n, "`protect`")),
         labels: f.get("labels").and_then(|n| labels(problems, n)),
+        space_roles: f.get("space_roles").and_then(|n| space_roles(problems, n)),
     })
 }
 

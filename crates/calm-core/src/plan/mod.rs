@@ -7,6 +7,7 @@
 
 mod diff;
 mod removal;
+pub mod roles;
 mod rotation;
 mod support;
 mod tenant;
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::{Desired, Live};
 
 pub use diff::{FieldChange, REDACTED, json_diff};
+pub use roles::missing_right;
 pub use rotation::stamp;
 
 /// The version of the plan's JSON form (`schemas/plan.schema.json`).
@@ -172,6 +174,21 @@ pub enum Resource {
         /// The space.
         name: String,
     },
+    /// A Cloud Foundry role of a user: an org role (no `space`) or a space role. calmctl only
+    /// assigns roles, never removes one.
+    Role {
+        /// The org.
+        org: String,
+        /// The space, for a space role.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        space: Option<String>,
+        /// The role type, e.g. `space_developer` or `organization_user`.
+        role: String,
+        /// The user name.
+        user: String,
+        /// The user's identity provider (`origin`), e.g. `sap.ids`.
+        origin: String,
+    },
     /// A service instance.
     ServiceInstance {
         /// The CF space, for the cloudfoundry runtime.
@@ -193,13 +210,16 @@ pub enum Resource {
 }
 
 impl Resource {
-    /// Execution phase: entitlement, space, instance, key; deletions in reverse.
+    /// Execution phase: entitlement, space, roles (org roles before space roles), instance,
+    /// key; deletions in reverse.
     pub fn phase(&self, action: Action) -> u8 {
         let depth = match self {
             Resource::Entitlement { .. } => 0,
             Resource::Space { .. } => 1,
-            Resource::ServiceInstance { .. } => 2,
-            Resource::ServiceKey { .. } => 3,
+            Resource::Role { space: None, .. } => 2,
+            Resource::Role { space: Some(_), .. } => 3,
+            Resource::ServiceInstance { .. } => 4,
+            Resource::ServiceKey { .. } => 5,
         };
         if matches!(action, Action::Delete | Action::DeleteRetired) {
             10 - depth
@@ -218,6 +238,20 @@ impl Resource {
                 None => format!("entitlement SAPCloudALMAPIs/standard ({subaccount}, enabled)"),
             },
             Resource::Space { org, name } => format!("space {org}/{name}"),
+            Resource::Role {
+                org,
+                space: None,
+                role,
+                user,
+                origin,
+            } => format!("org_role {org} {role} {user} ({origin})"),
+            Resource::Role {
+                org,
+                space: Some(space),
+                role,
+                user,
+                origin,
+            } => format!("space_role {org}/{space} {role} {user} ({origin})"),
             Resource::ServiceInstance {
                 space: Some(s),
                 name,
@@ -283,6 +317,8 @@ pub fn plan(desired: &Desired, live: &Live, options: &PlanOptions) -> Plan {
     out
 }
 
+#[cfg(test)]
+mod roles_tests;
 #[cfg(test)]
 mod tests;
 

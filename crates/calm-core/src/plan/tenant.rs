@@ -22,6 +22,7 @@ pub(super) fn diff(
     entitlement(t, live, out);
     if t.runtime == Runtime::Cloudfoundry {
         spaces(t, live, out);
+        super::roles::diff(t, live, out);
     }
     let mut claimed: Vec<&str> = Vec::new();
     for i in &t.instances {
@@ -114,16 +115,20 @@ fn spaces(t: &Tenant, live: &LiveTenant, out: &mut Plan) {
             .iter()
             .find(|s| s.name.eq_ignore_ascii_case(name))
         {
-            None => push(out, t, resource, Action::Create, None, Vec::new(), None),
+            None => {
+                let blocked = super::roles::missing_right(t, live, &resource);
+                push(out, t, resource, Action::Create, blocked, Vec::new(), None);
+            }
             Some(s) if ownership(&s.metadata) == Ownership::Unmanaged => {
                 let observed = observed(&s.guid, &s.updated_at, &s.metadata);
                 let fields = ownership_fields(t);
+                let blocked = super::roles::missing_right(t, live, &resource);
                 push(
                     out,
                     t,
                     resource,
                     Action::Adopt,
-                    None,
+                    blocked,
                     fields,
                     Some(observed),
                 );

@@ -11,7 +11,7 @@ use crate::{
     LiveSpace, LiveTenant, Runtime, Span, Tenant,
 };
 
-fn tenant(name: &str, runtime: Runtime) -> Tenant {
+pub(super) fn tenant(name: &str, runtime: Runtime) -> Tenant {
     let parameters = json!({"xs-security": {"xsappname": "calm-api", "authorities": ["$XSMASTERAPPNAME.imp-cdm-feature-display-ui"]}});
     Tenant {
         name: name.into(),
@@ -37,10 +37,11 @@ fn tenant(name: &str, runtime: Runtime) -> Tenant {
                 retire_after_secs: 1,
             }],
         }],
+        space_roles: Vec::new(),
     }
 }
 
-fn desired(tenants: Vec<Tenant>) -> Desired {
+pub(super) fn desired(tenants: Vec<Tenant>) -> Desired {
     Desired {
         accounts: Vec::new(),
         tenants,
@@ -60,7 +61,7 @@ fn managed(tenant: &str) -> BTreeMap<String, String> {
 }
 
 /// A tenant whose objects all exist and carry calmctl's labels.
-fn converged(t: &Tenant) -> LiveTenant {
+pub(super) fn converged(t: &Tenant) -> LiveTenant {
     let i = &t.instances[0];
     let mut instance_metadata = managed(&t.name);
     instance_metadata.insert(labels::PARAMETERS_SHA256.into(), i.parameters_hash());
@@ -103,6 +104,8 @@ fn converged(t: &Tenant) -> LiveTenant {
             last_operation: None,
             metadata: key_metadata,
         }],
+        cf_user: None,
+        roles: Vec::new(),
         // Its credentials file, written by an earlier run.
         files: [(
             crate::delivered::file_key("calm-api", "calm-key"),
@@ -112,14 +115,14 @@ fn converged(t: &Tenant) -> LiveTenant {
     }
 }
 
-fn live(tenants: Vec<LiveTenant>) -> Live {
+pub(super) fn live(tenants: Vec<LiveTenant>) -> Live {
     Live {
         tenants: tenants.into_iter().map(|t| (t.name.clone(), t)).collect(),
         orphans: Vec::new(),
     }
 }
 
-fn actions(plan: &Plan) -> Vec<(String, Action)> {
+pub(super) fn actions(plan: &Plan) -> Vec<(String, Action)> {
     plan.changes
         .iter()
         .map(|c| (c.resource.label(), c.action))

@@ -2,20 +2,26 @@
 //! Foundry and Service Manager (find what the change needs, do it, remember the new GUID for the
 //! steps after it). What differs between the runtimes is in runtime/.
 
-use calm_core::{Action, Change, Resource, Tenant};
+use calm_core::{Action, Change, LiveTenant, Resource, Tenant};
 
 use super::ids::Ids;
 use super::run::{Fail, guid_of, instance_of};
-use super::runtime::{Client, InstanceUpdate};
+use super::runtime::{Client, InstanceUpdate, RoleChange};
 
 /// Carries out one change of a tenant, or of a removed tenant (`t` is `None`: deletions only).
+/// A change the acting user has no right to make (read from `lt`'s roles) fails before any
+/// request, saying who must do what instead (btp-api.md §2.11).
 pub(crate) async fn change(
     run: &super::run::Run<'_>,
     client: &Client,
     t: Option<&Tenant>,
+    lt: &LiveTenant,
     ids: &mut Ids,
     c: &Change,
 ) -> Result<(), Fail> {
+    if let Some(blocked) = t.and_then(|t| calm_core::plan::missing_right(t, lt, &c.resource)) {
+        return Err(Fail::Other(blocked));
+    }
     match (&c.resource, c.action) {
         (Resource::ServiceKey { instance, .. }, Action::Delete | Action::DeleteRetired) => {
             client.delete_key(ids, instance, guid_of(c)?).await
@@ -28,7 +34,7 @@ pub(crate) async fn change(
         )),
         _ => {
             let t = t.ok_or_else(|| Fail::Other("the tenant is not in the config".into()))?;
-            upsert(run, client, t, ids, c).await
+            upsert(run, client, t, lt.cf_user.as_ref(), ids, c).await
         }
     }
 }
@@ -37,6 +43,7 @@ async fn upsert(
     run: &super::run::Run<'_>,
     client: &Client,
     t: &Tenant,
+    me: Option<&calm_core::CfUser>,
     ids: &mut Ids,
     c: &Change,
 ) -> Result<(), Fail> {
@@ -47,6 +54,24 @@ async fn upsert(
             Ok(())
         }
         (Resource::Space { .. }, Action::Adopt) => client.adopt_space(t, guid_of(c)?).await,
+        (
+            Resource::Role {
+                space,
+                role,
+                user,
+                origin,
+                ..
+            },
+            Action::Create,
+        ) => {
+            let change = RoleChange {
+                space: space.as_deref(),
+                role,
+                user,
+                origin,
+            };
+            client.assign_role(ids, me, &change).await
+        }
         (Resource::ServiceInstance { space, name }, Action::Create | Action::Replace) => {
             let i = instance_of(t, name)?;
             let guid = client

@@ -179,7 +179,7 @@ async fn step_once(
     report: &mut TenantReport,
 ) -> Result<(), Fail> {
     let runtime = ensure(run, t, lt, ids, client).await?;
-    steps::change(run, runtime, t, ids, c).await?;
+    steps::change(run, runtime, t, lt, ids, c).await?;
     let Resource::ServiceKey {
         instance,
         rotates: Some(key),

@@ -1,4 +1,5 @@
-//! Cloud Foundry state of the cloudfoundry tenants, one batch of list calls per region.
+//! Cloud Foundry state of the cloudfoundry tenants, one batch of list calls per region, with the
+//! roles of the acting user and of the users `space_roles` names (roles.rs).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -12,6 +13,7 @@ use calm_core::{
 };
 use futures::future::try_join_all;
 
+use super::roles::{self, People, RoleIndex};
 use super::shapes::{last_operation, live_key, merge_metadata};
 use crate::{Connections, EngineError};
 
@@ -78,11 +80,23 @@ async fn region_state(
         label_selector: managed,
         ..Default::default()
     };
-    let (orgs, plans, managed_instances) = futures::join!(
+    let named = roles::named(tenants);
+    let people_lookup = async {
+        match &named {
+            Some(filter) => cf.list_users(filter).await,
+            None => Ok(Vec::new()),
+        }
+    };
+    let (orgs, plans, managed_instances, me, found) = futures::join!(
         cf.list_organizations(&org_filter),
         cf.list_service_plans(&plan_filter),
         cf.list_service_instances(&managed_filter),
+        cf.current_user(),
+        people_lookup,
     );
+    let me = me.map_err(EngineError::api(ctx("the user calmctl acts as")))?;
+    let found = found.map_err(EngineError::api(ctx("the users `space_roles` names")))?;
+    let people = People::new(roles::acting(me), found, tenants);
     let orgs = orgs.map_err(EngineError::api(ctx("organizations")))?;
     let plans = plans.map_err(EngineError::api(ctx("service plans")))?;
     let managed_instances =
@@ -98,19 +112,30 @@ async fn region_state(
         .flat_map(|t| t.spaces())
         .map(str::to_owned)
         .collect();
-    let spaces = if org_of.is_empty() || space_names.is_empty() {
-        Vec::new()
-    } else {
+    let spaces = async {
+        if org_of.is_empty() || space_names.is_empty() {
+            return Ok(Vec::new());
+        }
         let filter = SpaceFilter {
             names: space_names.into_iter().collect(),
             organization_guids: org_of.values().cloned().collect(),
             ..Default::default()
         };
-        cf.list_spaces(&filter)
-            .await
-            .map_err(EngineError::api(ctx("spaces")))?
+        cf.list_spaces(&filter).await
     };
-    let mut instances = instances_in(cf, &spaces, plan_names.keys(), region).await?;
+    let org_roles = roles::list(cf, people.org_filter(org_of.values().cloned().collect()));
+    let (spaces, org_roles) = futures::join!(spaces, org_roles);
+    let spaces = spaces.map_err(EngineError::api(ctx("spaces")))?;
+    let org_roles = org_roles.map_err(EngineError::api(ctx("org roles")))?;
+    let space_guids = spaces.iter().map(|s| s.guid.clone()).collect();
+    let space_roles = roles::list(cf, people.space_filter(tenants, space_guids));
+    let (instances, space_roles) = futures::join!(
+        instances_in(cf, &spaces, plan_names.keys(), region),
+        space_roles
+    );
+    let mut instances = instances?;
+    let space_roles = space_roles.map_err(EngineError::api(ctx("space roles")))?;
+    let role_index = RoleIndex::new(&people, &org_roles, &space_roles);
     // calmctl-labelled instances outside the spaces read above belong to removed tenants or moved
     // spaces; they are needed to plan their deletion.
     let listed: BTreeSet<String> = instances.iter().map(|i| i.guid.clone()).collect();
@@ -155,6 +180,7 @@ async fn region_state(
         let mut lt = LiveTenant {
             name: t.name.clone(),
             org_guid: org_guid.clone(),
+            cf_user: Some(people.me.clone()),
             ..LiveTenant::default()
         };
         for s in org_guid
@@ -165,6 +191,10 @@ async fn region_state(
         {
             lt.spaces.push(live_space(s));
         }
+        lt.roles = role_index.of(
+            org_guid.as_deref(),
+            lt.spaces.iter().map(|s| s.guid.as_str()),
+        );
         // An instance belongs to a tenant when it is in one of the tenant's spaces, or carries
         // the tenant's label (it may sit in a space the config no longer names).
         let mut mine: Vec<usize> = lt

@@ -5,11 +5,14 @@
 //! per account:  GET subaccounts (1, unpaged)      GET entitlement assignments (1)
 //! per CF region: GET service_plans · orgs?names= · spaces?organization_guids= ·
 //!                service_instances?space_guids= · service_instances?label_selector=managed ·
-//!                service_credential_bindings?service_instance_guids=   (lists split to stay < 8 KB)
+//!                service_credential_bindings?service_instance_guids= ·
+//!                roles?organization_guids= · roles?space_guids= (· users?usernames= when
+//!                calm.yaml has space_roles)            (lists split to stay < 8 KB)
 //! per SM tenant: serviceManagementBinding · instances · bindings
 //! ```
 
 mod cf;
+mod roles;
 mod service_manager;
 mod shapes;
 mod sink;
@@ -111,6 +114,8 @@ pub async fn read_live(
             lt.spaces = part.spaces;
             lt.instances = part.instances;
             lt.keys = part.keys;
+            lt.cf_user = part.cf_user;
+            lt.roles = part.roles;
         }
     }
     live.orphans.extend(cf_result.orphans);

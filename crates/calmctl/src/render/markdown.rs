@@ -173,14 +173,21 @@ fn listed(names: impl Iterator<Item = String>) -> String {
 }
 
 /// The rows of the summary table.
-const KINDS: [&str; 4] = ["entitlement", "space", "service instance", "key or binding"];
+const KINDS: [&str; 5] = [
+    "entitlement",
+    "space",
+    "Cloud Foundry role",
+    "service instance",
+    "key or binding",
+];
 
 fn kind_of(resource: &Resource) -> &'static str {
     match resource {
         Resource::Entitlement { .. } => KINDS[0],
         Resource::Space { .. } => KINDS[1],
-        Resource::ServiceInstance { .. } => KINDS[2],
-        Resource::ServiceKey { .. } => KINDS[3],
+        Resource::Role { .. } => KINDS[2],
+        Resource::ServiceInstance { .. } => KINDS[3],
+        Resource::ServiceKey { .. } => KINDS[4],
     }
 }
 

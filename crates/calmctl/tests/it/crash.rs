@@ -93,6 +93,14 @@ fn one_trial(trial: usize, tenants: usize, seed: &mut u64) -> String {
         _ => matrix::next(seed) % 300,
     };
     let mut child = matrix::spawn_apply(&l, &["--parallelism", "16"]);
+    // Read stderr while watching: a full pipe would stop calmctl at its next progress line.
+    let reader = child.stderr.take().map(|mut pipe| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            text
+        })
+    });
     let started = Instant::now();
     let mut seen = false;
     while started.elapsed() < Duration::from_secs(60) {
@@ -114,10 +122,7 @@ fn one_trial(trial: usize, tenants: usize, seed: &mut u64) -> String {
     let (keys, delivered) = (l.sim.with_world(|w| keys_in(w)), files(&l));
     child.kill().expect("SIGKILL"); // std's kill is SIGKILL on Unix
     let status = child.wait().expect("killed");
-    let mut err = String::new();
-    if let Some(mut e) = child.stderr.take() {
-        let _ = e.read_to_string(&mut err);
-    }
+    let err = reader.and_then(|r| r.join().ok()).unwrap_or_default();
     assert!(
         status.code().is_none(),
         "trial {trial}: calmctl finished before the kill at {point:?}:\n{err}"

@@ -182,10 +182,19 @@ fn discover_writes_a_config_whose_first_plan_adopts_and_creates_exactly_what_is_
         let list: Vec<&str> = if i < 20 {
             vec![]
         } else if i < 40 && i % 2 == 0 {
-            vec!["adopt service_instance", "adopt service_key", "adopt space"]
+            // A colleague made the space: calmctl's user (Org Manager) gives itself the roles.
+            vec![
+                "adopt service_instance",
+                "adopt service_key",
+                "adopt space",
+                "create role",
+                "create role",
+            ]
         } else if i % 2 == 0 {
             vec![
                 "create entitlement",
+                "create role",
+                "create role",
                 "create service_instance",
                 "create service_key",
                 "create space",

@@ -158,16 +158,27 @@ fn a_long_apply_renews_its_lease() {
 fn a_chunked_run_with_fast_renewal_gives_every_lease_back() {
     let l = matrix::landscape(&matrix::tenants_yaml(80), JobTimings::instant());
     let mut child = matrix::spawn_apply(&l, &["--parallelism", "4", "--lease-ttl", "1"]);
+    // Read stderr while waiting: a full pipe would stop calmctl at its next progress line.
+    let reader = child.stderr.take().map(|mut pipe| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = std::io::Read::read_to_string(&mut pipe, &mut text);
+            text
+        })
+    });
     let started = Instant::now();
-    while child.try_wait().expect("calmctl runs").is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("calmctl runs") {
+            break status;
+        }
         if started.elapsed() > Duration::from_secs(300) {
             let _ = child.kill();
             panic!("the run did not end within 5 minutes");
         }
         std::thread::sleep(Duration::from_millis(50));
-    }
-    let (ok, err) = finish(child);
-    assert!(ok, "{err}");
+    };
+    let err = reader.and_then(|r| r.join().ok()).unwrap_or_default();
+    assert!(status.success(), "{err}");
     let problems = matrix::check_state(&l);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     assert_eq!(

@@ -20,6 +20,7 @@ mod lease;
 mod matrix;
 mod plan;
 mod plan_scenarios;
+mod roles;
 mod rotate;
 mod secrets;
 mod sm_labels;

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 
+use btp_sim::world::RoleType;
 use calm_btp::cf::Metadata;
 use calm_core::live::labels;
 use serde_json::json;
@@ -58,7 +59,8 @@ fn fresh_mixed_landscape_in_every_format() {
     insta::assert_json_snapshot!("fresh_json", value, {".**.guid" => "[guid]"});
 }
 
-/// Objects as a previous `calmctl apply` leaves them, with labels, for a tenant of `org`.
+/// Objects as a previous `calmctl apply` leaves them, with labels and with the roles it gives
+/// its own user, for a tenant of `org`.
 pub(crate) fn managed(l: &Landscape, org: &str, tenant: &str, authorities: &[&str], protect: bool) {
     let parameters = json!({"xs-security": {
         "xsappname": "calm-api",
@@ -124,7 +126,9 @@ fn drift_removed_tenants_and_protection() {
         for gone in ["gone", "kept"] {
             let guid = world.add_subaccount(&ga, gone, "eu10", None);
             world.entitle(&guid, "SAPCloudALMAPIs", "standard", 1);
-            world.add_org(gone, Some(&guid));
+            let org = world.add_org(gone, Some(&guid));
+            // calmctl's user managed them while they were in calm.yaml.
+            world.add_role(btp_sim::ADMIN_USER, RoleType::OrganizationManager, &org);
         }
     });
     // alpha: converged but with other authorities than calm.yaml asks for (drift).

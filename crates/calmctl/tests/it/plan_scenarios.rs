@@ -79,5 +79,16 @@ fn adoption_and_generated_keys_in_every_format() {
         .iter()
         .map(|c| c["action"].as_str().unwrap())
         .collect();
-    assert_eq!(actions, ["adopt", "adopt", "adopt"], "{value}");
+    // The colleague made the space: calmctl's user (an Org Manager) gives itself the roles it
+    // needs there, Org User before Space Developer.
+    assert_eq!(
+        actions,
+        ["adopt", "create", "create", "adopt", "adopt"],
+        "{value}"
+    );
+    assert!(
+        text.contains("+ org_role beta organization_user admin (uaa)")
+            && text.contains("+ space_role beta/calm space_developer admin (uaa)"),
+        "{text}"
+    );
 }

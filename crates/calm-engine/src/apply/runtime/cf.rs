@@ -4,13 +4,13 @@
 
 use calm_btp::Api;
 use calm_btp::cf::{
-    CfClient, Metadata, MetadataPatch, NewServiceInstance, NewServiceKey, NewSpace,
-    ServiceInstanceUpdate, ServicePlanFilter,
+    CfClient, Metadata, MetadataPatch, NewRole, NewServiceInstance, NewServiceKey, NewSpace,
+    RoleTarget, RoleUser, ServiceInstanceUpdate, ServicePlanFilter,
 };
 use calm_core::live::labels;
 use calm_core::{Instance, SERVICE_OFFERING, Tenant};
 
-use super::{InstanceUpdate, NewKey};
+use super::{InstanceUpdate, NewKey, RoleChange};
 use crate::apply::ids::{Ids, key_labels, ownership_labels, parameter_marks};
 use crate::apply::run::{Fail, Run, until_visible};
 
@@ -23,7 +23,7 @@ pub(super) async fn create_space(
     let org = ids
         .org
         .clone()
-        .ok_or_else(|| Fail::Other(format!("org {:?} was not found", t.org)))?;
+        .ok_or_else(|| Fail::Other(org_not_found(t)))?;
     let space = cf
         .create_space(&NewSpace {
             name: name.to_owned(),
@@ -34,9 +34,58 @@ pub(super) async fn create_space(
     Ok(space.guid)
 }
 
+/// Cloud Foundry lists only the orgs a user has a role in (btp-api.md §2.11).
+fn org_not_found(t: &Tenant) -> String {
+    format!(
+        "org `{}` was not found, or the user calmctl acts as has no role in it (Cloud Foundry \
+         lists only the orgs a user has a role in): check the org name, and make the user an Org \
+         Manager of it",
+        t.org.as_deref().unwrap_or_default()
+    )
+}
+
 pub(super) async fn adopt_space(cf: &CfClient, t: &Tenant, guid: &str) -> Result<(), Fail> {
     let patch = MetadataPatch::from(&labels_only(ownership_labels(t)));
     cf.update_space_metadata(guid, &patch).await?;
+    Ok(())
+}
+
+/// Assigns a role: the acting user by its GUID (from its token), anyone else by username and
+/// origin, which `POST /v3/roles` accepts, so no user lookup is needed (btp-api.md §2.11).
+pub(super) async fn assign_role(
+    cf: &CfClient,
+    ids: &Ids,
+    me: Option<&calm_core::CfUser>,
+    role: &RoleChange<'_>,
+) -> Result<(), Fail> {
+    let target = match role.space {
+        Some(space) => RoleTarget::Space(
+            ids.spaces
+                .get(&space.to_ascii_lowercase())
+                .cloned()
+                .ok_or_else(|| Fail::Other(format!("space {space} does not exist")))?,
+        ),
+        None => RoleTarget::Organization(
+            ids.org
+                .clone()
+                .ok_or_else(|| Fail::Other("the org was not found".into()))?,
+        ),
+    };
+    let user = match me {
+        Some(me) if me.username == role.user && me.origin == role.origin => {
+            RoleUser::Guid(me.guid.clone())
+        }
+        _ => RoleUser::Name {
+            username: role.user.to_owned(),
+            origin: role.origin.to_owned(),
+        },
+    };
+    cf.create_role(&NewRole {
+        kind: role.role.to_owned(),
+        target,
+        user,
+    })
+    .await?;
     Ok(())
 }
 

@@ -30,6 +30,18 @@ pub(crate) struct InstanceUpdate {
     pub(crate) parameters: bool,
 }
 
+/// A role to assign, as the plan names it.
+pub(crate) struct RoleChange<'c> {
+    /// The space's name, for a space role.
+    pub(crate) space: Option<&'c str>,
+    /// The role type.
+    pub(crate) role: &'c str,
+    /// The user name.
+    pub(crate) user: &'c str,
+    /// The user's origin.
+    pub(crate) origin: &'c str,
+}
+
 /// A key or binding just created.
 pub(crate) struct NewKey {
     pub(crate) guid: String,
@@ -79,6 +91,20 @@ impl Client {
         match self {
             Client::Cf(cf) => cf::adopt_space(cf, t, guid).await,
             Client::Sm(_) => Err(self.unsupported("a space")),
+        }
+    }
+
+    /// Gives a user a Cloud Foundry role in the tenant's org or in one of its spaces (Cloud
+    /// Foundry only); a role the user holds already is no error.
+    pub(crate) async fn assign_role(
+        &self,
+        ids: &Ids,
+        me: Option<&calm_core::CfUser>,
+        role: &RoleChange<'_>,
+    ) -> Result<(), Fail> {
+        match self {
+            Client::Cf(cf) => cf::assign_role(cf, ids, me, role).await,
+            Client::Sm(_) => Err(self.unsupported("a role")),
         }
     }
 
