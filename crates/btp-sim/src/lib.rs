@@ -48,7 +48,6 @@ pub mod world;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-pub use control::garbage::FAKE_SUCCESS;
 pub use control::stats::{Second, StatsSnapshot};
 pub use settings::{
     Api, Faults, Garbage, GarbageKind, JobTimings, Limit, RateLimits, Settings, Storm,

@@ -22,7 +22,7 @@ use crate::control::faults::{self, Injected};
 use crate::control::garbage;
 use crate::control::ratelimit::{CF_NOMINAL, RateLimiter};
 use crate::control::stats::Stats;
-use crate::settings::{Api, GarbageKind, Settings};
+use crate::settings::{Api, Settings};
 use crate::world::{World, now_ms};
 use crate::{btp, cf, control, sm, uaa};
 
@@ -227,12 +227,9 @@ async fn faults_and_limits(state: &Shared, api: Api, request: Request, next: Nex
     };
     if let Some(kind) = garbage {
         state.stats.fault();
-        let query = request.uri().query().map(str::to_owned);
-        return if kind == GarbageKind::EchoCredentials {
-            garbage::echo(api, request).await
-        } else if kind.processed() {
+        return if kind.processed() {
             let response = next.run(request).await;
-            garbage::spoil(kind, response, &state.base_url, &path, query.as_deref()).await
+            garbage::spoil(kind, response, &state.base_url, &path).await
         } else {
             garbage::answer(kind, &path)
         };

@@ -149,7 +149,7 @@ pub struct Faults {
 /// of `kinds`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Garbage {
-    /// The kinds to draw from; empty means [`GarbageKind::GATEWAY`].
+    /// The kinds to draw from; empty means all.
     #[serde(default)]
     pub kinds: Vec<GarbageKind>,
     /// Share of the matching requests that get garbage (1.0: all).
@@ -202,35 +202,11 @@ pub enum GarbageKind {
     LocationForeign,
     /// A `302 Found` redirect to `http://evil.example.com/...`.
     RedirectForeign,
-    /// A hostile server, not a broken gateway: 401 in the API's own error form (UAA
-    /// `error_description`, CF `detail`, Accounts `message`, Service Manager `description`) that
-    /// echoes the request's `Authorization` header, its form body, the secrets in it in free text,
-    /// and escape sequences (clear screen, a fake "Apply complete"). A test aid for the client's
-    /// redaction of server text, not a platform rule. Drawn only when named.
-    EchoCredentials,
-    /// Processed; a list's `pagination.next` (CF) or `token` (Service Manager) leads back to a
-    /// page already served (A → B → A). Drawn only when named.
-    CyclingPages,
 }
 
 impl GarbageKind {
     /// Every kind, in declaration order.
-    pub const ALL: [GarbageKind; 10] = [
-        GarbageKind::TruncatedJson,
-        GarbageKind::HtmlErrorPage,
-        GarbageKind::WrongContentType,
-        GarbageKind::Empty200,
-        GarbageKind::EnormousBody,
-        GarbageKind::LocationElsewhere,
-        GarbageKind::LocationForeign,
-        GarbageKind::RedirectForeign,
-        GarbageKind::EchoCredentials,
-        GarbageKind::CyclingPages,
-    ];
-
-    /// The kinds drawn when [`Garbage::kinds`] is empty: what a broken proxy or gateway does.
-    /// The hostile-server kinds (echoes, cycling pages) are drawn only when named.
-    pub const GATEWAY: [GarbageKind; 8] = [
+    pub const ALL: [GarbageKind; 8] = [
         GarbageKind::TruncatedJson,
         GarbageKind::HtmlErrorPage,
         GarbageKind::WrongContentType,
@@ -248,7 +224,6 @@ impl GarbageKind {
             GarbageKind::TruncatedJson
                 | GarbageKind::LocationElsewhere
                 | GarbageKind::LocationForeign
-                | GarbageKind::CyclingPages
         )
     }
 }

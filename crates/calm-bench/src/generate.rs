@@ -35,22 +35,3 @@ pub fn config_with(tenants: usize, regions: usize, mixed: bool) -> String {
     }
     out
 }
-
-/// Like [`config`], with the last `duplicates` of the `tenants` entries repeating the first ones
-/// (name and subaccount): an inventory exported twice into one file.
-pub fn config_with_duplicates(tenants: usize, regions: usize, duplicates: usize) -> String {
-    let unique = tenants - duplicates.min(tenants);
-    let mut out = config(unique, regions);
-    for i in 0..tenants - unique {
-        let region = REGIONS[i % regions.clamp(1, REGIONS.len())];
-        let runtime = if i % 2 == 0 {
-            "cloudfoundry"
-        } else {
-            "service-manager"
-        };
-        out.push_str(&format!(
-            "  - {{ name: tenant-{i:05}, subaccount: tenant-{i:05}, region: {region}, runtime: {runtime} }}\n"
-        ));
-    }
-    out
-}

@@ -11,8 +11,6 @@ pub struct Run {
     pub exit_code: i32,
     pub wall_secs: f64,
     pub max_rss_kb: i64,
-    /// Bytes the command wrote to stderr (its diagnostics).
-    pub stderr_bytes: u64,
 }
 
 /// Runs `command` through `calm-bench --measure`, so that RUSAGE_CHILDREN sees only that child.
@@ -32,7 +30,7 @@ pub fn run(command: &[String], env: &[(String, String)], dir: &Path) -> Result<R
     let line = text.lines().last().unwrap_or_default();
     let fields: Vec<&str> = line.split_whitespace().collect();
     match fields.as_slice() {
-        [code, wall, rss, bytes] => Ok(Run {
+        [code, wall, rss] => Ok(Run {
             exit_code: code
                 .parse()
                 .map_err(|_| format!("bad measure output: {line}"))?,
@@ -40,9 +38,6 @@ pub fn run(command: &[String], env: &[(String, String)], dir: &Path) -> Result<R
                 .parse()
                 .map_err(|_| format!("bad measure output: {line}"))?,
             max_rss_kb: rss
-                .parse()
-                .map_err(|_| format!("bad measure output: {line}"))?,
-            stderr_bytes: bytes
                 .parse()
                 .map_err(|_| format!("bad measure output: {line}"))?,
         }),
@@ -59,48 +54,33 @@ const LOG_ENV: &str = "CALM_BENCH_LOG";
 /// Set by `--log`: where the measured commands' stderr goes.
 pub static LOG: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
 
-/// The measuring process: run the command (its stdout discarded, its stderr counted and kept only
-/// with `--log`), then print `<exit code> <wall seconds> <peak RSS in KiB> <stderr bytes>`.
+/// The measuring process: run the command (its output discarded), then print
+/// `<exit code> <wall seconds> <peak RSS in KiB>`.
 pub fn child_main(command: &[String]) -> ExitCode {
     let Some((program, args)) = command.split_first() else {
         return ExitCode::from(2);
     };
     // `calm-bench --log FILE` keeps calmctl's stderr (its timestamped progress lines).
-    let mut log = std::env::var_os(LOG_ENV).and_then(|path| {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .ok()
-    });
+    let stderr = std::env::var_os(LOG_ENV)
+        .and_then(|path| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .ok()
+        })
+        .map_or_else(std::process::Stdio::null, std::process::Stdio::from);
     let start = Instant::now();
-    let child = Command::new(program)
+    let status = Command::new(program)
         .args(args)
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn();
-    let Ok(mut child) = child else {
-        return ExitCode::from(2);
-    };
-    let mut bytes: u64 = 0;
-    if let Some(mut err) = child.stderr.take() {
-        let mut buf = [0u8; 64 * 1024];
-        while let Ok(n) = std::io::Read::read(&mut err, &mut buf) {
-            if n == 0 {
-                break;
-            }
-            bytes += n as u64;
-            if let Some(file) = log.as_mut() {
-                let _ = std::io::Write::write_all(file, &buf[..n]);
-            }
-        }
-    }
-    let status = child.wait();
+        .stderr(stderr)
+        .status();
     let wall = start.elapsed().as_secs_f64();
     let Ok(status) = status else {
         return ExitCode::from(2);
     };
     let rss = getrusage(UsageWho::RUSAGE_CHILDREN).map_or(-1, |u| u.max_rss());
-    println!("{} {wall:.4} {rss} {bytes}", status.code().unwrap_or(-1));
+    println!("{} {wall:.4} {rss}", status.code().unwrap_or(-1));
     ExitCode::SUCCESS
 }

@@ -10,7 +10,6 @@ use crate::{generate, measure};
 /// Every scenario, in the order they run.
 pub const ALL: &[&str] = &[
     "validate",
-    "validate-duplicates",
     "plan-fresh",
     "plan-converged",
     "plan-converged-cf",
@@ -85,9 +84,6 @@ impl Bench {
     pub async fn run(&self, scenario: &str) -> Result<Vec<Row>, String> {
         match scenario {
             "validate" => Ok(vec![self.validate(self.size(50, 10_000)).await?]),
-            "validate-duplicates" => Ok(vec![
-                self.validate_duplicates(self.size(5_000, 100_000)).await?,
-            ]),
             "plan-fresh" => Ok(vec![self.plan_fresh(self.size(50, 1_000)).await?]),
             "plan-converged" => {
                 let sizes: Vec<usize> = match (self.tenants, self.quick) {
@@ -187,47 +183,6 @@ impl Bench {
                 "valid".into()
             } else {
                 format!("FAILED (exit {})", run.exit_code)
-            },
-        })
-    }
-
-    /// `calmctl validate` of N tenants of which 16% repeat an earlier tenant (an inventory exported
-    /// twice): it must say so quickly, once per name, in a bounded output.
-    async fn validate_duplicates(&self, tenants: usize) -> Result<Row, String> {
-        let regions = 3;
-        let duplicates = tenants * 16 / 100;
-        let path = self
-            .work
-            .join(format!("validate-duplicates-{tenants}.yaml"));
-        let yaml = generate::config_with_duplicates(tenants, regions, duplicates);
-        std::fs::write(&path, yaml).map_err(|e| e.to_string())?;
-        let args = vec![
-            self.calmctl.display().to_string(),
-            "validate".into(),
-            "-f".into(),
-            path.display().to_string(),
-        ];
-        let dir = self.work.clone();
-        let run = tokio::task::spawn_blocking(move || measure::run(&args, &[], &dir))
-            .await
-            .map_err(|e| e.to_string())??;
-        Ok(Row {
-            scenario: "validate-duplicates".into(),
-            tenants,
-            regions,
-            requests: None,
-            peak_concurrency: None,
-            wall_secs: run.wall_secs,
-            lower_bound_secs: None,
-            max_rss_kb: run.max_rss_kb,
-            throttled: None,
-            result: if run.exit_code == 1 {
-                format!(
-                    "{duplicates} duplicates refused, {:.1} KB of diagnostics",
-                    run.stderr_bytes as f64 / 1024.0
-                )
-            } else {
-                format!("FAILED (exit {}, duplicates not refused)", run.exit_code)
             },
         })
     }

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::cancel::Cancel;
 use crate::http::limiter::LimiterConfig;
 use crate::http::retry::RetryPolicy;
 use crate::observer::{NoopObserver, Observer};
@@ -53,11 +52,6 @@ pub struct ClientConfig {
     /// larger body is refused ([`Error::BodyTooLarge`](crate::Error::BodyTooLarge)) rather than
     /// read into memory.
     pub max_body_bytes: usize,
-    /// Set (by Ctrl-C) to end every wait for an asynchronous operation at once.
-    pub cancel: Cancel,
-    /// Most pages one list call follows. A server whose `next` links never end (or a list far
-    /// larger than any BTP landscape) is an error, not an endless read.
-    pub max_pages: usize,
 }
 
 impl Default for ClientConfig {
@@ -79,9 +73,6 @@ impl Default for ClientConfig {
             max_url_len: 7 * 1024,
             cf_per_page: 5000,
             max_body_bytes: 16 * 1024 * 1024,
-            cancel: Cancel::new(),
-            // 10,000 pages hold 50 million CF objects at 5000 per page.
-            max_pages: 10_000,
         }
     }
 }
@@ -102,7 +93,6 @@ impl fmt::Debug for ClientConfig {
             .field("max_url_len", &self.max_url_len)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("cf_per_page", &self.cf_per_page)
-            .field("max_pages", &self.max_pages)
             .finish_non_exhaustive()
     }
 }

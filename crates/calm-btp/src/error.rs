@@ -294,26 +294,6 @@ pub enum Error {
         /// How long was waited.
         after: Duration,
     },
-    /// A wait for an asynchronous operation was ended by [`ClientConfig::cancel`](crate::ClientConfig)
-    /// (Ctrl-C). The operation itself may still finish on the server.
-    #[error("{api}: stopped waiting for {what}: interrupted")]
-    Cancelled {
-        /// The API.
-        api: Api,
-        /// What was waited for.
-        what: String,
-    },
-    /// A list's `next` links lead back to a page already read, or on past
-    /// [`ClientConfig::max_pages`](crate::ClientConfig) pages: following them would never end.
-    #[error("{context}: {reason} at {url}; the list was not read to its end")]
-    Pagination {
-        /// The request that read the offending page.
-        context: Box<RequestContext>,
-        /// The link, secret query parameters redacted.
-        url: String,
-        /// What is wrong with it.
-        reason: String,
-    },
     /// A URL is not acceptable: not https (and not loopback), unparsable, or a link that points to a
     /// host outside the configured API hosts.
     #[error("refusing URL {url}: {reason}")]

@@ -38,8 +38,7 @@
 //! - **Timeouts.** Per request ([`ClientConfig::request_timeout`]), per asynchronous operation
 //!   ([`ClientConfig::operation_timeout`]) and per call including retries
 //!   ([`RetryPolicy::max_elapsed`]).
-//! - **Cancellation.** [`ClientConfig::cancel`] ends every wait for an asynchronous operation at
-//!   once ([`Error::Cancelled`]). Every call is a plain future; dropping it stops it. Shared state (limiter,
+//! - **Cancellation.** Every call is a plain future; dropping it stops it. Shared state (limiter,
 //!   token cache) is only changed in short synchronous sections or under an async mutex that a
 //!   dropped future releases, so nothing is left half-updated.
 //!
@@ -56,7 +55,6 @@
 
 pub mod accounts;
 pub mod auth;
-mod cancel;
 pub mod cf;
 mod config;
 pub mod entitlements;
@@ -69,12 +67,10 @@ pub mod service_manager;
 #[doc(hidden)]
 pub mod decode;
 
-pub use cancel::Cancel;
 pub use config::{API_URL_ENV, ClientConfig};
 pub use error::{Api, ApiError, CfErrorEntry, Error, ErrorBody, RequestContext, TransportFailure};
 pub use http::Btp;
 pub use http::limiter::LimiterConfig;
-pub use http::redact::{is_unsafe_char, remember as remember_secret, server_text};
 pub use http::retry::RetryPolicy;
 pub use observer::{Event, NoopObserver, Observer, RetryReason};
 pub use secrecy::{ExposeSecret, SecretString};

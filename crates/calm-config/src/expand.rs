@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use calm_core::{
-    Account, CfLogin, DEFAULT_PLAN, DEFAULT_RETIRE_AFTER_SECS, Desired, Entitlement, Instance, Key,
-    Runtime, SecretRef, SpaceRole, SpaceRoleType, Tenant,
+    Account, CfLogin, DEFAULT_PLAN, DEFAULT_RETIRE_AFTER_SECS, Delivery, Desired, Entitlement,
+    Instance, Key, Runtime, SecretRef, SpaceRole, SpaceRoleType, Tenant,
 };
 use serde_json::{Value, json};
 
@@ -40,11 +40,10 @@ pub(crate) fn desired(problems: &mut Problems, file: &CalmFile) -> Desired {
         }
     }
     crate::duplicates::check(problems, &tenants);
-    let delivery = crate::delivery::delivery(problems, file, &accounts);
     Desired {
         accounts,
         tenants,
-        delivery,
+        delivery: delivery(file),
         redact: file.redact.iter().map(|r| r.value.clone()).collect(),
     }
 }
@@ -80,6 +79,17 @@ fn account(name: &str, spec: &crate::schema::AccountSpec) -> Account {
             assertion: cf.assertion.as_ref().map(secret),
             origin: cf.origin.as_ref().map(|o| o.value.clone()),
         }),
+    }
+}
+
+fn delivery(file: &CalmFile) -> Delivery {
+    match &file.delivery {
+        Some(d) => match (&d.dir, &d.exec) {
+            (_, Some(exec)) => Delivery::Exec(exec.iter().map(|a| a.value.clone()).collect()),
+            (Some(dir), None) => Delivery::Dir(PathBuf::from(&dir.value)),
+            (None, None) => Delivery::Dir(PathBuf::from("credentials")),
+        },
+        None => Delivery::Dir(PathBuf::from("credentials")),
     }
 }
 

@@ -18,7 +18,6 @@ use std::sync::Arc;
 use calm_core::Span;
 use miette::NamedSource;
 
-use crate::Source;
 use crate::decode::{self, did_you_mean};
 use crate::diagnostic::Problems;
 use crate::node::{Node, Value};
@@ -41,13 +40,12 @@ pub const CSV_COLUMNS: &[&str] = &[
 /// Prefix of a label column: `labels.cost-center` sets the label `cost-center`.
 pub const LABEL_PREFIX: &str = "labels.";
 
-/// Reads the tenants of the inventory file `from` (relative to `config_name`'s folder), and the
-/// file as a [`Source`] when it could be read.
+/// Reads the tenants of the inventory file `from` (relative to `config_name`'s folder).
 pub(crate) fn load(
     problems: &mut Problems,
     config_name: &str,
     from: &Sp<String>,
-) -> (Vec<TenantSpec>, Option<Source>) {
+) -> Vec<TenantSpec> {
     let path = Path::new(config_name)
         .parent()
         .unwrap_or(Path::new(""))
@@ -66,11 +64,11 @@ pub(crate) fn load(
                     "name a `.csv` file (with a header row) or a `.yaml` file (a list of tenants)",
                 )
                 .push();
-            return (Vec::new(), None);
+            return Vec::new();
         }
     };
-    let (text, sha256) = match read(&path) {
-        Ok(read) => read,
+    let text = match read(&path) {
+        Ok(text) => text,
         Err(reason) => {
             problems
                 .error(
@@ -80,52 +78,36 @@ pub(crate) fn load(
                 .label(from.span, "named here")
                 .help("`tenants_from` is relative to the folder of calm.yaml")
                 .push();
-            return (Vec::new(), None);
+            return Vec::new();
         }
     };
     let text: Arc<str> = Arc::from(text);
     let name = path.display().to_string();
     let base = problems.add_source(Arc::new(
-        NamedSource::new(name, crate::diagnostic::Text::new(Arc::clone(&text))).with_language(kind),
+        NamedSource::new(name, Arc::clone(&text)).with_language(kind),
     ));
     let rows = if kind == "csv" {
         csv_rows(problems, &text, base)
     } else {
         yaml_rows(problems, &text, base)
     };
-    let tenants = rows
-        .iter()
+    rows.iter()
         .filter_map(|n| decode::tenant(problems, n))
-        .collect();
-    let source = Source {
-        name: path.display().to_string(),
-        sha256,
-    };
-    (tenants, Some(source))
+        .collect()
 }
 
-/// Reads the inventory: a regular file of at most [`MAX_FILE_BYTES`](crate::MAX_FILE_BYTES)
-/// (a FIFO or a device such as `/dev/zero` is refused, not waited on or read without end).
-fn read(path: &Path) -> Result<(String, String), String> {
-    let bytes = crate::read_file(path).map_err(|e| match e {
-        crate::ConfigError::Read { source, .. } => source.to_string(),
-        crate::ConfigError::TooLarge { size, .. } => format!(
-            "it is {size} bytes or more, more than the {} calmctl reads",
-            crate::MAX_FILE_BYTES
-        ),
-        crate::ConfigError::NotAFile { kind, .. } => {
-            format!("it is not a regular file ({kind})")
-        }
-        other => other.to_string(),
-    })?;
-    let sha256 = calm_core::hash::sha256_hex(&bytes);
-    let text = String::from_utf8(bytes).map_err(|e| {
+fn read(path: &Path) -> Result<String, String> {
+    let size = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
+    if size > crate::MAX_FILE_BYTES {
+        return Err(format!("it is {size} bytes, more than calmctl reads"));
+    }
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    String::from_utf8(bytes).map_err(|e| {
         format!(
             "it is not valid UTF-8 (byte {}); save it as UTF-8",
             e.utf8_error().valid_up_to()
         )
-    })?;
-    Ok((text, sha256))
+    })
 }
 
 fn yaml_rows(problems: &mut Problems, text: &str, base: usize) -> Vec<Node> {
@@ -315,7 +297,7 @@ fn row(
         span,
     };
     for (i, (cell, span)) in record.iter().zip(spans).enumerate() {
-        let value = crate::draft::csv_value(cell.trim());
+        let value = cell.trim();
         if value.is_empty() {
             continue;
         }

@@ -12,7 +12,6 @@
 //! yields the JSON Schema editors use.
 
 mod decode;
-mod delivery;
 mod diagnostic;
 pub mod draft;
 mod duplicates;
@@ -44,31 +43,8 @@ pub struct Loaded {
     pub desired: Desired,
     /// Warnings (never errors) found on the way.
     pub warnings: Vec<Problem>,
-    /// SHA-256 of everything the desired state was made from: the calmctl version, calm.yaml
-    /// and every inventory file it names ([`Loaded::sources`]). Saved plans record it, so that a
-    /// plan is refused when any of them changed.
+    /// SHA-256 of the file's bytes, recorded in saved plans.
     pub sha256: String,
-    /// The files read: calm.yaml first, then its inventory, each with the SHA-256 of its bytes.
-    pub sources: Vec<Source>,
-}
-
-/// A file a config was read from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Source {
-    /// The path as calmctl read it.
-    pub name: String,
-    /// SHA-256 of its bytes.
-    pub sha256: String,
-}
-
-/// The hash of a set of sources together with the version of calm-config (which is calmctl's:
-/// the workspace has one version), as recorded in [`Loaded::sha256`].
-pub fn sources_sha256(sources: &[Source]) -> String {
-    let mut text = format!("calmctl {}\n", env!("CARGO_PKG_VERSION"));
-    for s in sources {
-        text.push_str(&format!("{} {}\n", s.sha256, s.name));
-    }
-    calm_core::hash::sha256_hex(text.as_bytes())
 }
 
 /// Why a config could not be loaded.
@@ -90,15 +66,6 @@ pub enum ConfigError {
         /// Its size.
         size: u64,
     },
-    /// The path is not a regular file: a FIFO would block forever, a device such as `/dev/zero`
-    /// would be read until memory runs out.
-    #[error("{} is not a regular file ({kind}); name a file", path.display())]
-    NotAFile {
-        /// The path.
-        path: PathBuf,
-        /// What it is instead.
-        kind: &'static str,
-    },
     /// The file has errors. `problems` holds all of them, warnings included, in file order.
     #[error("{} has {} error(s)", name, problems.iter().filter(|p| p.severity == Severity::Error).count())]
     Invalid {
@@ -111,74 +78,25 @@ pub enum ConfigError {
 
 /// Reads and validates a config file.
 pub fn load_file(path: &Path) -> Result<Loaded, ConfigError> {
-    let bytes = read_file(path)?;
-    load_bytes(&path.display().to_string(), &bytes)
-}
-
-/// Reads a whole file of at most [`MAX_FILE_BYTES`], refusing anything that is not a regular file
-/// before opening it (opening a FIFO blocks until a writer comes), and never reading more than the
-/// limit (a file that grows while it is read).
-pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, ConfigError> {
-    use std::io::Read;
     let read_error = |source| ConfigError::Read {
         path: path.to_owned(),
         source,
     };
-    let not_a_file = |meta: &std::fs::Metadata| {
-        use std::os::unix::fs::FileTypeExt;
-        let t = meta.file_type();
-        let kind = if t.is_dir() {
-            "a folder"
-        } else if t.is_fifo() {
-            "a FIFO"
-        } else if t.is_char_device() || t.is_block_device() {
-            "a device"
-        } else if t.is_socket() {
-            "a socket"
-        } else {
-            "not a file"
-        };
-        ConfigError::NotAFile {
-            path: path.to_owned(),
-            kind,
-        }
-    };
-    let meta = std::fs::metadata(path).map_err(read_error)?;
-    if !meta.is_file() {
-        return Err(not_a_file(&meta));
-    }
-    if meta.len() > MAX_FILE_BYTES {
+    let size = std::fs::metadata(path).map_err(read_error)?.len();
+    if size > MAX_FILE_BYTES {
         return Err(ConfigError::TooLarge {
             path: path.to_owned(),
-            size: meta.len(),
+            size,
         });
     }
-    let file = std::fs::File::open(path).map_err(read_error)?;
-    // The path may have been replaced between the two looks; the open file decides.
-    let meta = file.metadata().map_err(read_error)?;
-    if !meta.is_file() {
-        return Err(not_a_file(&meta));
-    }
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(read_error)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(ConfigError::TooLarge {
-            path: path.to_owned(),
-            size: bytes.len() as u64,
-        });
-    }
-    Ok(bytes)
+    let bytes = std::fs::read(path).map_err(read_error)?;
+    load_bytes(&path.display().to_string(), &bytes)
 }
 
 /// Validates config bytes; `name` is used in diagnostics, and a `tenants_from` inventory is
 /// read relative to `name`'s folder.
 pub fn load_bytes(name: &str, bytes: &[u8]) -> Result<Loaded, ConfigError> {
-    let mut sources = vec![Source {
-        name: name.to_owned(),
-        sha256: calm_core::hash::sha256_hex(bytes),
-    }];
+    let sha256 = calm_core::hash::sha256_hex(bytes);
     let text: Arc<str> = match std::str::from_utf8(bytes) {
         Ok(text) => Arc::from(text),
         Err(e) => {
@@ -211,9 +129,11 @@ pub fn load_bytes(name: &str, bytes: &[u8]) -> Result<Loaded, ConfigError> {
         }
     };
     let mut file = decode::file(&mut problems, &root);
-    // Literal secrets the decoder did not report already are looked for in the whole tree; the
-    // tree is not needed after that, and is dropped before the tenants are expanded (at 100,000
-    // tenants it is a third of the memory).
+    if let Some(from) = file.tenants_from.clone() {
+        let more = inventory::load(&mut problems, name, &from);
+        file.tenants.extend(more);
+    }
+    let desired = expand::desired(&mut problems, &file);
     let reported: Vec<Span> = problems
         .list
         .iter()
@@ -221,27 +141,18 @@ pub fn load_bytes(name: &str, bytes: &[u8]) -> Result<Loaded, ConfigError> {
         .filter_map(|p| p.labels.first().map(|(s, _)| *s))
         .collect();
     rules::literal_secrets(&mut problems, &root, &reported);
-    drop(root);
-    if let Some(from) = file.tenants_from.clone() {
-        let (more, source) = inventory::load(&mut problems, name, &from);
-        file.tenants.extend(more);
-        sources.extend(source);
-    }
-    let desired = expand::desired(&mut problems, &file);
-    drop(file);
     if problems.has_errors() {
         return Err(invalid(name, problems));
     }
     Ok(Loaded {
         desired,
         warnings: problems.into_sorted(),
-        sha256: sources_sha256(&sources),
-        sources,
+        sha256,
     })
 }
 
-fn source(name: &str, text: Arc<str>) -> Arc<NamedSource<diagnostic::Text>> {
-    Arc::new(NamedSource::new(name, diagnostic::Text::new(text)).with_language("yaml"))
+fn source(name: &str, text: Arc<str>) -> Arc<NamedSource<Arc<str>>> {
+    Arc::new(NamedSource::new(name, text).with_language("yaml"))
 }
 
 fn invalid(name: &str, problems: diagnostic::Problems) -> ConfigError {

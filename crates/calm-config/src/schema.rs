@@ -287,27 +287,13 @@ pub struct EntitlementSpec {
 #[derive(Debug, Clone, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct DeliverySpec {
-    /// Where the mapping is.
-    #[schemars(skip)]
-    pub span: Span,
-    /// Folder for `<dir>/<tenant>/<key>.json` files (mode 0600 in 0700 folders;
-    /// `<dir>/<tenant>/<instance>/<key>.json` when a tenant has several instances).
-    #[schemars(example = &"./credentials", length(min = 1))]
+    /// Folder for `<dir>/<tenant>/<key>.json` files (mode 0600 in 0700 folders).
+    #[schemars(example = &"./credentials")]
     pub dir: Option<Sp<String>>,
     /// A command (program and arguments) that receives each key's JSON on stdin, with
-    /// `CALMCTL_TENANT`, `CALMCTL_INSTANCE` and `CALMCTL_KEY` set. It runs in its own process
-    /// group with only `PATH`, `HOME`, those variables and the ones `env` names.
-    #[schemars(example = vec!["vault-put", "secret/calm"], length(min = 1))]
-    pub exec: Option<Sp<Vec<Sp<String>>>>,
-    /// Names of environment variables the `exec` command receives from calmctl's environment
-    /// (e.g. `VAULT_ADDR`, `VAULT_TOKEN`). Nothing else is passed on: calmctl's environment holds
-    /// its own credentials.
-    #[schemars(example = vec!["VAULT_ADDR", "VAULT_TOKEN"])]
-    pub env: Option<Vec<Sp<String>>>,
-    /// How long the `exec` command may take for one key before it and its children are killed
-    /// (`s`, `m`, `h`). Default: `5m`.
-    #[schemars(example = &"5m")]
-    pub timeout: Option<Sp<String>>,
+    /// `CALMCTL_TENANT` and `CALMCTL_KEY` set.
+    #[schemars(example = vec!["vault-put", "secret/calm"])]
+    pub exec: Option<Vec<Sp<String>>>,
 }
 
 /// The draft-07 JSON Schema of calm.yaml, as checked in at `schemas/calm.schema.json`.

@@ -236,28 +236,11 @@ pub struct Key {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Delivery {
-    /// `<dir>/<tenant>/<key>.json` (`<dir>/<tenant>/<instance>/<key>.json` when a tenant has
-    /// several instances), mode 0600 in 0700 folders.
+    /// `<dir>/<tenant>/<key>.json`, mode 0600 in 0700 folders.
     Dir(PathBuf),
     /// A command that receives the credentials JSON on stdin.
-    Exec(ExecDelivery),
+    Exec(Vec<String>),
 }
-
-/// A command that receives each key's credentials JSON on stdin.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ExecDelivery {
-    /// The program and its arguments (never empty).
-    pub command: Vec<String>,
-    /// Environment variables passed on to the command besides `PATH`, `HOME` and the `CALMCTL_*`
-    /// variables calmctl sets: nothing else of calmctl's environment (which holds its own
-    /// credentials) reaches it.
-    pub env: Vec<String>,
-    /// How long the command may take for one key before it is killed.
-    pub timeout_secs: u64,
-}
-
-/// How long a delivery command may take for one key unless `delivery.timeout` says otherwise.
-pub const DEFAULT_EXEC_TIMEOUT_SECS: u64 = 300;
 
 /// Default grace period for a retired key: 7 days.
 pub const DEFAULT_RETIRE_AFTER_SECS: u64 = 7 * 24 * 3600;

@@ -11,22 +11,21 @@
 //! This crate holds the nouns of that flow and nothing that does IO: no files, no network, no
 //! terminal. That keeps the diff a plain function that tests can call with plain values.
 
-pub mod delivered;
 pub mod desired;
 pub mod hash;
 pub mod live;
 pub mod plan;
 
 pub use desired::{
-    Account, CfLogin, DEFAULT_EXEC_TIMEOUT_SECS, DEFAULT_RETIRE_AFTER_SECS, Delivery, Desired,
-    Entitlement, ExecDelivery, Instance, Key, Runtime, SecretRef, SpaceRole, SpaceRoleType, Tenant,
+    Account, CfLogin, DEFAULT_RETIRE_AFTER_SECS, Delivery, Desired, Entitlement, Instance, Key,
+    Runtime, SecretRef, SpaceRole, SpaceRoleType, Tenant,
 };
 
 pub use live::{
     CfUser, LastOperation, Live, LiveEntitlement, LiveInstance, LiveKey, LiveRole, LiveSpace,
     LiveTenant, Ownership,
 };
-pub use plan::{Action, Change, Plan, PlanOptions, PlanSource, Resource, SavedPlan, plan};
+pub use plan::{Action, Change, Plan, PlanOptions, Resource, SavedPlan, plan};
 
 /// `<SID>_<client>_<system number>`, e.g. `ABC_100_00`: the names SAP Cloud ALM gives the
 /// credentials it creates by itself. calmctl never touches them and never uses such a name.

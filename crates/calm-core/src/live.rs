@@ -36,13 +36,6 @@ pub mod labels {
     /// On Service Manager instances: `<binding id>@<Unix seconds>` for each retired binding, for
     /// the same reason.
     pub const RETIRED_BINDINGS: &str = "calmctl.sap/retired-bindings";
-    /// On keys: the delivery record ([`crate::delivered`]): `pending`, `failed`, `unverified`
-    /// or `v1-<sink>-<secret>`. A Service Manager binding's is read from its instance's
-    /// [`DELIVERED_BINDINGS`].
-    pub const DELIVERY: &str = "calmctl.sap/delivery";
-    /// On Service Manager instances: `<binding id>@<record>` for each binding whose delivery was
-    /// recorded (bindings cannot be relabelled).
-    pub const DELIVERED_BINDINGS: &str = "calmctl.sap/delivered-bindings";
 }
 
 /// Everything read from BTP for one plan.
@@ -78,12 +71,6 @@ pub struct LiveTenant {
     /// org and spaces.
     #[serde(default)]
     pub roles: Vec<LiveRole>,
-    /// For a `dir` delivery: the credentials files that exist, as
-    /// [`file_key`](crate::delivered::file_key) → [`file_secret_id`](crate::delivered::file_secret_id)
-    /// of their content. Read from the local disk with the live state, so that a plan can tell
-    /// a file that is missing or holds other credentials.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub files: BTreeMap<String, String>,
 }
 
 /// A Cloud Foundry user, as its token or calm.yaml names it.

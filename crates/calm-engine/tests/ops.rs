@@ -5,7 +5,6 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use calm_core::plan::PlanSource;
 use calm_core::{Desired, PlanOptions, SavedPlan};
 use calm_engine::apply::NoopReporter;
 use calm_engine::apply::lease::LeaseOptions;
@@ -134,21 +133,14 @@ fn a_saved_plan_is_refused_when_its_config_or_its_objects_changed() {
     let saved = |sha: &str| Saved {
         plan: SavedPlan {
             format_version: calm_core::plan::PLAN_FORMAT_VERSION,
-            calmctl_version: env!("CARGO_PKG_VERSION").into(),
+            calmctl_version: "test".into(),
             created_at: options.now_unix,
             config_sha256: "made-from".into(),
-            sources: vec![PlanSource {
-                path: "calm.yaml".into(),
-                sha256: "made-from".into(),
-            }],
             allow_delete: false,
             plan: plan.clone(),
         },
         config_sha256: sha.into(),
-        sources: vec![PlanSource {
-            path: "calm.yaml".into(),
-            sha256: sha.into(),
-        }],
+        config_name: "calm.yaml".into(),
         max_age_secs: 3600,
     };
     let run = |saved: Saved| {

@@ -65,18 +65,6 @@ pub enum Command {
         after_help = "Examples:\n  calmctl completions bash > ~/.local/share/bash-completion/completions/calmctl\n  calmctl completions zsh > ~/.zfunc/_calmctl\n  calmctl completions fish > ~/.config/fish/completions/calmctl.fish\n\nExit codes: 0 printed, 1 error."
     )]
     Completions(CompletionsArgs),
-    /// Runs a `delivery.exec` command for calmctl and kills it with everything it started if
-    /// calmctl goes away (internal: calmctl starts it itself).
-    #[command(name = "__sink-guard", hide = true)]
-    SinkGuard(SinkGuardArgs),
-}
-
-/// Arguments of the hidden `__sink-guard`.
-#[derive(Debug, Args)]
-pub struct SinkGuardArgs {
-    /// The delivery command and its arguments, after `--`.
-    #[arg(last = true, required = true)]
-    pub command: Vec<String>,
 }
 
 /// Arguments of `validate`.

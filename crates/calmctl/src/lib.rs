@@ -62,11 +62,6 @@ pub fn main() -> ExitCode {
             };
         }
     };
-    if let cli::Command::SinkGuard(args) = &cli.command {
-        // The guard passes on its command's exit status as it is.
-        let code = calm_engine::apply::guard_main(&args.command);
-        return ExitCode::from(u8::try_from(code).unwrap_or(125));
-    }
     let ctx = Context::from_env();
     logging::init(cli.verbose, &ctx);
     commands::run(&cli, &ctx).into()

@@ -27,26 +27,8 @@ pub(crate) fn init(verbose: u8, ctx: &Context) {
     // `try_init` fails only if a logger is already installed (not the case in the binary).
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(|| CleanStderr)
+        .with_writer(std::io::stderr)
         .with_ansi(ctx.stderr_color)
         .with_target(true)
         .try_init();
-}
-
-/// stderr through [`output::clean`](crate::output::clean): a log line may quote a server.
-struct CleanStderr;
-
-impl std::io::Write for CleanStderr {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        // The formatter writes whole events; a chunk cut inside a character loses only it.
-        let text = String::from_utf8_lossy(buf);
-        std::io::stderr()
-            .lock()
-            .write_all(crate::output::clean(&text).as_bytes())?;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        std::io::stderr().flush()
-    }
 }

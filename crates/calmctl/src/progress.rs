@@ -151,8 +151,7 @@ impl Reporter for Bars {
                 self.overall.set_length(*tenants as u64);
             }
             ApplyEvent::StepStarted { tenant, step } => {
-                self.tenant_line(tenant)
-                    .set_message(output::clean(step).into_owned());
+                self.tenant_line(tenant).set_message(step.to_string());
             }
             ApplyEvent::StepFinished {
                 tenant,
@@ -178,12 +177,8 @@ impl Reporter for Bars {
                         .suspend(|| output::stderr(&format!("{tenant}: {}\n", status.as_str())));
                 }
             }
-            ApplyEvent::Client(e) => self
-                .waits
-                .set_message(output::clean(&e.to_string()).into_owned()),
-            ApplyEvent::LeaseWaiting { .. } => self
-                .waits
-                .set_message(output::clean(&lease_line(event)).into_owned()),
+            ApplyEvent::Client(e) => self.waits.set_message(e.to_string()),
+            ApplyEvent::LeaseWaiting { .. } => self.waits.set_message(lease_line(event)),
             ApplyEvent::Interrupted => self
                 .multi
                 .suspend(|| output::stderr(&format!("{INTERRUPTED}\n"))),

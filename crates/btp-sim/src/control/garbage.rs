@@ -11,7 +11,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use rand::Rng;
 
-use crate::errors;
 use crate::settings::{Api, Garbage, GarbageKind};
 
 /// The foreign host of `Location` and redirect garbage: not loopback, not an API host.
@@ -27,7 +26,7 @@ pub fn draw(garbage: &Garbage, api: Api, method: &str, rng: &mut impl Rng) -> Op
         return None;
     }
     let kinds: &[GarbageKind] = if garbage.kinds.is_empty() {
-        &GarbageKind::GATEWAY
+        &GarbageKind::ALL
     } else {
         &garbage.kinds
     };
@@ -58,95 +57,23 @@ pub fn answer(kind: GarbageKind, path: &str) -> Response {
             insert(&mut r, header::LOCATION, &format!("{FOREIGN}{path}"));
             r
         }
-        // Processed kinds are applied by `spoil`, echoes by `echo` (they need the request);
-        // answering here would be a bug, so say so.
+        // Processed kinds are applied by `spoil`; answering here would be a bug, so say so.
         GarbageKind::TruncatedJson
         | GarbageKind::LocationElsewhere
-        | GarbageKind::LocationForeign
-        | GarbageKind::CyclingPages
-        | GarbageKind::EchoCredentials => with_type(
+        | GarbageKind::LocationForeign => with_type(
             StatusCode::INTERNAL_SERVER_ERROR,
             "text/plain",
-            Body::from("btp-sim: garbage kind answered in place of its own handling"),
+            Body::from("btp-sim: processed garbage kind answered in place of the handler"),
         ),
     };
     mark(&mut response, kind);
     response
 }
 
-/// Escape sequences a hostile server sends: clear the screen, home the cursor, and a fake success.
-pub const FAKE_SUCCESS: &str = "\u{1b}[2J\u{1b}[H\rApply complete! 0 failed.\u{1b}[8m";
-
-/// [`GarbageKind::EchoCredentials`]: 401 in `api`'s own error form, echoing what the request
-/// carried.
-pub async fn echo(api: Api, request: axum::extract::Request) -> Response {
-    let (parts, body) = request.into_parts();
-    let authorization = parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("none")
-        .to_owned();
-    let body = axum::body::to_bytes(body, READ_LIMIT)
-        .await
-        .unwrap_or_default();
-    // A token request's secrets, as a careless server quotes them: in free text, decoded.
-    let loose: Vec<String> = url::form_urlencoded::parse(&body)
-        .filter(|(name, _)| {
-            matches!(
-                name.as_ref(),
-                "password" | "client_secret" | "assertion" | "refresh_token"
-            )
-        })
-        .map(|(name, value)| format!("the {name} you sent, {value}, was rejected"))
-        .collect();
-    let said = format!(
-        "request {} {} with Authorization: {authorization}; body {}; {} {FAKE_SUCCESS}",
-        parts.method,
-        parts.uri.path(),
-        String::from_utf8_lossy(&body),
-        loose.join("; "),
-    );
-    let mut response = match api {
-        Api::Uaa => errors::uaa(StatusCode::UNAUTHORIZED, "unauthorized", &said),
-        Api::Cf => errors::cf(
-            StatusCode::UNAUTHORIZED,
-            10002,
-            "CF-InvalidAuthToken",
-            format!("Invalid Auth Token: {said}"),
-        ),
-        Api::Accounts | Api::Entitlements => errors::btp(StatusCode::UNAUTHORIZED, 401, said, "/"),
-        Api::ServiceManager => errors::sm(StatusCode::UNAUTHORIZED, "Unauthorized", said),
-    };
-    mark(&mut response, GarbageKind::EchoCredentials);
-    response
-}
-
-/// Spoils the handler's real `response` (a [`GarbageKind::processed`] kind). `query` is the
-/// request's query string.
-pub async fn spoil(
-    kind: GarbageKind,
-    response: Response,
-    base_url: &str,
-    path: &str,
-    query: Option<&str>,
-) -> Response {
+/// Spoils the handler's real `response` (a [`GarbageKind::processed`] kind).
+pub async fn spoil(kind: GarbageKind, response: Response, base_url: &str, path: &str) -> Response {
     let (mut parts, body) = response.into_parts();
     let mut response = match kind {
-        GarbageKind::CyclingPages => {
-            let bytes = axum::body::to_bytes(body, READ_LIMIT)
-                .await
-                .unwrap_or_default();
-            let body = match serde_json::from_slice::<serde_json::Value>(&bytes) {
-                Ok(mut page) => {
-                    cycle(&mut page, base_url, path, query);
-                    Bytes::from(page.to_string())
-                }
-                Err(_) => bytes,
-            };
-            parts.headers.remove(header::CONTENT_LENGTH);
-            Response::from_parts(parts, Body::from(body))
-        }
         GarbageKind::TruncatedJson => {
             let bytes = axum::body::to_bytes(body, READ_LIMIT)
                 .await
@@ -182,37 +109,6 @@ pub async fn spoil(
     };
     mark(&mut response, kind);
     response
-}
-
-/// Makes a list page lead back: a CF page's `next` goes to page 2, or from page 2 to page 1; a
-/// Service Manager page's `token` always leads to the first page.
-fn cycle(page: &mut serde_json::Value, base_url: &str, path: &str, query: Option<&str>) {
-    if page
-        .get("pagination")
-        .is_some_and(serde_json::Value::is_object)
-    {
-        let pairs: Vec<(String, String)> =
-            url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect();
-        let current = pairs
-            .iter()
-            .find(|(k, _)| k == "page")
-            .map_or("1", |(_, v)| v.as_str());
-        let next = if current == "2" { "1" } else { "2" };
-        let mut out = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in pairs.iter().filter(|(k, _)| k != "page") {
-            out.append_pair(k, v);
-        }
-        out.append_pair("page", next);
-        page["pagination"]["next"] =
-            serde_json::json!({ "href": format!("{base_url}{path}?{}", out.finish()) });
-    } else if page.get("items").is_some_and(serde_json::Value::is_array) {
-        // A valid token (the simulator's own form) for the first page.
-        use base64::Engine;
-        let first = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("offset:0");
-        page["token"] = serde_json::json!(first);
-    }
 }
 
 /// `{"resources":["xxxx…","xxxx…",…` for [`ENORMOUS_BYTES`], streamed in 64 KiB chunks and never

@@ -142,27 +142,6 @@ impl Grant {
         }
     }
 
-    /// Tells the redaction of server text about this grant's secrets (a server may echo them).
-    fn remember_secrets(&self) {
-        let (client_id, client_secret) = self.client();
-        let secrets: [Option<&SecretString>; 4] = match self {
-            Grant::Password { password, .. } => [client_secret, Some(password), None, None],
-            Grant::ClientCredentials { .. } => [client_secret, None, None, None],
-            Grant::RefreshToken { refresh_token, .. } => {
-                [client_secret, Some(refresh_token), None, None]
-            }
-            Grant::JwtBearer { assertion, .. } => [Some(assertion), None, None, None],
-        };
-        for secret in secrets.into_iter().flatten() {
-            crate::http::redact::remember(secret.expose_secret());
-        }
-        if let Some(secret) = client_secret {
-            // The Basic header value, as a server that echoes headers would show it.
-            let pair = format!("{client_id}:{}", secret.expose_secret());
-            crate::http::redact::remember(&base64::engine::general_purpose::STANDARD.encode(pair));
-        }
-    }
-
     fn origin(&self) -> Option<&str> {
         match self {
             Grant::Password { origin, .. } | Grant::JwtBearer { origin, .. } => origin.as_deref(),
@@ -303,7 +282,6 @@ impl TokenSource {
     ) -> Result<std::sync::Arc<TokenSource>, Error> {
         let endpoint = Endpoint::new(token_url, btp.route())?;
         let key = TokenKey::new(token_url, &grant);
-        grant.remember_secrets();
         Ok(btp.token_source(key, || TokenSource {
             token_url: endpoint.url(""),
             endpoint,
@@ -344,13 +322,6 @@ impl TokenSource {
             },
             None => self.request(btp, None).await?,
         };
-        // Tokens that are not JWTs (opaque tokens) are redacted by value; JWTs are recognised by
-        // their shape wherever they appear.
-        for token in std::iter::once(&response.access_token).chain(&response.refresh_token) {
-            if !token.expose_secret().starts_with("eyJ") {
-                crate::http::redact::remember(token.expose_secret());
-            }
-        }
         let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
         let lifetime = Duration::from_secs(response.expires_in.unwrap_or(300));
         let early = (lifetime / 5).min(Duration::from_secs(60));

@@ -266,10 +266,7 @@ impl From<LastOperationWire> for LastOperation {
             kind: OperationType::parse(&w.kind),
             state: OperationState::parse(&w.state),
             // Keys have `null`, instances `""` when there is nothing to say (btp-api.md §2.8).
-            description: w
-                .description
-                .filter(|d| !d.is_empty())
-                .map(|d| crate::http::redact::server_text(&d)),
+            description: w.description.filter(|d| !d.is_empty()),
             updated_at: w.updated_at,
         }
     }

@@ -324,9 +324,7 @@ impl EntitlementsClient {
                 resource: "entitlement job",
                 resource_id: job_id.to_owned(),
                 operation: "assign".into(),
-                description: crate::http::redact::server_text(
-                    &status.description.unwrap_or_default(),
-                ),
+                description: status.description.unwrap_or_default(),
             });
         }
         Ok(())

@@ -94,9 +94,7 @@ impl From<Assignments> for super::Assignments {
                                     entity_type: a.entity_type,
                                     amount: a.amount,
                                     entity_state: a.entity_state,
-                                    state_message: a
-                                        .state_message
-                                        .map(|m| crate::http::redact::server_text(&m)),
+                                    state_message: a.state_message,
                                     auto_assigned: a.auto_assigned.unwrap_or(false),
                                 })
                                 .collect(),

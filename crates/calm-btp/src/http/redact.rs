@@ -1,17 +1,6 @@
-//! Redaction of secrets in anything that may reach an error message or a log line: query strings,
-//! the first bytes of unexpected bodies, and every text a server sends that calmctl may show (error
-//! descriptions, CF `detail`, operation messages). It errs on the side of removing too much: debug
-//! logs and error messages are where secrets leak.
-//!
-//! A server may echo what it was sent, in any form: `password=…` in a form body, an
-//! `Authorization: Basic …` header (the Cloud Management client secret, base64-encoded), a bearer
-//! token, or a password in free text. Patterns catch the first three; the last is caught by value:
-//! every secret calm-btp sends is remembered ([`remember`]) and removed wherever it appears in
-//! server text. [`server_text`] also removes control characters (a server's ANSI escapes must not
-//! reach a terminal) and bounds the length.
-
-use std::collections::BTreeSet;
-use std::sync::{PoisonError, RwLock};
+//! Redaction of secrets in anything that may reach an error message or a log line: query strings
+//! and the first bytes of unexpected bodies. It errs on the side of removing too much: debug logs and
+//! error messages are where secrets leak.
 
 use url::Url;
 
@@ -85,95 +74,11 @@ pub(crate) fn snippet(body: &[u8]) -> String {
     redacted[..end].to_owned()
 }
 
-/// Redacts secret-looking values in JSON, escaped JSON, form bodies, `Bearer` and `Basic`
-/// headers, JWTs and every secret remembered by [`remember`].
+/// Redacts secret-looking values in JSON, escaped JSON, form bodies, `Bearer` headers and JWTs.
 pub(crate) fn redact_text(text: &str) -> String {
-    let without_known = redact_known(text);
-    let without_jwts = redact_jwts(&without_known);
-    let without_bearer = redact_after_word(&without_jwts, "bearer ", |_| true);
-    // `Basic <base64 of client:secret>`; "basic" followed by an ordinary word stays.
-    let without_basic = redact_after_word(&without_bearer, "basic ", |word| {
-        word.len() >= 8
-            && word
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_'))
-            && word
-                .bytes()
-                .any(|b| b.is_ascii_digit() || b.is_ascii_uppercase() || b == b'=')
-    });
-    redact_key_values(&without_basic)
-}
-
-/// The longest server text kept, in characters: a message is for a person, and a server that
-/// sends megabytes of it must not flood a terminal or a report.
-pub const SERVER_TEXT_MAX_CHARS: usize = 2000;
-
-/// Text a server sent, made safe to show: control characters (escape sequences, carriage returns,
-/// bidirectional overrides) removed, line breaks and tabs turned into spaces, secrets redacted,
-/// and at most [`SERVER_TEXT_MAX_CHARS`] characters.
-pub fn server_text(text: &str) -> String {
-    let plain: String = text
-        .chars()
-        .filter_map(|c| match c {
-            '\n' | '\r' | '\t' => Some(' '),
-            c if is_unsafe_char(c) => None,
-            c => Some(c),
-        })
-        .collect();
-    let redacted = redact_text(&plain);
-    match redacted.char_indices().nth(SERVER_TEXT_MAX_CHARS) {
-        Some((cut, _)) => format!("{}…", &redacted[..cut]),
-        None => redacted,
-    }
-}
-
-/// Characters that must not reach a terminal from a server: C0 and C1 controls (ESC starts every
-/// escape sequence), DEL, and the bidirectional formatting characters that reorder what is shown.
-pub fn is_unsafe_char(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-        || matches!(c, '\u{2028}' | '\u{2029}')
-}
-
-/// Secrets sent by this process, removed from server text by value. Process-wide, because a
-/// secret must be redacted wherever it comes back, whichever client sent it.
-static KNOWN: RwLock<BTreeSet<String>> = RwLock::new(BTreeSet::new());
-
-/// Secrets shorter than this are not redacted by value: a three-letter "secret" would blank out
-/// ordinary words. BTP passwords and client secrets are far longer.
-const KNOWN_MIN_LEN: usize = 6;
-
-/// Remembers a secret this process sends (a password, a client secret, a token, a Basic header
-/// value), so that [`redact_text`] removes it from anything a server says, also in its
-/// form-urlencoded and base64 forms.
-pub fn remember(secret: &str) {
-    if secret.len() < KNOWN_MIN_LEN {
-        return;
-    }
-    let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
-    let mut known = KNOWN.write().unwrap_or_else(PoisonError::into_inner);
-    if known.contains(secret) {
-        return;
-    }
-    known.insert(secret.to_owned());
-    if encoded != secret {
-        known.insert(encoded);
-    }
-}
-
-fn redact_known(text: &str) -> String {
-    let known = KNOWN.read().unwrap_or_else(PoisonError::into_inner);
-    let mut hits: Vec<&String> = known.iter().filter(|s| text.contains(s.as_str())).collect();
-    if hits.is_empty() {
-        return text.to_owned();
-    }
-    // Longest first: a secret that contains another is replaced whole.
-    hits.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    let mut out = text.to_owned();
-    for secret in hits {
-        out = out.replace(secret.as_str(), REDACTED);
-    }
-    out
+    let without_jwts = redact_jwts(text);
+    let without_bearer = redact_after_word(&without_jwts, "bearer ");
+    redact_key_values(&without_bearer)
 }
 
 /// Replaces every value that follows a secret key: `"clientsecret":"…"`, `\"password\":\"…\"`,
@@ -233,9 +138,8 @@ fn redact_key_values(text: &str) -> String {
     out
 }
 
-/// Replaces the word after `marker` (case-insensitive) when `secret` says it is one, e.g. the token
-/// after `Bearer `.
-fn redact_after_word(text: &str, marker: &str, secret: impl Fn(&str) -> bool) -> String {
+/// Replaces the word after `marker` (case-insensitive), e.g. the token after `Bearer `.
+fn redact_after_word(text: &str, marker: &str) -> String {
     let lower = text.to_ascii_lowercase();
     let mut out = String::with_capacity(text.len());
     let mut copied = 0;
@@ -245,11 +149,9 @@ fn redact_after_word(text: &str, marker: &str, secret: impl Fn(&str) -> bool) ->
         let end = text[start..]
             .find(|c: char| c.is_whitespace() || c == '"' || c == '\\' || c == ',')
             .map_or(text.len(), |n| start + n);
-        if secret(&text[start..end]) {
-            out.push_str(&text[copied..start]);
-            out.push_str(REDACTED);
-            copied = end;
-        }
+        out.push_str(&text[copied..start]);
+        out.push_str(REDACTED);
+        copied = end;
         search = end.max(start);
         if search >= text.len() {
             break;
@@ -303,32 +205,6 @@ mod tests {
         assert!(
             !out.contains("abc.def") && !out.contains("eyJzdWIi"),
             "{out}"
-        );
-    }
-
-    #[test]
-    fn basic_headers_and_remembered_secrets_are_redacted() {
-        let header = "Authorization: Basic c2ItYWNtZTpzM2NyZXQtdmFsdWU= was refused";
-        let out = redact_text(header);
-        assert!(!out.contains("c2ItYWNtZTpzM2NyZXQtdmFsdWU"), "{out}");
-        assert!(redact_text("the basic plan").contains("basic plan"));
-        remember("Tr0ub4dor&3-horse");
-        let echoed = "Bad credentials: user me tried Tr0ub4dor&3-horse (Tr0ub4dor%263-horse)";
-        let out = redact_text(echoed);
-        assert!(!out.contains("Tr0ub4dor"), "{out}");
-        assert!(out.contains("user me"), "{out}");
-    }
-
-    #[test]
-    fn server_text_loses_escapes_and_length() {
-        let hostile = "fail\u{1b}[2J\u{1b}[1;1HApply complete\r\nreally\u{202e}txt\u{7}";
-        let out = server_text(hostile);
-        assert!(!out.chars().any(is_unsafe_char), "{out:?}");
-        assert_eq!(out, "fail[2J[1;1HApply complete  reallytxt");
-        let long = "x".repeat(SERVER_TEXT_MAX_CHARS * 3);
-        assert_eq!(
-            server_text(&long).chars().count(),
-            SERVER_TEXT_MAX_CHARS + 1
         );
     }
 

@@ -282,26 +282,13 @@ impl Btp {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<Result<T, String>, Error>>,
     {
-        if self
-            .inner
-            .config
-            .cancel
-            .cancelled_during(self.inner.config.poll_first)
-            .await
-        {
-            return Err(Error::Cancelled {
-                api,
-                what: what.to_owned(),
-            });
-        }
+        tokio::time::sleep(self.inner.config.poll_first).await;
         self.poll(api, what, check).await
     }
 
     /// Polls `check` until it returns `Some`, waiting `poll_initial`, then half as long again each
-    /// time up to `poll_max`, for at most `operation_timeout`, and not a moment after
-    /// [`ClientConfig::cancel`](crate::ClientConfig) is set. `describe` names the operation for
-    /// the observer and errors; `check` returns the state to report while it is not done (server
-    /// text: it is cleaned before it is shown).
+    /// time up to `poll_max`, for at most `operation_timeout`. `describe` names the operation for
+    /// the observer and errors; `check` returns the state to report while it is not done.
     pub(crate) async fn poll<T, F, Fut>(
         &self,
         api: Api,
@@ -315,14 +302,7 @@ impl Btp {
         let config = &self.inner.config;
         let started = Instant::now();
         let mut wait = config.poll_initial;
-        let cancelled = || Error::Cancelled {
-            api,
-            what: what.to_owned(),
-        };
         loop {
-            if config.cancel.is_cancelled() {
-                return Err(cancelled());
-            }
             match check().await? {
                 Ok(done) => return Ok(done),
                 Err(state) => {
@@ -336,12 +316,10 @@ impl Btp {
                     self.emit(Event::Waiting {
                         api,
                         what: what.to_owned(),
-                        state: redact::server_text(&state),
+                        state,
                         wait,
                     });
-                    if config.cancel.cancelled_during(wait).await {
-                        return Err(cancelled());
-                    }
+                    tokio::time::sleep(wait).await;
                     wait = (wait + wait / 2).min(config.poll_max);
                 }
             }

@@ -415,50 +415,6 @@ impl ServiceManagerClient {
         Ok(())
     }
 
-    /// Changes only an instance's labels. No broker is involved, so the answer is final: unlike
-    /// [`update_service_instance`](Self::update_service_instance) the instance is not read back
-    /// (an answer of 202 is still waited for). An addition of a value the same change removes
-    /// goes in a second request, as Service Manager stores additions before removals (btp-api.md
-    /// §10 item 2); a value replaced by another one of the same key needs no second request.
-    pub async fn update_service_instance_labels(
-        &self,
-        id: &str,
-        labels: &[LabelChange],
-    ) -> Result<(), Error> {
-        let removes = |key: &str, value: &String| {
-            labels.iter().any(|change| match change {
-                LabelChange::Remove { key: k, values } => {
-                    k == key && (values.is_empty() || values.contains(value))
-                }
-                LabelChange::Add { .. } => false,
-            })
-        };
-        let (first, later): (Vec<&LabelChange>, Vec<&LabelChange>) =
-            labels.iter().partition(|change| match change {
-                LabelChange::Add { key, values } => !values.iter().any(|v| removes(key, v)),
-                LabelChange::Remove { .. } => true,
-            });
-        for part in [first, later] {
-            if part.is_empty() {
-                continue;
-            }
-            let body = InstanceUpdate {
-                parameters: None,
-                service_plan_id: None,
-                labels: part.into_iter().map(label_op).collect(),
-            };
-            let path = format!("/v1/service_instances/{id}?async=true");
-            let response = self
-                .btp
-                .execute(&self.request(Method::PATCH, &path).json(&body))
-                .await?;
-            if response.status == StatusCode::ACCEPTED {
-                self.settle(response, "/v1/service_instances/").await?;
-            }
-        }
-        Ok(())
-    }
-
     /// Deletes an instance and waits. 404 and 410 mean it is already gone.
     pub async fn delete_service_instance(&self, id: &str) -> Result<(), Error> {
         self.delete(&format!("/v1/service_instances/{id}?async=true"))

@@ -125,17 +125,14 @@ impl From<Operation> for types::Operation {
     fn from(w: Operation) -> Self {
         // `errors` is loosely typed (sap-btp-service-operator keeps it raw): keep its text.
         let errors = w.errors.filter(|e| !e.is_null()).map(|e| match e {
-            Value::String(text) => crate::http::redact::server_text(&text),
-            other => crate::http::redact::server_text(&other.to_string()),
+            Value::String(text) => text,
+            other => other.to_string(),
         });
         types::Operation {
             id: w.id,
             kind: OperationType::parse(&w.kind),
             state: OperationState::parse(&w.state),
-            description: w
-                .description
-                .filter(|d| !d.is_empty())
-                .map(|d| crate::http::redact::server_text(&d)),
+            description: w.description.filter(|d| !d.is_empty()),
             resource_id: w.resource_id,
             resource_type: w.resource_type,
             errors,
@@ -149,10 +146,7 @@ impl From<Operation> for LastOperation {
         LastOperation {
             kind: OperationType::parse(&w.kind),
             state: OperationState::parse(&w.state),
-            description: w
-                .description
-                .filter(|d| !d.is_empty())
-                .map(|d| crate::http::redact::server_text(&d)),
+            description: w.description.filter(|d| !d.is_empty()),
             updated_at: w.updated_at,
         }
     }

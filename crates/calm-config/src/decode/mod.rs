@@ -73,7 +73,7 @@ pub(crate) const INSTANCE_FIELDS: &[&str] = &[
 pub(crate) const KEY_FIELDS: &[&str] = &["name", "rotate_after", "retire_after"];
 pub(crate) const SPACE_ROLE_FIELDS: &[&str] = &["user", "origin", "role"];
 pub(crate) const ENTITLEMENT_FIELDS: &[&str] = &["amount", "enable"];
-pub(crate) const DELIVERY_FIELDS: &[&str] = &["dir", "exec", "env", "timeout"];
+pub(crate) const DELIVERY_FIELDS: &[&str] = &["dir", "exec"];
 
 /// Decodes the whole file. Returns what could be read; problems go to `problems`.
 pub(crate) fn file(problems: &mut Problems, root: &Node) -> CalmFile {
@@ -419,21 +419,9 @@ pub(crate) fn tenant(problems: &mut Problems, node: &Node) -> Option<TenantSpec>
 fn delivery(problems: &mut Problems, node: &Node) -> Option<DeliverySpec> {
     let f = mapping(problems, node, "`delivery`", DELIVERY_FIELDS)?;
     Some(DeliverySpec {
-        span: f.span,
         dir: f.get("dir").and_then(|n| string(problems, n, "`dir`")),
-        exec: f.get("exec").and_then(|n| {
-            list(problems, n, "`exec`", |p, n| string(p, n, "an argument")).map(|value| Sp {
-                value,
-                span: n.span,
-            })
-        }),
-        env: f.get("env").and_then(|n| {
-            list(problems, n, "`env`", |p, n| {
-                string(p, n, "an environment variable name")
-            })
-        }),
-        timeout: f
-            .get("timeout")
-            .and_then(|n| string(problems, n, "`timeout`")),
+        exec: f
+            .get("exec")
+            .and_then(|n| list(problems, n, "`exec`", |p, n| string(p, n, "an argument"))),
     })
 }

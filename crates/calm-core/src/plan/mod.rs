@@ -113,9 +113,6 @@ pub enum Action {
     /// interrupted rotation. Part of the rotation the config asked for: it needs no
     /// `--allow-delete` and is not counted by `--max-delete`.
     DeleteRetired,
-    /// Deliver an existing key's credentials again: its last delivery failed or was
-    /// interrupted, or the sink no longer holds them (`reason` says which).
-    Deliver,
 }
 
 impl Action {
@@ -123,7 +120,7 @@ impl Action {
     pub fn symbol(self) -> &'static str {
         match self {
             Action::Create => "+",
-            Action::Update | Action::Deliver => "~",
+            Action::Update => "~",
             Action::Replace => "-/+",
             Action::Adopt => "=",
             Action::Delete | Action::DeleteRetired => "-",
@@ -141,7 +138,6 @@ impl Action {
             Action::Delete => "delete",
             Action::Rotate => "rotate",
             Action::DeleteRetired => "delete retired",
-            Action::Deliver => "deliver",
         }
     }
 
@@ -299,7 +295,7 @@ pub fn plan(desired: &Desired, live: &Live, options: &PlanOptions) -> Plan {
         let empty = crate::LiveTenant::default();
         let lt = live.tenants.get(&t.name).unwrap_or(&empty);
         let before = out.changes.len();
-        tenant::diff(t, lt, desired, options, &mut out);
+        tenant::diff(t, lt, &desired.redact, options, &mut out);
         if out.changes.len() == before {
             out.unchanged_tenants.push(t.name.clone());
         }
@@ -332,26 +328,12 @@ pub struct SavedPlan {
     pub calmctl_version: String,
     /// When it was made (Unix seconds).
     pub created_at: i64,
-    /// SHA-256 of everything the plan was made from: the calmctl version, calm.yaml and every
-    /// inventory file (`tenants_from`) it names. A plan is applied only while it is unchanged.
+    /// SHA-256 of the calm.yaml it was made from.
     pub config_sha256: String,
-    /// The files the plan was made from, each with the SHA-256 of its bytes: what changed is named
-    /// when the plan is refused.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub sources: Vec<PlanSource>,
     /// Whether deletions were allowed.
     pub allow_delete: bool,
     /// The plan.
     pub plan: Plan,
-}
-
-/// A file a saved plan was made from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct PlanSource {
-    /// The path as calmctl read it.
-    pub path: String,
-    /// SHA-256 of its bytes.
-    pub sha256: String,
 }
 
 /// The draft-07 JSON Schema of `calmctl plan --format json` (a [`Plan`]) and of saved plans

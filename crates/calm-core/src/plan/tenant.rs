@@ -14,11 +14,10 @@ use crate::{Entitlement, Instance, Runtime, Tenant};
 pub(super) fn diff(
     t: &Tenant,
     live: &LiveTenant,
-    desired: &crate::Desired,
+    redact: &[String],
     options: &PlanOptions,
     out: &mut Plan,
 ) {
-    let redact = &desired.redact;
     entitlement(t, live, out);
     if t.runtime == Runtime::Cloudfoundry {
         spaces(t, live, out);
@@ -31,7 +30,7 @@ pub(super) fn diff(
             claimed.push(&li.guid);
         }
         instance(t, live, i, found, redact, out);
-        keys(t, live, i, found, &desired.delivery, options, out);
+        keys(t, live, i, found, options, out);
     }
     for li in live
         .instances
@@ -238,7 +237,6 @@ fn keys(
     live: &LiveTenant,
     i: &Instance,
     found: Option<&LiveInstance>,
-    delivery: &crate::Delivery,
     options: &PlanOptions,
     out: &mut Plan,
 ) {
@@ -326,24 +324,7 @@ fn keys(
                         obs,
                     );
                 } else {
-                    let before = out.changes.len();
                     rotation::rotate(t, i, k, lk, &live_keys, options, out);
-                    // A rotation delivers its new key; otherwise the key may be due.
-                    let rotates = out.changes.len() > before;
-                    if let Some(reason) = (!rotates)
-                        .then(|| crate::delivered::due(delivery, &i.name, &k.name, lk, &live.files))
-                        .flatten()
-                    {
-                        push(
-                            out,
-                            t,
-                            resource,
-                            Action::Deliver,
-                            Some(reason),
-                            Vec::new(),
-                            obs,
-                        );
-                    }
                 }
             }
         }

@@ -106,12 +106,6 @@ pub(super) fn converged(t: &Tenant) -> LiveTenant {
         }],
         cf_user: None,
         roles: Vec::new(),
-        // Its credentials file, written by an earlier run.
-        files: [(
-            crate::delivered::file_key("calm-api", "calm-key"),
-            crate::delivered::secret_id("{}"),
-        )]
-        .into(),
     }
 }
 
@@ -383,42 +377,5 @@ fn a_key_left_by_an_interrupted_rotation_is_deleted_and_the_old_one_kept() {
             "service_key calm-api/calm-key-197001050000".to_owned(),
             Action::DeleteRetired
         )]
-    );
-}
-
-/// Issue 21: a key whose delivery failed, or whose file is gone, is due in the plan: the next
-/// apply delivers it, where before only a missing file of a `dir` sink was noticed, and by apply
-/// alone.
-#[test]
-fn a_key_whose_delivery_failed_or_whose_file_is_gone_is_due() {
-    let t = tenant("alpha", Runtime::Cloudfoundry);
-    let mut l = converged(&t);
-    l.keys[0]
-        .metadata
-        .insert(labels::DELIVERY.into(), crate::delivered::FAILED.into());
-    let p = plan(
-        &desired(vec![t.clone()]),
-        &live(vec![l]),
-        &PlanOptions::default(),
-    );
-    assert_eq!(
-        actions(&p),
-        [("service_key calm-api/calm-key".to_owned(), Action::Deliver)]
-    );
-    assert_eq!(p.changes[0].reason.as_deref(), Some("last delivery failed"));
-    assert_eq!(
-        p.changes[0].observed.as_ref().map(|o| o.guid.as_str()),
-        Some("key-guid")
-    );
-    let mut gone = converged(&t);
-    gone.files.clear();
-    let p = plan(
-        &desired(vec![t]),
-        &live(vec![gone]),
-        &PlanOptions::default(),
-    );
-    assert_eq!(
-        p.changes[0].reason.as_deref(),
-        Some("its credentials file is missing")
     );
 }

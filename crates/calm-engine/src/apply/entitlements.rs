@@ -183,15 +183,6 @@ async fn assign(
             Err(calm_btp::Error::OperationFailed { .. }) if !last && !run.cancelled() => {
                 retry.push(item);
             }
-            // Ctrl-C ended the wait: no gate, so the tenant is skipped and the next run
-            // assigns (or finds) the entitlement.
-            Err(calm_btp::Error::Cancelled { .. }) => {
-                run.reporter.on_event(&ApplyEvent::StepFinished {
-                    tenant: &item.tenant,
-                    step: &item.step,
-                    error: Some("interrupted"),
-                });
-            }
             Err(e) => {
                 let failure = Failure::api(&item.step, &e);
                 finish(run, &item, Some(&failure));

@@ -28,11 +28,6 @@ pub(crate) struct Ids {
     pub(crate) credentials: HashMap<String, Credentials>,
     /// `retired-at` of retired keys, by GUID (to remove a binding's mark from its instance).
     pub(crate) retired: HashMap<String, String>,
-    /// Keys the plan says are due for delivery, as (instance name, key name in calm.yaml).
-    pub(crate) due: HashSet<(String, String)>,
-    /// The delivery record of each key, by GUID (a binding's is a mark on its instance, which a
-    /// new record replaces).
-    pub(crate) records: HashMap<String, String>,
 }
 
 impl Ids {
@@ -72,9 +67,6 @@ impl Ids {
             let retired = k.metadata.contains_key(labels::RETIRED_AT);
             if let Some(at) = k.metadata.get(labels::RETIRED_AT) {
                 ids.retired.insert(k.guid.clone(), at.clone());
-            }
-            if let Some(record) = k.metadata.get(labels::DELIVERY) {
-                ids.records.insert(k.guid.clone(), record.clone());
             }
             if failed || !managed || retired {
                 continue;

@@ -16,14 +16,13 @@
 //! overlap the work.
 //!
 //! Nothing is remembered between runs except what BTP holds: every object carries the ownership
-//! labels when it is created, and every key its delivery record (calm_core::delivered: pending,
-//! failed, unverified or what was delivered where), so a delivery that failed or was cut short is
-//! due in the next plan, and a run killed at any moment is finished by the next one.
+//! labels when it is created, and delivery is decided from the sink's state (a key whose file is
+//! missing is delivered again), so a run killed at any moment is finished by the next one.
 //! One tenant's failure never stops another; the [`ApplyReport`] says what happened to each.
 
 // Layers, bottom to top; a module imports only from layers below it (checked by
 // tests/layers.rs):
-//   base:    events, report, run, ids, exec, sink, verify, saved, lease/
+//   base:    events, report, run, ids, sink, verify, saved, lease/
 //   runtime: runtime/ (the Cloud Foundry / Service Manager seam)
 //   steps:   steps, deliver, rotate, entitlements
 //   driver:  tenant, chunks, leased, and `apply` below
@@ -31,7 +30,6 @@ mod chunks;
 mod deliver;
 mod entitlements;
 mod events;
-mod exec;
 mod ids;
 pub mod lease;
 mod leased;
@@ -52,7 +50,6 @@ use calm_core::{Desired, Live, Plan};
 use futures::StreamExt;
 
 pub use events::{ApplyEvent, ClientEvent, NoopReporter, Observer, Reporter, observer};
-pub use exec::{ExecSetup, guard_main};
 pub use leased::{LeasedReport, apply_leased};
 pub use report::{ApplyReport, Failure, TenantReport, TenantStatus};
 pub use run::ApplyOptions;

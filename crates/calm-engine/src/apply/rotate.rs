@@ -45,16 +45,11 @@ pub(crate) async fn finish(
         .credentials(ids, &old)
         .await
         .ok();
-    let runtime = ensure(run, Some(t), lt, ids, client).await?;
-    let new_credentials = runtime.credentials(ids, &new).await?;
-    let slot = deliver::Slot {
-        instance,
-        key,
-        guid: &new,
-    };
-    let delivered =
-        deliver::deliver_and_record(run, runtime, t, ids, &slot, &new_credentials).await;
-    if let Err(fail) = delivered {
+    let new_credentials = ensure(run, Some(t), lt, ids, client)
+        .await?
+        .credentials(ids, &new)
+        .await?;
+    if let Err(fail) = deliver::put_and_verify(run, t, key, &new_credentials).await {
         return Err(undo(
             run,
             t,
@@ -69,8 +64,7 @@ pub(crate) async fn finish(
         )
         .await);
     }
-    let unrecorded = delivered.ok().flatten();
-    let same = same_secret(old_credentials.as_ref(), &new_credentials).then(|| {
+    let warning = same_secret(old_credentials.as_ref(), &new_credentials).then(|| {
         format!(
             "{instance}/{key}: the new key has the same client secret as the one it replaces, so \
              rotating changed nothing; the instance uses the `instance-secret` credential type, \
@@ -82,7 +76,7 @@ pub(crate) async fn finish(
         .await?
         .retire_key(ids, instance, &old, run.options.now_unix)
         .await?;
-    Ok(same.or(unrecorded))
+    Ok(warning)
 }
 
 /// The new key failed: delete it, give the sink back the old key, keep the old key untouched.
@@ -117,16 +111,7 @@ async fn undo(
         });
     }
     if let Some(credentials) = old_credentials {
-        let back = deliver::put(run, t, instance, key, &credentials).await;
-        if back.is_ok()
-            && let Ok(client) = ensure(run, Some(t), lt, ids, client).await
-        {
-            // The old key is what the sink holds again; a record that cannot be written only
-            // makes the next run deliver it once more.
-            let record =
-                calm_core::delivered::record(&run.desired.delivery, credentials.expose_json());
-            let _ = client.record_delivery(ids, instance, old, &record).await;
-        }
+        let back = deliver::put(run, t, key, &credentials).await;
         notes.push(match back {
             Ok(()) => "the old key's credentials were delivered again".to_owned(),
             Err(e) => format!(

@@ -31,8 +31,6 @@ pub struct ApplyOptions {
     pub targets: Option<BTreeSet<String>>,
     /// The current time (Unix seconds), written on keys retired by a rotation.
     pub now_unix: i64,
-    /// How `exec` delivery commands are run: their environment and their guard.
-    pub exec: super::exec::ExecSetup,
 }
 
 impl Default for ApplyOptions {
@@ -46,7 +44,6 @@ impl Default for ApplyOptions {
             now_unix: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
-            exec: super::exec::ExecSetup::default(),
         }
     }
 }
@@ -88,12 +85,6 @@ impl Fail {
             Fail::Api(e) => e.to_string(),
             Fail::Other(m) => m.clone(),
         }
-    }
-
-    /// Whether the step stopped because the run was interrupted (Ctrl-C ended a wait): the step
-    /// is pending, not failed.
-    pub(crate) fn is_cancelled(&self) -> bool {
-        matches!(self, Fail::Api(calm_btp::Error::Cancelled { .. }))
     }
 
     pub(crate) fn named(self, step: &str) -> Failure {
@@ -148,13 +139,7 @@ where
             wait,
         };
         run.reporter.on_event(&ApplyEvent::Client(&event));
-        let cancel = &run.conns.btp().config().cancel;
-        if cancel.cancelled_during(wait).await {
-            return Err(Fail::Api(calm_btp::Error::Cancelled {
-                api,
-                what: what.to_owned(),
-            }));
-        }
+        tokio::time::sleep(wait).await;
         wait = (wait * 2).min(Duration::from_secs(5));
     }
 }

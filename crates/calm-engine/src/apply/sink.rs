@@ -1,22 +1,19 @@
 //! Where credentials go, and the IO of putting them there.
 //!
-//! - `dir`: `<dir>/<tenant>/<key>.json` (`<dir>/<tenant>/<instance>/<key>.json` when two instances
-//!   of the tenant have a key of that name: calm_core::delivered::credentials_path), written to a
-//!   temporary file in the same folder (mode 0600 from creation) and renamed over the target, so a
-//!   reader never sees half a file. Folders are 0700, whatever the umask. A target that is a
-//!   symlink, or a folder that group or others can read, is refused; an existing file that group
-//!   or others can read is narrowed to 0600.
-//! - `exec`: the JSON on the command's stdin, the command contained (exec.rs).
+//! - `dir`: `<dir>/<tenant>/<key>.json`, written to a temporary file in the same folder (mode
+//!   0600 from creation) and renamed over the target, so a reader never sees half a file. Folders
+//!   are 0700, whatever the umask. A target that is a symlink, or a folder that group or others
+//!   can read, is refused; an existing file that group or others can read is narrowed to 0600.
+//! - `exec`: the JSON on the command's stdin, with `CALMCTL_TENANT` and `CALMCTL_KEY` set.
 
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
 
 use calm_btp::cf::Credentials;
-use calm_core::delivered::credentials_path;
-use calm_core::{Delivery, ExecDelivery, Tenant};
-
-use super::exec::{self, ExecSetup, Target};
+use calm_core::Delivery;
+use tokio::io::AsyncWriteExt;
 
 /// Where credentials go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,37 +21,37 @@ pub enum Sink {
     /// Files under a folder.
     Dir(PathBuf),
     /// A command reading the JSON on stdin.
-    Exec(ExecDelivery),
+    Exec(Vec<String>),
 }
 
 impl From<&Delivery> for Sink {
     fn from(delivery: &Delivery) -> Self {
         match delivery {
             Delivery::Dir(dir) => Sink::Dir(dir.clone()),
-            Delivery::Exec(exec) => Sink::Exec(exec.clone()),
+            Delivery::Exec(argv) => Sink::Exec(argv.clone()),
         }
     }
 }
 
 impl Sink {
     /// The file a key goes to (`dir` only).
-    pub fn path(&self, t: &Tenant, instance: &str, key: &str) -> Option<PathBuf> {
+    pub fn path(&self, tenant: &str, key: &str) -> Option<PathBuf> {
         match self {
-            Sink::Dir(dir) => Some(credentials_path(dir, t, instance, key)),
+            Sink::Dir(dir) => Some(dir.join(tenant).join(format!("{key}.json"))),
             Sink::Exec(_) => None,
         }
     }
 
     /// Whether the sink lacks this key (only a folder can tell).
-    pub(crate) fn missing(&self, t: &Tenant, instance: &str, key: &str) -> bool {
-        self.path(t, instance, key)
+    pub(crate) fn missing(&self, tenant: &str, key: &str) -> bool {
+        self.path(tenant, key)
             .is_some_and(|p| std::fs::symlink_metadata(p).is_err())
     }
 
     /// Narrows an existing credentials file that group or others can read to 0600 (a file copied
     /// in, or written under an older tool): a file calmctl does not rewrite is fixed in place.
-    pub(crate) fn protect(&self, t: &Tenant, instance: &str, key: &str) -> Result<(), String> {
-        let Some(path) = self.path(t, instance, key) else {
+    pub(crate) fn protect(&self, tenant: &str, key: &str) -> Result<(), String> {
+        let Some(path) = self.path(tenant, key) else {
             return Ok(());
         };
         match std::fs::symlink_metadata(&path) {
@@ -69,28 +66,18 @@ impl Sink {
     /// Writes the credentials; returns where they went.
     pub(crate) async fn put(
         &self,
-        setup: &ExecSetup,
-        cancel: &calm_btp::Cancel,
-        t: &Tenant,
-        instance: &str,
+        tenant: &str,
         key: &str,
         credentials: &Credentials,
     ) -> Result<String, String> {
-        let json = credentials.expose_json().as_bytes();
         match self {
             Sink::Dir(dir) => {
-                let path = credentials_path(dir, t, instance, key);
-                write_file(dir, &path, json)?;
+                let path = write_file(dir, tenant, key, credentials.expose_json().as_bytes())?;
                 Ok(path.display().to_string())
             }
-            Sink::Exec(exec) => {
-                let target = Target {
-                    tenant: &t.name,
-                    instance,
-                    key,
-                };
-                exec::deliver(exec, setup, cancel, &target, json).await?;
-                Ok(format!("`{}`", exec.command.join(" ")))
+            Sink::Exec(argv) => {
+                run_command(argv, tenant, key, credentials.expose_json().as_bytes()).await?;
+                Ok(format!("`{}`", argv.join(" ")))
             }
         }
     }
@@ -125,22 +112,12 @@ fn private_dir(dir: &Path) -> Result<(), String> {
     }
 }
 
-/// Writes `json` to `target` (a file below `dir`) atomically; `dir` and every folder between it
-/// and the file (the tenant's, an instance's) must be private, and are made 0700 when missing.
-fn write_file(dir: &Path, target: &Path, json: &[u8]) -> Result<(), String> {
-    let folder = target
-        .parent()
-        .ok_or_else(|| format!("{} has no folder", target.display()))?;
-    let below = folder
-        .strip_prefix(dir)
-        .map_err(|_| format!("{} is not in {}", target.display(), dir.display()))?;
+fn write_file(dir: &Path, tenant: &str, key: &str, json: &[u8]) -> Result<PathBuf, String> {
     private_dir(dir)?;
-    let mut current = dir.to_path_buf();
-    for part in below.components() {
-        current.push(part);
-        private_dir(&current)?;
-    }
-    if let Ok(meta) = std::fs::symlink_metadata(target)
+    let folder = dir.join(tenant);
+    private_dir(&folder)?;
+    let target = folder.join(format!("{key}.json"));
+    if let Ok(meta) = std::fs::symlink_metadata(&target)
         && !meta.is_file()
     {
         return Err(format!(
@@ -151,7 +128,7 @@ fn write_file(dir: &Path, target: &Path, json: &[u8]) -> Result<(), String> {
     // NamedTempFile creates the file with mode 0600 whatever the umask.
     let mut file = tempfile::Builder::new()
         .prefix(".calmctl-")
-        .tempfile_in(folder)
+        .tempfile_in(&folder)
         .map_err(|e| format!("cannot write in {}: {e}", folder.display()))?;
     file.write_all(json)
         .and_then(|()| file.write_all(b"\n"))
@@ -159,7 +136,36 @@ fn write_file(dir: &Path, target: &Path, json: &[u8]) -> Result<(), String> {
         .map_err(|e| format!("cannot write in {}: {e}", folder.display()))?;
     std::fs::set_permissions(file.path(), std::fs::Permissions::from_mode(0o600))
         .map_err(|e| format!("cannot protect {}: {e}", file.path().display()))?;
-    file.persist(target)
+    file.persist(&target)
         .map_err(|e| format!("cannot write {}: {e}", target.display()))?;
-    Ok(())
+    Ok(target)
+}
+
+async fn run_command(argv: &[String], tenant: &str, key: &str, json: &[u8]) -> Result<(), String> {
+    let (program, args) = argv
+        .split_first()
+        .ok_or_else(|| "delivery.exec is empty".to_owned())?;
+    let mut child = tokio::process::Command::new(program)
+        .args(args)
+        .env("CALMCTL_TENANT", tenant)
+        .env("CALMCTL_KEY", key)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start `{program}`: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(json)
+            .await
+            .map_err(|e| format!("`{program}` did not read the credentials: {e}"))?;
+    }
+    let status = child
+        .wait()
+        .await
+        .map_err(|e| format!("`{program}` failed: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{program}` exited with {status}"))
+    }
 }

@@ -132,9 +132,6 @@ async fn upsert(
         (Resource::ServiceKey { instance, name, .. }, Action::Adopt) => {
             let guid = guid_of(c)?.to_owned();
             client.adopt_key(t, ids, instance, name, &guid).await?;
-            // A key made by hand (perhaps re-created under the name of a deleted one whose
-            // credentials the sink still holds) is delivered like a new one.
-            ids.fresh.insert(guid.clone());
             ids.keys.insert((instance.clone(), name.clone()), guid);
             Ok(())
         }

@@ -22,21 +22,10 @@ pub(crate) async fn apply(
     plan: &Plan,
     gate: Option<Result<String, Failure>>,
 ) -> TenantReport {
-    // Deliveries are not steps of their own: the delivery pass at the end does them.
     let changes: Vec<&Change> = plan
         .changes
         .iter()
         .filter(|c| c.tenant == name && !matches!(c.resource, Resource::Entitlement { .. }))
-        .filter(|c| c.action != Action::Deliver)
-        .collect();
-    let due: Vec<(String, String)> = plan
-        .changes
-        .iter()
-        .filter(|c| c.tenant == name && c.action == Action::Deliver)
-        .filter_map(|c| match &c.resource {
-            Resource::ServiceKey { instance, name, .. } => Some((instance.clone(), name.clone())),
-            _ => None,
-        })
         .collect();
     let steps: Vec<String> = changes.iter().map(|c| step_of(c)).collect();
     let t = run.desired.tenants.iter().find(|t| t.name == name);
@@ -71,7 +60,6 @@ pub(crate) async fn apply(
         None => {}
     }
     let mut ids = Ids::from_live(lt);
-    ids.due.extend(due);
     let mut client: Option<Client> = None;
     for (n, c) in changes.iter().enumerate() {
         if run.cancelled() {
@@ -98,17 +86,6 @@ pub(crate) async fn apply(
             result = step_once(run, t, lt, &mut ids, &mut client, &again, &mut report).await;
         }
         if let Err(fail) = result {
-            if fail.is_cancelled() {
-                // Ctrl-C ended a wait: the step is left for the next run, like those after it.
-                run.reporter.on_event(&ApplyEvent::StepFinished {
-                    tenant: name,
-                    step,
-                    error: Some("interrupted"),
-                });
-                report.status = TenantStatus::Pending;
-                report.remaining = steps[n..].to_vec();
-                return report;
-            }
             let failure = fail.named(step);
             tracing::debug!(tenant = %name, step = %step, error = %failure.message, "step failed");
             run.reporter.on_event(&ApplyEvent::StepFinished {

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use calm_core::{Desired, Plan, PlanOptions, PlanSource, SavedPlan};
+use calm_core::{Desired, Plan, PlanOptions, SavedPlan};
 
 use crate::apply::lease::LeaseOptions;
 use crate::apply::{
@@ -19,11 +19,10 @@ use crate::{Connections, EngineError};
 pub struct Saved {
     /// The plan as it was saved.
     pub plan: SavedPlan,
-    /// SHA-256 of what the config is made from now: calmctl's version, calm.yaml and every
-    /// inventory file (it must be what the plan was made from).
+    /// SHA-256 of the config now (it must be the one the plan was made from).
     pub config_sha256: String,
-    /// The files the config is made from now, to name the one that changed.
-    pub sources: Vec<PlanSource>,
+    /// The config's name, for messages.
+    pub config_name: String,
     /// The oldest a saved plan may be, in seconds.
     pub max_age_secs: i64,
 }
@@ -101,11 +100,7 @@ pub async fn apply(
         return Ok(ApplyOutcome::Declined);
     }
     let cancel = Arc::new(AtomicBool::new(false));
-    let watcher = tokio::spawn(cancel_on_ctrl_c(
-        cancel.clone(),
-        conns.btp().config().cancel.clone(),
-        reporter.clone(),
-    ));
+    let watcher = tokio::spawn(cancel_on_ctrl_c(cancel.clone(), reporter.clone()));
     // A run that changes nothing takes no lease and writes nothing (delivery may still be due);
     // otherwise the changing tenants are leased, read again and applied in chunks, so that two
     // runs never work on one tenant at once and a concurrent run's work is seen.
@@ -149,8 +144,11 @@ pub async fn apply(
 
 /// Refuses a saved plan made from another config, or older than allowed.
 fn check_saved(saved: &Saved, now_unix: i64) -> Result<(), EngineError> {
-    if let Some(message) = changed_since(&saved.plan, &saved.config_sha256, &saved.sources) {
-        return Err(EngineError::SavedPlan(message));
+    if saved.plan.config_sha256 != saved.config_sha256 {
+        return Err(EngineError::SavedPlan(format!(
+            "the plan was made from a different {}; make a new plan",
+            saved.config_name
+        )));
     }
     let age = now_unix - saved.plan.created_at;
     if age > saved.max_age_secs {
@@ -163,54 +161,10 @@ fn check_saved(saved: &Saved, now_unix: i64) -> Result<(), EngineError> {
     Ok(())
 }
 
-/// Why a saved plan no longer matches what it was made from: another calmctl version, or a changed
-/// calm.yaml or inventory file (named). `None` when everything is as it was. `sha256` and
-/// `sources` describe the config now (`calm_config::Loaded`).
-pub fn changed_since(plan: &SavedPlan, sha256: &str, sources: &[PlanSource]) -> Option<String> {
-    let version = env!("CARGO_PKG_VERSION");
-    if plan.calmctl_version != version {
-        return Some(format!(
-            "the plan was made by calmctl {}, this is calmctl {version}; make a new plan",
-            plan.calmctl_version
-        ));
-    }
-    if plan.config_sha256 == sha256 {
-        return None;
-    }
-    let unchanged = |s: &PlanSource, list: &[PlanSource]| {
-        list.iter()
-            .any(|o| o.path == s.path && o.sha256 == s.sha256)
-    };
-    let mut changed: Vec<&str> = sources
-        .iter()
-        .filter(|s| !unchanged(s, &plan.sources))
-        .map(|s| s.path.as_str())
-        .collect();
-    changed.extend(
-        plan.sources
-            .iter()
-            .filter(|s| !sources.iter().any(|o| o.path == s.path))
-            .map(|s| s.path.as_str()),
-    );
-    if changed.is_empty() {
-        changed.push("calm.yaml or inventory");
-    }
-    Some(format!(
-        "the plan was made from a different {}; make a new plan",
-        changed.join(", ")
-    ))
-}
-
-/// Ctrl-C stops starting new steps and ends every wait for a job at once; the requests under way
-/// finish, leases are given back.
-async fn cancel_on_ctrl_c(
-    cancel: Arc<AtomicBool>,
-    waits: calm_btp::Cancel,
-    reporter: Arc<dyn Reporter>,
-) {
+/// Ctrl-C stops starting new steps; the steps under way finish, leases are given back.
+async fn cancel_on_ctrl_c(cancel: Arc<AtomicBool>, reporter: Arc<dyn Reporter>) {
     if tokio::signal::ctrl_c().await.is_ok() {
         cancel.store(true, Ordering::SeqCst);
-        waits.cancel();
         reporter.on_event(&ApplyEvent::Interrupted);
     }
 }

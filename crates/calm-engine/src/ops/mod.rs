@@ -10,7 +10,7 @@
 mod apply;
 mod targets;
 
-pub use apply::{ApplyOutcome, ApplyRequest, Saved, apply, changed_since};
+pub use apply::{ApplyOutcome, ApplyRequest, Saved, apply};
 pub use targets::{rotation_keys, select};
 
 use calm_core::{Desired, Live, Plan, PlanOptions};

@@ -15,7 +15,6 @@ mod cf;
 mod roles;
 mod service_manager;
 mod shapes;
-mod sink;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -125,7 +124,6 @@ pub async fn read_live(
             lt.keys = part.keys;
         }
     }
-    sink::read_files(desired, &mut live);
     Ok(live)
 }
 

@@ -166,12 +166,11 @@ fn instance_metadata(tags: &BTreeMap<String, Vec<String>>) -> Metadata {
     let mut metadata = crate::sm_labels::read(tags);
     metadata.remove(labels::ADOPTED_BINDINGS);
     metadata.remove(labels::RETIRED_BINDINGS);
-    metadata.remove(labels::DELIVERED_BINDINGS);
     metadata
 }
 
 /// What calmctl recorded about bindings on their managed instances, by binding id: ownership of
-/// adopted bindings, retirement times and delivery records. Bindings cannot be relabelled after creation (btp-api.md
+/// adopted bindings and retirement times. Bindings cannot be relabelled after creation (btp-api.md
 /// §4.4), so these marks live on the instance and are read back as if they were the binding's.
 fn binding_marks<'a>(
     instances: impl Iterator<Item = &'a BTreeMap<String, Vec<String>>>,
@@ -193,12 +192,6 @@ fn binding_marks<'a>(
             if let Some((id, at)) = mark.split_once('@') {
                 let entry = out.entry(id.to_owned()).or_default();
                 entry.insert(labels::RETIRED_AT.into(), at.to_owned());
-            }
-        }
-        for mark in tags.get(labels::DELIVERED_BINDINGS).into_iter().flatten() {
-            if let Some((id, record)) = mark.split_once('@') {
-                let entry = out.entry(id.to_owned()).or_default();
-                entry.insert(labels::DELIVERY.into(), record.to_owned());
             }
         }
     }

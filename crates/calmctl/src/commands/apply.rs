@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use calm_btp::ClientConfig;
-use calm_core::{Delivery, Desired, Plan, SavedPlan};
+use calm_core::{Plan, SavedPlan};
 use calm_engine::apply::lease::LeaseOptions;
-use calm_engine::apply::{ApplyOptions, ExecSetup, LeasedReport, Sink};
+use calm_engine::apply::{ApplyOptions, LeasedReport, Sink};
 use calm_engine::ops::{self, ApplyOutcome, ApplyRequest, Saved};
 use calm_engine::{ApplyReport, Reporter};
 
@@ -29,14 +29,7 @@ pub(crate) fn apply(args: &ApplyArgs, ctx: &Context) -> Status {
         Some(Ok(plan)) => Some(Saved {
             plan,
             config_sha256: loaded.sha256.clone(),
-            sources: loaded
-                .sources
-                .iter()
-                .map(|s| calm_core::PlanSource {
-                    path: s.name.clone(),
-                    sha256: s.sha256.clone(),
-                })
-                .collect(),
+            config_name: args.config.file.display().to_string(),
             max_age_secs: i64::try_from(args.max_plan_age.saturating_mul(3600)).unwrap_or(i64::MAX),
         }),
         Some(Err(message)) => return fail(&message),
@@ -56,7 +49,7 @@ pub(crate) fn apply(args: &ApplyArgs, ctx: &Context) -> Status {
                 .max_delete
                 .or_else(|| (ctx.env)("CI").filter(|v| !v.is_empty()).map(|_| 0)),
             refresh_credentials: args.refresh_credentials,
-            ..options(&args.run, ctx, &loaded.desired)
+            ..options(&args.run, ctx)
         },
         lease: lease_options(&args.run),
     };
@@ -64,33 +57,13 @@ pub(crate) fn apply(args: &ApplyArgs, ctx: &Context) -> Status {
 }
 
 /// The apply options `apply` and `rotate` share.
-pub(crate) fn options(run: &RunArgs, ctx: &Context, desired: &Desired) -> ApplyOptions {
+pub(crate) fn options(run: &RunArgs, ctx: &Context) -> ApplyOptions {
     ApplyOptions {
         parallelism: run.parallelism,
         verify: !run.no_verify,
         now_unix: ctx.now_unix,
-        exec: exec_setup(desired, ctx),
         ..ApplyOptions::default()
     }
-}
-
-/// How `delivery.exec` commands run: under calmctl's own guard (`calmctl __sink-guard`), which
-/// kills them if calmctl dies, with `PATH`, `HOME` and the variables `delivery.env` names — and
-/// nothing else of calmctl's environment, which holds its credentials.
-fn exec_setup(desired: &Desired, ctx: &Context) -> ExecSetup {
-    let Delivery::Exec(exec) = &desired.delivery else {
-        return ExecSetup::default();
-    };
-    let names = ["PATH", "HOME"]
-        .into_iter()
-        .chain(exec.env.iter().map(String::as_str));
-    let env = names
-        .filter_map(|name| (ctx.env)(name).map(|value| (name.to_owned(), value)))
-        .collect();
-    let guard = std::env::current_exe()
-        .ok()
-        .map(|exe| vec![exe.display().to_string(), "__sink-guard".to_owned()]);
-    ExecSetup { guard, env }
 }
 
 pub(crate) fn lease_options(run: &RunArgs) -> LeaseOptions {

@@ -22,10 +22,5 @@ pub(crate) fn run(cli: &Cli, ctx: &Context) -> Status {
         Command::Discover(args) => discover::discover(args, ctx),
         Command::Schema => schema::schema(),
         Command::Completions(args) => completions::completions(args),
-        // Handled before the context is built (lib.rs); kept here for completeness.
-        Command::SinkGuard(args) => match calm_engine::apply::guard_main(&args.command) {
-            0 => Status::Success,
-            _ => Status::Failure,
-        },
     }
 }

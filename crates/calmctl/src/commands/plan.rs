@@ -83,14 +83,6 @@ fn print(
             calmctl_version: env!("CARGO_PKG_VERSION").to_owned(),
             created_at: ctx.now_unix,
             config_sha256: loaded.sha256.clone(),
-            sources: loaded
-                .sources
-                .iter()
-                .map(|s| calm_core::PlanSource {
-                    path: s.name.clone(),
-                    sha256: s.sha256.clone(),
-                })
-                .collect(),
             allow_delete: args.allow_delete,
             plan,
         };

@@ -28,7 +28,7 @@ pub(crate) fn rotate(args: &RotateArgs, ctx: &Context) -> Status {
         targets: Some(targets),
         allow_delete: false,
         rotate,
-        options: options(&args.run, ctx, &loaded.desired),
+        options: options(&args.run, ctx),
         lease: lease_options(&args.run),
     };
     run(request, &args.run, &args.sandbox, ctx)

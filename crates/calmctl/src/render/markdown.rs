@@ -75,7 +75,7 @@ fn head(plan: &Plan, groups: &[(&str, Vec<&Change>)]) -> String {
         return head;
     }
     let _ = writeln!(head, "**{}**\n", summary(plan));
-    // Rotation's and delivery's columns appear only when the plan has such changes.
+    // Rotation's columns appear only when the plan rotates or deletes retired keys.
     let mut columns = vec![
         Action::Create,
         Action::Update,
@@ -84,7 +84,7 @@ fn head(plan: &Plan, groups: &[(&str, Vec<&Change>)]) -> String {
         Action::Delete,
     ];
     columns.extend(
-        [Action::Rotate, Action::DeleteRetired, Action::Deliver]
+        [Action::Rotate, Action::DeleteRetired]
             .into_iter()
             .filter(|a| plan.count(*a) > 0),
     );

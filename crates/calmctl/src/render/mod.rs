@@ -24,7 +24,7 @@ pub(crate) fn summary(plan: &Plan) -> String {
     .map(|a| format!("{} to {}", plan.count(a), a.verb()))
     .chain(
         // Rotation's actions are named only when present, to keep the usual line short.
-        [Action::Rotate, Action::DeleteRetired, Action::Deliver]
+        [Action::Rotate, Action::DeleteRetired]
             .into_iter()
             .filter(|a| plan.count(*a) > 0)
             .map(|a| format!("{} to {}", plan.count(a), a.verb())),

@@ -76,9 +76,9 @@ fn summary(report: &ApplyReport, sink: &Sink, out: &mut String) {
                 "Credentials were written to {}/<tenant>/<key>.json (mode 0600).\n",
                 dir.display()
             )),
-            Sink::Exec(exec) => out.push_str(&format!(
+            Sink::Exec(argv) => out.push_str(&format!(
                 "Credentials were passed to `{}`.\n",
-                exec.command.join(" ")
+                argv.join(" ")
             )),
         }
     }

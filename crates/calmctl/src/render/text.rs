@@ -24,7 +24,7 @@ impl Paint {
     fn action(self, action: Action, text: &str) -> String {
         let code = match action {
             Action::Create => "32",
-            Action::Update | Action::Deliver => "33",
+            Action::Update => "33",
             Action::Replace | Action::Delete | Action::DeleteRetired => "31",
             Action::Adopt => "36",
             Action::Rotate => "35",
@@ -121,13 +121,7 @@ pub(crate) fn render(plan: &Plan, paint: Paint) -> String {
 
 pub(crate) fn change_lines(out: &mut String, change: &Change, paint: Paint) {
     let symbol = change.action.symbol();
-    // A delivery changes nothing on the key itself: say what is done to it.
-    let verb = if change.action == Action::Deliver {
-        "deliver "
-    } else {
-        ""
-    };
-    let head = format!("  {symbol:>3} {verb}{}", change.resource.label());
+    let head = format!("  {symbol:>3} {}", change.resource.label());
     let _ = write!(out, "{}", paint.action(change.action, &head));
     match &change.reason {
         Some(reason) => {

@@ -2,7 +2,6 @@
 //! Markdown and JSON, and no secret in any of them.
 
 use std::collections::BTreeMap;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 
 use btp_sim::world::RoleType;
 use calm_btp::cf::Metadata;
@@ -96,24 +95,6 @@ pub(crate) fn managed(l: &Landscape, org: &str, tenant: &str, authorities: &[&st
         keys: vec![("calm-key".to_owned(), labels_only(key_labels))],
         ..HandMade::new(org)
     });
-    // The credentials file that earlier apply delivered (it predates delivery records).
-    let folder = l.path("credentials").join(tenant);
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&folder)
-        .unwrap();
-    std::fs::set_permissions(
-        l.path("credentials"),
-        std::fs::Permissions::from_mode(0o700),
-    )
-    .unwrap();
-    std::fs::write(folder.join("calm-key.json"), "{}\n").unwrap();
-    std::fs::set_permissions(
-        folder.join("calm-key.json"),
-        std::fs::Permissions::from_mode(0o600),
-    )
-    .unwrap();
 }
 
 #[test]

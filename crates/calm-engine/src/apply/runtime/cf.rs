@@ -167,7 +167,7 @@ pub(super) async fn create_key(
             name: name.to_owned(),
             service_instance_guid: instance_guid.to_owned(),
             parameters: None,
-            metadata: labels_only(pending(key_labels(t, calm_name))),
+            metadata: labels_only(key_labels(t, calm_name)),
         })
         .await?;
     Ok(NewKey {
@@ -182,36 +182,7 @@ pub(super) async fn adopt_key(
     name: &str,
     guid: &str,
 ) -> Result<(), Fail> {
-    // An adopted key is a new key to calmctl (it may have been re-created by hand under the
-    // name of one whose credentials the sink holds): its delivery is pending.
-    let patch = MetadataPatch::from(&labels_only(pending(key_labels(t, name))));
-    cf.update_service_credential_binding_metadata(guid, &patch)
-        .await?;
-    Ok(())
-}
-
-/// `labels` with the delivery record `pending`: a key is created or adopted before it is
-/// delivered, and a run cut short in between leaves the record saying so.
-fn pending(
-    mut labels: std::collections::BTreeMap<String, String>,
-) -> std::collections::BTreeMap<String, String> {
-    labels.insert(
-        labels::DELIVERY.into(),
-        calm_core::delivered::PENDING.into(),
-    );
-    labels
-}
-
-/// The delivery record is a label on the key itself (`calmctl.sap/delivery`).
-pub(super) async fn record_delivery(
-    cf: &CfClient,
-    guid: &str,
-    record: &str,
-) -> Result<(), calm_btp::Error> {
-    let mut patch = MetadataPatch::default();
-    patch
-        .labels
-        .insert(labels::DELIVERY.into(), Some(record.to_owned()));
+    let patch = MetadataPatch::from(&labels_only(key_labels(t, name)));
     cf.update_service_credential_binding_metadata(guid, &patch)
         .await?;
     Ok(())

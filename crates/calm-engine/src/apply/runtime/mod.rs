@@ -195,23 +195,6 @@ impl Client {
         }
     }
 
-    /// Records the outcome of a key's delivery (calm_core::delivered): on the key (Cloud
-    /// Foundry), or as a mark on its instance (Service Manager bindings cannot be relabelled).
-    pub(crate) async fn record_delivery(
-        &self,
-        ids: &mut Ids,
-        instance: &str,
-        guid: &str,
-        record: &str,
-    ) -> Result<(), Fail> {
-        match self {
-            Client::Cf(cf) => cf::record_delivery(cf, guid, record).await?,
-            Client::Sm(sm) => sm::record_delivery(sm, ids, instance, guid, record).await?,
-        }
-        ids.records.insert(guid.to_owned(), record.to_owned());
-        Ok(())
-    }
-
     /// Marks a key replaced by a rotation as retired at `now` (Unix seconds).
     pub(crate) async fn retire_key(
         &self,

@@ -143,45 +143,7 @@ pub(super) async fn adopt_key(
         key: labels::ADOPTED_BINDINGS.into(),
         values: vec![id.to_owned()],
     };
-    // An adopted binding is a new binding to calmctl: its delivery is pending.
-    let pending = LabelChange::Add {
-        key: labels::DELIVERED_BINDINGS.into(),
-        values: vec![format!("{id}@{}", calm_core::delivered::PENDING)],
-    };
-    mark(sm, &instance_id, vec![add, pending]).await?;
-    ids.records
-        .insert(id.to_owned(), calm_core::delivered::PENDING.to_owned());
-    Ok(())
-}
-
-/// A delivery record is `<binding id>@<record>` in the `calmctl.sap/delivered-bindings` label of
-/// the binding's instance, replacing the binding's earlier record.
-pub(super) async fn record_delivery(
-    sm: &ServiceManagerClient,
-    ids: &Ids,
-    instance: &str,
-    id: &str,
-    record: &str,
-) -> Result<(), Fail> {
-    let instance_id = instance_id(ids, instance)?;
-    let old = ids.records.get(id);
-    if old.is_some_and(|old| old == record) {
-        // Service Manager stores adds before removes: removing and adding one value in one
-        // request would leave none (btp-api.md §10 item 2). Nothing changes anyway.
-        return Ok(());
-    }
-    let mut changes = Vec::new();
-    if let Some(old) = old {
-        changes.push(LabelChange::Remove {
-            key: labels::DELIVERED_BINDINGS.into(),
-            values: vec![format!("{id}@{old}")],
-        });
-    }
-    changes.push(LabelChange::Add {
-        key: labels::DELIVERED_BINDINGS.into(),
-        values: vec![format!("{id}@{record}")],
-    });
-    mark(sm, &instance_id, changes).await
+    mark(sm, &instance_id, vec![add]).await
 }
 
 /// Retirement is `<binding id>@<seconds>` in the `calmctl.sap/retired-bindings` label of the
@@ -228,12 +190,6 @@ async fn forget(sm: &ServiceManagerClient, ids: &Ids, instance: &str, id: &str) 
             values: vec![format!("{id}@{at}")],
         });
     }
-    if let Some(record) = ids.records.get(id) {
-        changes.push(LabelChange::Remove {
-            key: labels::DELIVERED_BINDINGS.into(),
-            values: vec![format!("{id}@{record}")],
-        });
-    }
     let _ = mark(sm, instance_id, changes).await;
 }
 
@@ -244,14 +200,21 @@ fn instance_id(ids: &Ids, instance: &str) -> Result<String, Fail> {
         .ok_or_else(|| Fail::Other(format!("instance {instance} does not exist")))
 }
 
-/// Changes only the labels of an instance (no parameters: no broker call, nothing to wait for).
+/// Changes only the labels of an instance (no parameters: no broker call).
 async fn mark(
     sm: &ServiceManagerClient,
     instance_id: &str,
     labels: Vec<LabelChange>,
 ) -> Result<(), Fail> {
-    sm.update_service_instance_labels(instance_id, &labels)
-        .await?;
+    sm.update_service_instance(
+        instance_id,
+        &ServiceInstanceUpdate {
+            parameters: None,
+            service_plan_id: None,
+            labels,
+        },
+    )
+    .await?;
     Ok(())
 }
 
