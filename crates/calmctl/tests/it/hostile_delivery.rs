@@ -110,12 +110,24 @@ fn the_sink_sees_none_of_calmctls_credentials() {
         .push(("VAULT_ADDR".into(), "https://vault.example".into()));
     l.env
         .push(("UNNAMED_SECRET".into(), "not-for-the-sink".into()));
+    // Without `env`: none of calmctl's credentials.
+    with_exec(&l, "env > sink.env\ncat > /dev/null\n", "");
+    let (code, _, err) = l.apply(&[]);
+    assert_eq!(code, 0, "{err}");
+    let env = std::fs::read_to_string(l.path("sink.env")).unwrap();
+    for (name, value) in &l.env {
+        assert!(
+            !env.contains(value.as_str()),
+            "the value of {name} reached the sink"
+        );
+    }
+    // With `env: [VAULT_ADDR]`: that one too, and still nothing else.
     with_exec(
         &l,
         "env > sink.env\ncat > /dev/null\n",
         ", env: [VAULT_ADDR]",
     );
-    let (code, _, err) = l.apply(&[]);
+    let (code, _, err) = l.apply(&["--refresh-credentials"]);
     assert_eq!(code, 0, "{err}");
     let env = std::fs::read_to_string(l.path("sink.env")).unwrap();
     let names: Vec<&str> = env

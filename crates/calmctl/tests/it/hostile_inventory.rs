@@ -109,16 +109,6 @@ fn a_saved_plan_is_refused_after_its_inventory_changed() {
     std::fs::write(l.path("tenants.csv"), "name,subaccount\nsub-1,sub-1\n").unwrap();
     let (code, _, err) = run(&l, &["plan", "--out", "plan.json"]);
     assert_eq!(code, 2, "{err}");
-    let saved: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(l.path("plan.json")).unwrap()).unwrap();
-    let sources: Vec<&str> = saved["sources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["path"].as_str().unwrap())
-        .collect();
-    assert_eq!(sources, ["calm.yaml", "tenants.csv"], "{saved}");
-
     // The reviewed plan covers sub-1; the CSV now names sub-2 too.
     std::fs::write(
         l.path("tenants.csv"),
@@ -133,6 +123,14 @@ fn a_saved_plan_is_refused_after_its_inventory_changed() {
     );
     let touched = l.sim.with_world(|w| w.service_instances.len());
     assert_eq!(touched, 0, "nothing was applied");
+
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(l.path("plan.json")).unwrap()).unwrap();
+    let sources: Vec<&str> = saved["sources"]
+        .as_array()
+        .map(|list| list.iter().filter_map(|s| s["path"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(sources, ["calm.yaml", "tenants.csv"], "{saved}");
 
     // Back as reviewed, the plan applies.
     std::fs::write(l.path("tenants.csv"), "name,subaccount\nsub-1,sub-1\n").unwrap();
