@@ -105,6 +105,21 @@ pub fn render(
     }
 }
 
+/// `rendered` with `uaa.identityzone` set to `zone`, when a key or binding carries one of its
+/// own (`identity_zone`; worlds only).
+pub fn in_zone(mut rendered: Value, zone: Option<&str>) -> Value {
+    if let Some(zone) = zone {
+        let uaa = match rendered.get_mut("uaa") {
+            Some(uaa) => uaa,
+            None => &mut rendered,
+        };
+        if let Some(map) = uaa.as_object_mut() {
+            map.insert("identityzone".into(), Value::String(zone.to_owned()));
+        }
+    }
+    rendered
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

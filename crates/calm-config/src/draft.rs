@@ -65,6 +65,8 @@ pub struct DraftTenant {
     pub protect: bool,
     /// Entitlement.
     pub entitlement: Option<Entitlement>,
+    /// `retrieve:` entries (`generated`): a retrieve-only tenant when no instance is given.
+    pub retrieve: Vec<String>,
 }
 
 /// An instance of a tenant. `None` fields inherit the defaults.
@@ -206,6 +208,14 @@ fn tenant(t: &DraftTenant) -> String {
     if t.protect {
         parts.push("protect: true".into());
     }
+    match t.retrieve.as_slice() {
+        [] => {}
+        [one] => parts.push(format!("retrieve: {}", scalar(one))),
+        many => {
+            let items: Vec<String> = many.iter().map(|r| scalar(r)).collect();
+            parts.push(format!("retrieve: [{}]", items.join(", ")));
+        }
+    }
     format!("{{ {} }}", parts.join(", "))
 }
 
@@ -323,6 +333,7 @@ pub fn to_csv(draft: &Draft) -> Result<String, String> {
         "instance",
         "keys",
         "protect",
+        "retrieve",
     ];
     writer.write_record(header).map_err(|e| e.to_string())?;
     for t in &draft.tenants {
@@ -341,6 +352,8 @@ pub fn to_csv(draft: &Draft) -> Result<String, String> {
         let keys = one
             .and_then(|i| i.keys.clone())
             .unwrap_or_else(|| d.keys.clone());
+        // A retrieve-only tenant names no instance or keys of its own (empty cells).
+        let retrieving = !t.retrieve.is_empty() && t.instances.is_empty();
         let record = [
             t.name.clone(),
             t.subaccount.clone(),
@@ -348,10 +361,19 @@ pub fn to_csv(draft: &Draft) -> Result<String, String> {
             t.region.clone().unwrap_or_else(|| d.region.clone()),
             runtime.as_str().to_owned(),
             space,
-            one.and_then(|i| i.name.clone())
-                .unwrap_or_else(|| d.instance.clone()),
-            keys.join(" "),
+            if retrieving {
+                String::new()
+            } else {
+                one.and_then(|i| i.name.clone())
+                    .unwrap_or_else(|| d.instance.clone())
+            },
+            if retrieving {
+                String::new()
+            } else {
+                keys.join(" ")
+            },
             t.protect.to_string(),
+            t.retrieve.join(" "),
         ];
         let record: Vec<String> = record.iter().map(|cell| escape::csv_cell(cell)).collect();
         writer.write_record(&record).map_err(|e| e.to_string())?;

@@ -114,7 +114,12 @@ fn tenant(
         Runtime::Cloudfoundry => cf_org(problems, spec),
         Runtime::ServiceManager => None,
     };
-    let instances = instances(problems, defaults, spec, runtime);
+    let retrieve = crate::retrieve::entries(problems, defaults, spec);
+    let instances = if crate::retrieve::only(spec, &retrieve) {
+        Some(Vec::new())
+    } else {
+        instances(problems, defaults, spec, runtime)
+    };
     let space_roles = space_roles(problems, defaults, spec, runtime);
     let entitlement = entitlement(
         problems,
@@ -141,6 +146,7 @@ fn tenant(
         labels,
         instances: instances?,
         space_roles: space_roles?,
+        retrieve,
     })
 }
 

@@ -36,6 +36,7 @@ pub const CSV_COLUMNS: &[&str] = &[
     "instance",
     "keys",
     "protect",
+    "retrieve",
 ];
 
 /// Prefix of a label column: `labels.cost-center` sets the label `cost-center`.
@@ -368,6 +369,19 @@ fn row(
                     .collect();
                 entries.push((
                     key("keys"),
+                    Node {
+                        value: Value::Sequence(items),
+                        span: *span,
+                    },
+                ));
+            }
+            Column::Field("retrieve") => {
+                let items = words(value, *span)
+                    .into_iter()
+                    .map(|(word, s)| string(word, s))
+                    .collect();
+                entries.push((
+                    key("retrieve"),
                     Node {
                         value: Value::Sequence(items),
                         span: *span,

@@ -20,6 +20,7 @@ mod escape;
 mod expand;
 mod inventory;
 mod node;
+mod retrieve;
 mod rules;
 pub mod schema;
 mod text;
@@ -33,6 +34,7 @@ use miette::NamedSource;
 pub use calm_core::looks_generated;
 pub use diagnostic::{Problem, Severity, line_column};
 pub use inventory::{CSV_COLUMNS, LABEL_PREFIX};
+pub use retrieve::GENERATED;
 pub use rules::{KNOWN_AUTHORITIES, XSMASTERAPPNAME};
 
 /// Files larger than this are refused before parsing: a calm.yaml for 10,000 tenants is about

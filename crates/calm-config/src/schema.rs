@@ -53,7 +53,7 @@ pub struct CalmFile {
     pub tenants: Vec<TenantSpec>,
     /// More tenants, from an inventory file next to calm.yaml: a CSV file with a header row whose
     /// columns are tenant fields (`name`, `subaccount`, `org`, `account`, `region`, `runtime`,
-    /// `space`, `instance`, `keys`, `protect`, `labels.<key>`), or a YAML file holding a list of
+    /// `space`, `instance`, `keys`, `protect`, `retrieve`, `labels.<key>`), or a YAML file holding a list of
     /// tenants. They merge with `tenants`; a name defined in both is an error.
     #[schemars(example = &"tenants.csv")]
     pub tenants_from: Option<Sp<String>>,
@@ -154,6 +154,39 @@ pub struct TenantDefaults {
     /// Cloud Foundry roles to give other users in every space of these tenants. calmctl always
     /// makes the user it acts as a Space Developer there; it never removes a role.
     pub space_roles: Option<Vec<SpaceRoleSpec>>,
+    /// Existing credentials to deliver without creating or changing anything: `generated` (the
+    /// credentials SAP Cloud ALM generated, named like `ABC_100_00`), a key or binding name, or
+    /// `instance/key`; one or a list. A tenant that retrieves and sets no `instance`, `instances`
+    /// or `keys` of its own is retrieve-only: calmctl manages nothing in its subaccount.
+    pub retrieve: Option<RetrieveSpec>,
+}
+
+/// `retrieve:`: one entry or a list, each `generated`, a key name or `instance/key`.
+#[derive(Debug, Clone, Default)]
+pub struct RetrieveSpec {
+    /// Where the field was written.
+    pub span: Span,
+    /// The entries.
+    pub entries: Vec<Sp<String>>,
+}
+
+impl JsonSchema for RetrieveSpec {
+    fn schema_name() -> Cow<'static, str> {
+        "Retrieve".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let entry = serde_json::json!({
+            "type": "string",
+            "minLength": 1,
+            "description": "`generated`, a key or binding name, or `instance/key`",
+            "examples": ["generated", "ABC_100_00"]
+        });
+        Schema::try_from(serde_json::json!({
+            "description": "Existing credentials to deliver (read-only): `generated`, a key or binding name, or `instance/key`; one or a list.",
+            "anyOf": [entry.clone(), {"type": "array", "items": entry}]
+        }))
+        .unwrap_or_default()
+    }
 }
 
 /// One subaccount to connect.
@@ -195,6 +228,8 @@ pub struct TenantSpec {
     /// Cloud Foundry roles for other users in the tenant's spaces; replaces `defaults.space_roles`
     /// (`[]`: none).
     pub space_roles: Option<Vec<SpaceRoleSpec>>,
+    /// Existing credentials to deliver read-only; replaces `defaults.retrieve` (`[]`: none).
+    pub retrieve: Option<RetrieveSpec>,
 }
 
 /// A service instance of SAP Cloud ALM API (`SAPCloudALMAPIs`).

@@ -150,6 +150,7 @@ mod tests {
             protect: false,
             labels: BTreeMap::new(),
             space_roles: Vec::new(),
+            retrieve: Vec::new(),
             instances: instances
                 .iter()
                 .map(|(name, keys)| Instance {

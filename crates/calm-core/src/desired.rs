@@ -70,7 +70,19 @@ pub enum SecretRef {
 }
 
 /// Which BTP path connects a tenant to Cloud ALM.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Runtime {
     /// A Cloud Foundry space, a service instance and a service key.
@@ -118,9 +130,52 @@ pub struct Tenant {
     /// Cloud Foundry roles of other users in every space of the tenant (cloudfoundry runtime;
     /// the user calmctl acts as is always made a Space Developer there).
     pub space_roles: Vec<SpaceRole>,
+    /// Existing credentials to deliver without managing them (`retrieve:`): SAP's generated
+    /// ones, or keys and bindings named in calm.yaml. calmctl only reads these.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub retrieve: Vec<Retrieve>,
+}
+
+/// Existing credentials a tenant retrieves: read, checked, delivered and verified; never
+/// created, relabelled, rotated or deleted.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Retrieve {
+    /// The credentials SAP Cloud ALM generated: keys or bindings of `SAPCloudALMAPIs`
+    /// instances named `<SID>_<client>_<system number>` (`ABC_100_00`, [`crate::looks_generated`]).
+    Generated,
+    /// A key or binding by name, on any Cloud ALM instance or on the one named.
+    Named {
+        /// The instance, when calm.yaml names one (`instance/key`).
+        instance: Option<String>,
+        /// The key or binding.
+        key: String,
+    },
+}
+
+impl std::fmt::Display for Retrieve {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Retrieve::Generated => f.write_str("generated"),
+            Retrieve::Named {
+                instance: Some(i),
+                key,
+            } => write!(f, "{i}/{key}"),
+            Retrieve::Named {
+                instance: None,
+                key,
+            } => f.write_str(key),
+        }
+    }
 }
 
 impl Tenant {
+    /// A tenant that only retrieves existing credentials: calmctl manages nothing in its
+    /// subaccount (no entitlement, space, role, instance or key of its own).
+    pub fn retrieve_only(&self) -> bool {
+        self.instances.is_empty() && !self.retrieve.is_empty()
+    }
+
     /// The distinct spaces this tenant's instances live in, in first-seen order.
     pub fn spaces(&self) -> Vec<&str> {
         let mut spaces: Vec<&str> = Vec::new();

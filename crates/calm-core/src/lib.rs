@@ -16,10 +16,12 @@ pub mod desired;
 pub mod hash;
 pub mod live;
 pub mod plan;
+pub mod retrieved;
 
 pub use desired::{
     Account, CfLogin, DEFAULT_EXEC_TIMEOUT_SECS, DEFAULT_RETIRE_AFTER_SECS, Delivery, Desired,
-    Entitlement, ExecDelivery, Instance, Key, Runtime, SecretRef, SpaceRole, SpaceRoleType, Tenant,
+    Entitlement, ExecDelivery, Instance, Key, Retrieve, Runtime, SecretRef, SpaceRole,
+    SpaceRoleType, Tenant,
 };
 
 pub use live::{

@@ -20,6 +20,7 @@ pub mod discover;
 mod error;
 pub mod ops;
 mod read;
+pub mod retrieve;
 mod secrets;
 mod sm_labels;
 

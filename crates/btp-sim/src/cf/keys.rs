@@ -267,6 +267,7 @@ async fn create(State(state): State<Shared>, caller: CfCaller, body: Bytes) -> R
             },
             client_secret,
             credential_type,
+            identity_zone: None,
             created_ms: now,
             updated_ms: now,
         },
@@ -359,7 +360,7 @@ pub(crate) fn key_credentials(world: &World, base: &str, key: &ServiceKey) -> Op
     let instance = world.service_instances.get(&key.instance)?;
     let style = offering_style(world, instance.plan.as_deref());
     let subaccount = world.subaccount_of_space(&instance.space);
-    Some(credentials::render(
+    let rendered = credentials::render(
         style,
         base,
         &instance.client,
@@ -367,7 +368,8 @@ pub(crate) fn key_credentials(world: &World, base: &str, key: &ServiceKey) -> Op
         &key.credential_type,
         subaccount,
         &instance.guid,
-    ))
+    );
+    Some(credentials::in_zone(rendered, key.identity_zone.as_deref()))
 }
 
 /// `/details`: the credentials, for a Space Developer of the key's space only; anyone else gets

@@ -68,7 +68,7 @@ pub(crate) fn credentials_of(world: &World, base: &str, b: &SmBinding) -> Option
         .map(|o| o.credentials_style)
         .unwrap_or_default();
     let sub = world.subaccounts.get(&b.subaccount);
-    Some(credentials::render(
+    let rendered = credentials::render(
         style,
         base,
         &instance.client,
@@ -76,7 +76,8 @@ pub(crate) fn credentials_of(world: &World, base: &str, b: &SmBinding) -> Option
         &b.credential_type,
         sub,
         &instance.id,
-    ))
+    );
+    Some(credentials::in_zone(rendered, b.identity_zone.as_deref()))
 }
 
 async fn list(State(state): State<Shared>, caller: SmCaller, RawQuery(raw): RawQuery) -> Response {
@@ -194,6 +195,7 @@ async fn create(
             last_operation: None,
             client_secret,
             credential_type,
+            identity_zone: None,
             created_by: caller.0.sub.clone(),
             created_ms: now,
             updated_ms: now,

@@ -89,6 +89,10 @@ pub struct ServiceKey {
     pub client_secret: String,
     /// `binding-secret` or `instance-secret`.
     pub credential_type: String,
+    /// The `uaa.identityzone` its credentials carry when it is not the subaccount's (credentials
+    /// issued for another tenant: a world for Landscape Management's identity-zone rule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_zone: Option<String>,
     /// Creation time (epoch ms).
     #[serde(default)]
     pub created_ms: u64,
@@ -250,6 +254,10 @@ pub struct SmBinding {
     pub client_secret: String,
     /// `binding-secret` or `instance-secret`.
     pub credential_type: String,
+    /// The `uaa.identityzone` its credentials carry when it is not the subaccount's (credentials
+    /// issued for another tenant: a world for Landscape Management's identity-zone rule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_zone: Option<String>,
     /// Who created it.
     #[serde(default)]
     pub created_by: String,

@@ -265,6 +265,7 @@ pub fn world(seen: &Seen) -> World {
                 last_operation: last_operation(v, t),
                 client_secret: secret,
                 credential_type: "instance-secret".into(),
+                identity_zone: None,
                 created_ms: t,
                 updated_ms: t,
             },

@@ -10,7 +10,8 @@ use crate::diagnostic::Problems;
 use crate::node::{Node, Value};
 use crate::schema::{
     AccountSpec, CalmFile, CfLoginSpec, DeliverySpec, EntitlementSpec, InstanceSpec, KeySpec,
-    RuntimeSpec, SecretRefSpec, Sp, SpaceRoleSpec, SpaceRoleTypeSpec, TenantDefaults, TenantSpec,
+    RetrieveSpec, RuntimeSpec, SecretRefSpec, Sp, SpaceRoleSpec, SpaceRoleTypeSpec, TenantDefaults,
+    TenantSpec,
 };
 
 /// Field names of each entry, as the schema declares them (a test keeps them in step).
@@ -44,6 +45,7 @@ pub(crate) const DEFAULTS_FIELDS: &[&str] = &[
     "protect",
     "labels",
     "space_roles",
+    "retrieve",
 ];
 pub(crate) const TENANT_FIELDS: &[&str] = &[
     "name",
@@ -60,6 +62,7 @@ pub(crate) const TENANT_FIELDS: &[&str] = &[
     "protect",
     "labels",
     "space_roles",
+    "retrieve",
 ];
 pub(crate) const INSTANCE_FIELDS: &[&str] = &[
     "name",
@@ -329,6 +332,25 @@ fn defaults(problems: &mut Problems, node: &Node) -> Option<TenantDefaults> {
             .and_then(|n| boolean(problems, n, "`protect`")),
         labels: f.get("labels").and_then(|n| labels(problems, n)),
         space_roles: f.get("space_roles").and_then(|n| space_roles(problems, n)),
+        retrieve: f.get("retrieve").and_then(|n| retrieve(problems, n)),
+    })
+}
+
+/// `retrieve:` a string or a list of strings.
+fn retrieve(problems: &mut Problems, node: &Node) -> Option<RetrieveSpec> {
+    let entries = match &node.value {
+        Value::Sequence(_) => list(problems, node, "`retrieve`", |p, n| {
+            string(p, n, "a `retrieve` entry")
+        })?,
+        _ => vec![string(
+            problems,
+            node,
+            "`retrieve` (a name or a list of names)",
+        )?],
+    };
+    Some(RetrieveSpec {
+        span: node.span,
+        entries,
     })
 }
 
@@ -413,6 +435,7 @@ pub(crate) fn tenant(problems: &mut Problems, node: &Node) -> Option<TenantSpec>
             .and_then(|n| boolean(problems, n, "`protect`")),
         labels: f.get("labels").and_then(|n| labels(problems, n)),
         space_roles: f.get("space_roles").and_then(|n| space_roles(problems, n)),
+        retrieve: f.get("retrieve").and_then(|n| retrieve(problems, n)),
     })
 }
 

@@ -57,12 +57,25 @@ pub struct Plan {
     pub not_managed: Vec<NotManaged>,
     /// The tenants a partial plan covers; `None` for a full plan.
     pub targets: Option<Vec<String>>,
+    /// Read-only deliveries of existing credentials (`retrieve:`) whose sink lacks them. They
+    /// change nothing in BTP: a plan with only these takes no lease.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retrieve: Vec<crate::retrieved::RetrieveLine>,
+    /// Tenants whose credentials to retrieve are missing or refused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retrieve_errors: Vec<crate::retrieved::RetrieveError>,
 }
 
 impl Plan {
-    /// True when applying would change nothing.
+    /// True when applying would change nothing in BTP (read-only deliveries may still be due:
+    /// [`Plan::has_no_work`]).
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
+    }
+
+    /// True when applying would neither change BTP nor deliver anything, and nothing failed.
+    pub fn has_no_work(&self) -> bool {
+        self.changes.is_empty() && self.retrieve.is_empty() && self.retrieve_errors.is_empty()
     }
 
     /// How many changes have each action.

@@ -18,6 +18,10 @@ pub(super) fn diff(
     options: &PlanOptions,
     out: &mut Plan,
 ) {
+    if t.retrieve_only() {
+        // Only reads: the credentials it retrieves are planned by calm-engine's `retrieve`.
+        return;
+    }
     let redact = &desired.redact;
     entitlement(t, live, out);
     if t.runtime == Runtime::Cloudfoundry {

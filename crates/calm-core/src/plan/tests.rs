@@ -38,6 +38,7 @@ pub(super) fn tenant(name: &str, runtime: Runtime) -> Tenant {
             }],
         }],
         space_roles: Vec::new(),
+        retrieve: Vec::new(),
     }
 }
 

@@ -59,6 +59,8 @@ pub struct LeasedReport {
     pub lost_to: Option<String>,
     /// Lease labels that could not be removed (they expire on their own).
     pub unreleased: usize,
+    /// The read-only deliveries (`retrieve:`), made after the changes.
+    pub retrieved: calm_core::retrieved::RetrieveReport,
 }
 
 /// One chunk, ready for the workers: the state read under its lease and the plan from it.
@@ -270,6 +272,7 @@ pub async fn apply_leased(
         },
         lost_to: lost.into_inner().ok().flatten(),
         unreleased: unreleased.into_inner(),
+        retrieved: Default::default(),
     })
 }
 
@@ -340,7 +343,7 @@ impl<'a> Preparer<'_, 'a> {
             ..self.plan_options.clone()
         };
         // The read runs while the written lease settles (lease::acquire_with).
-        let read_again = || crate::plan(run.desired, run.conns, &options);
+        let read_again = || crate::ops::plan_changes(run.desired, run.conns, &options);
         let (held, read) = lease::acquire_with(
             run.desired,
             run.conns,

@@ -58,6 +58,7 @@ pub use report::{ApplyReport, Failure, TenantReport, TenantStatus};
 pub use run::ApplyOptions;
 pub use saved::{Approved, stale_changes};
 pub use sink::Sink;
+pub(crate) use verify::token as verify_token;
 
 use crate::{Connections, EngineError};
 use run::Run;

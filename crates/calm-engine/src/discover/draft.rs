@@ -22,7 +22,12 @@ struct Settings {
 
 /// The draft for `found`, with `account` as its one connection.
 pub fn draft(account: &Account, found: &[Found]) -> Draft {
-    let onboarded: Vec<&Found> = found.iter().filter(|f| f.runtime.is_some()).collect();
+    // Subaccounts holding only SAP's generated credentials are retrieved, not managed: they do
+    // not shape the defaults of the managed tenants.
+    let onboarded: Vec<&Found> = found
+        .iter()
+        .filter(|f| f.runtime.is_some() && !generated_only(f))
+        .collect();
     let region = most_common(found.iter().map(|f| f.subaccount.region.clone()))
         .unwrap_or_else(|| account.region.clone());
     let runtime =
@@ -127,6 +132,23 @@ fn tenant(f: &Found, d: &DraftDefaults) -> DraftTenant {
         .map(|k| k.name.as_str())
         .filter(|n| looks_generated(n))
         .collect();
+    if generated_only(f) {
+        // What SAP generated is delivered as it is: an active entry, because retrieving writes
+        // nothing to BTP (README, "Credentials SAP generated").
+        return DraftTenant {
+            comments: vec![format!(
+                "SAP generated credentials {} here; calmctl delivers them read-only",
+                generated.join(", ")
+            )],
+            name,
+            subaccount: s.subdomain.clone(),
+            org,
+            region: (s.region != d.region).then(|| s.region.clone()),
+            runtime: (runtime != d.runtime).then_some(runtime),
+            retrieve: vec![calm_config::GENERATED.to_owned()],
+            ..DraftTenant::default()
+        };
+    }
     if !generated.is_empty() {
         comments.push(format!(
             "SAP generated credentials {} here; calmctl leaves them alone",
@@ -163,7 +185,19 @@ fn tenant(f: &Found, d: &DraftDefaults) -> DraftTenant {
             .as_ref()
             .map(entitlement)
             .filter(|e| *e != d.entitlement),
+        retrieve: Vec::new(),
     }
+}
+
+/// A subaccount whose Cloud ALM instances carry no calmctl label and hold only keys or
+/// bindings named like SAP's generated ones (`ABC_100_00`): the tenant SAP provisioned, whose
+/// credentials are to be retrieved rather than managed.
+fn generated_only(f: &Found) -> bool {
+    !f.keys.is_empty()
+        && f.keys.iter().all(|k| looks_generated(&k.name))
+        && f.instances
+            .iter()
+            .all(|(i, _)| ownership(&i.metadata) == Ownership::Unmanaged)
 }
 
 /// The config key names of an instance's keys: calmctl's `key` label (a rotated key is named

@@ -83,7 +83,7 @@ pub async fn apply(
         ..request.options
     };
     let (live, fresh) = crate::plan(request.desired, conns, &plan_options).await?;
-    let plan = match saved_plan {
+    let mut plan = match saved_plan {
         Some(saved) => {
             let changes = stale_changes(&saved.plan, &fresh);
             if !changes.is_empty() {
@@ -93,6 +93,14 @@ pub async fn apply(
         }
         None => fresh,
     };
+    // --refresh-credentials delivers retrieved credentials again whether the sink has them or not.
+    if options.refresh_credentials {
+        let (lines, errors) =
+            crate::retrieve::plan(request.desired, conns, plan_options.targets.as_ref(), true)
+                .await?;
+        plan.retrieve = lines;
+        plan.retrieve_errors = errors;
+    }
     // A read-only Cloud Management key plans as usual but cannot write: stop before asking.
     if !plan.is_empty() {
         crate::check_write_access(request.desired, conns, &plan).await?;
@@ -124,6 +132,7 @@ pub async fn apply(
             report,
             lost_to: None,
             unreleased: 0,
+            retrieved: Default::default(),
         })
     } else {
         let approved = Approved {
@@ -142,6 +151,27 @@ pub async fn apply(
             cancel.clone(),
         )
         .await
+    };
+    // Read-only deliveries last: they write nothing to BTP, so they need no lease.
+    let result = match result {
+        Ok(mut leased) if !cancel.load(Ordering::SeqCst) => {
+            leased.retrieved = crate::retrieve::deliver(
+                request.desired,
+                conns,
+                &plan.retrieve,
+                &options.exec,
+                options.verify,
+                options.parallelism,
+            )
+            .await;
+            leased
+                .retrieved
+                .failed
+                .extend(plan.retrieve_errors.iter().cloned());
+            leased.retrieved.failed.sort();
+            Ok(leased)
+        }
+        other => other,
     };
     watcher.abort();
     result.map(ApplyOutcome::Applied)

@@ -17,8 +17,23 @@ use calm_core::{Desired, Live, Plan, PlanOptions};
 
 use crate::{Connections, EngineError, read_live};
 
-/// Reads live state for the targeted tenants and computes the plan.
+/// Reads live state for the targeted tenants and computes the plan, with the read-only deliveries
+/// of the tenants that retrieve existing credentials.
 pub async fn plan(
+    desired: &Desired,
+    conns: &Connections,
+    options: &PlanOptions,
+) -> Result<(Live, Plan), EngineError> {
+    let (live, mut plan) = plan_changes(desired, conns, options).await?;
+    let (lines, errors) =
+        crate::retrieve::plan(desired, conns, options.targets.as_ref(), false).await?;
+    plan.retrieve = lines;
+    plan.retrieve_errors = errors;
+    Ok((live, plan))
+}
+
+/// The changes only: what an apply reads again under its lease.
+pub(crate) async fn plan_changes(
     desired: &Desired,
     conns: &Connections,
     options: &PlanOptions,

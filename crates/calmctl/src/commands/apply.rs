@@ -169,7 +169,11 @@ pub(crate) fn run(
 }
 
 fn finish(args: &RunArgs, sink: &Sink, leased: &LeasedReport) -> Status {
-    let status = write_report(args, sink, &leased.report);
+    let mut status = write_report(args, sink, &leased.report);
+    output::stderr(&crate::render::retrieved::report_text(&leased.retrieved));
+    if !leased.retrieved.failed.is_empty() {
+        status = Status::Failure;
+    }
     if leased.unreleased > 0 {
         output::stderr(
             "warning: some lease labels could not be removed; they expire on their own\n",

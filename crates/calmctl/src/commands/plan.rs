@@ -49,7 +49,10 @@ fn print(
     loaded: &calm_config::Loaded,
     plan: calm_core::Plan,
 ) -> Result<Status, String> {
-    let status = if plan.is_empty() {
+    let status = if !plan.retrieve_errors.is_empty() {
+        // Credentials to retrieve are missing or refused: an error for those tenants.
+        Status::Failure
+    } else if plan.has_no_work() {
         Status::Success
     } else {
         Status::Changes

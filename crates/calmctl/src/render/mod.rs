@@ -4,6 +4,7 @@
 
 pub(crate) mod markdown;
 pub(crate) mod report;
+pub(crate) mod retrieved;
 pub(crate) mod text;
 
 use std::collections::HashMap;

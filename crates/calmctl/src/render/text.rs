@@ -111,8 +111,16 @@ pub(crate) fn render(plan: &Plan, paint: Paint) -> String {
             if n == 1 { "it" } else { "them" },
         );
     }
-    if plan.is_empty() {
+    out.push_str(&super::retrieved::plan_text(plan));
+    if plan.has_no_work() {
         let _ = writeln!(out, "{}", paint.bold("No changes. BTP matches calm.yaml."));
+    } else if plan.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} no change to BTP, {}.",
+            paint.bold("Plan:"),
+            super::retrieved::summary(plan)
+        );
     } else {
         let _ = writeln!(out, "{} {}.", paint.bold("Plan:"), summary(plan));
     }

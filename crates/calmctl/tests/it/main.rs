@@ -20,6 +20,7 @@ mod lease;
 mod matrix;
 mod plan;
 mod plan_scenarios;
+mod retrieve;
 mod roles;
 mod rotate;
 mod secrets;
