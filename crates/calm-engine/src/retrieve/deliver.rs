@@ -14,9 +14,13 @@ use calm_core::retrieved::{RECORD_PATH, RetrieveError, RetrieveLine, RetrieveRep
 use calm_core::{Delivery, Desired};
 use futures::StreamExt;
 
-use super::{ReadFailure, check, read_credentials, read_records, record_key};
+use super::check;
+use super::read::{ReadFailure, read_credentials, read_records, record_key};
 use crate::Connections;
 use crate::apply::{ExecSetup, Sink};
+
+/// One tenant's deliveries (each with its record) and its failure, if any.
+type TenantResult = (Vec<(RetrieveLine, String)>, Option<RetrieveError>);
 
 /// Delivers `lines` (from [`super::plan`]), at most `parallelism` tenants at once.
 pub async fn deliver(
@@ -32,7 +36,7 @@ pub async fn deliver(
         by_tenant.entry(l.tenant.as_str()).or_default().push(l);
     }
     let sink = Sink::from(&desired.delivery);
-    let results: Vec<(Vec<(RetrieveLine, String)>, Option<RetrieveError>)> =
+    let results: Vec<TenantResult> =
         futures::stream::iter(by_tenant.into_iter().map(|(tenant, lines)| {
             let sink = &sink;
             async move {

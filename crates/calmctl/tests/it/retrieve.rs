@@ -51,7 +51,7 @@ fn tokens(stats: &StatsSnapshot) -> u64 {
 fn world_yaml(n: usize) -> String {
     let mut out = format!("{ACCOUNT}defaults: {{ retrieve: generated }}\ntenants:\n");
     for i in 0..n {
-        let runtime = if i % 2 == 0 {
+        let runtime = if i.is_multiple_of(2) {
             "cloudfoundry"
         } else {
             "service-manager"
@@ -71,7 +71,7 @@ fn world_yaml(n: usize) -> String {
 fn provision(world: &mut World, i: usize) {
     let subdomain = sub(i);
     let guid = entitle(world, &subdomain);
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         let org = world
             .orgs
             .values()
@@ -295,8 +295,8 @@ fn a_key_deleted_after_the_plan_fails_its_tenant_and_a_foreign_zone_is_refused()
         }
     });
     let mut yaml = format!("{ACCOUNT}defaults: {{ retrieve: generated }}\ntenants:\n");
-    for i in 0..4 {
-        let runtime = if i % 2 == 0 {
+    for i in 0..4_usize {
+        let runtime = if i.is_multiple_of(2) {
             "cloudfoundry"
         } else {
             "service-manager"
