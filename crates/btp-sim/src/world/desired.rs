@@ -11,7 +11,8 @@
 //!   gives the user who enables Cloud Foundry in a subaccount (btp-api.md §2.11);
 //! - the users `space_roles` names, in their identity providers (no password, no role): the
 //!   people calm.yaml means exist;
-//! - no entitlements, spaces, instances or keys.
+//! - no entitlements, spaces, instances or keys, except what `retrieve:` entries refer to: the
+//!   credentials SAP generated, as its provisioning leaves them (generated.rs).
 
 use calm_core::{Desired, Entitlement, Runtime};
 
@@ -106,6 +107,9 @@ impl World {
                             &guid,
                         );
                     }
+                }
+                if !tenant.retrieve.is_empty() {
+                    world.add_retrieved(tenant, &subaccount);
                 }
             }
         }

@@ -17,11 +17,12 @@
 //! calmctl's). The identity zone is the subaccount's subdomain, as for every key the simulator
 //! renders (credentials.rs).
 
+use calm_core::{Retrieve, Runtime, Tenant};
 use serde_json::json;
 
 use super::{
-    CALM_OFFERING, CALM_PLAN, CredentialsStyle, LastOperation, ServiceInstance, ServiceKey,
-    SmBinding, SmInstance, World, now_ms,
+    CALM_OFFERING, CALM_PLAN, ClientCredentials, CredentialsStyle, LastOperation, RoleType,
+    ServiceInstance, ServiceKey, SmBinding, SmInstance, World, now_ms,
 };
 use crate::credentials;
 
@@ -165,4 +166,68 @@ impl World {
             key: binding,
         })
     }
+
+    /// What a config's `retrieve:` entries refer to, as SAP's provisioning would have left it
+    /// (World::from_desired: everything the config refers to exists). The subaccount `subaccount`
+    /// (a GUID) is entitled; a Cloud Foundry tenant gets a space `cloud-alm` in its org holding the
+    /// instance and key, with calmctl's user an Org User and Space Developer there (only a Space
+    /// Developer may read a key's credentials, btp-api.md §2.11); a Service Manager tenant gets the
+    /// instance and binding, and the subaccount a Service Manager access binding. `generated`
+    /// becomes `ABC_100_00`; a named entry its name, on its instance or on `SAPCloudALM`.
+    pub(super) fn add_retrieved(&mut self, tenant: &Tenant, subaccount: &str) {
+        let wanted: Vec<(String, String)> = tenant
+            .retrieve
+            .iter()
+            .map(|r| match r {
+                Retrieve::Generated => (GENERATED_INSTANCE.to_owned(), "ABC_100_00".to_owned()),
+                Retrieve::Named { instance, key } => (
+                    instance
+                        .clone()
+                        .unwrap_or_else(|| GENERATED_INSTANCE.to_owned()),
+                    key.clone(),
+                ),
+            })
+            .collect();
+        self.entitle(subaccount, CALM_OFFERING, CALM_PLAN, 1);
+        match tenant.runtime {
+            Runtime::Cloudfoundry => {
+                let org_name = tenant.org.clone().unwrap_or_else(|| tenant.name.clone());
+                let Some(org) = self
+                    .orgs
+                    .values()
+                    .find(|o| o.name.eq_ignore_ascii_case(&org_name))
+                    .map(|o| o.guid.clone())
+                else {
+                    return;
+                };
+                let space = self.add_space(&org, "cloud-alm");
+                self.add_role(crate::ADMIN_USER, RoleType::OrganizationUser, &org);
+                self.add_role(crate::ADMIN_USER, RoleType::SpaceDeveloper, &space);
+                for (instance, key) in wanted {
+                    self.add_generated_cf(&space, &instance, &key);
+                }
+            }
+            Runtime::ServiceManager => {
+                for (instance, key) in wanted {
+                    self.add_generated_sm(subaccount, &instance, &key);
+                }
+                let secret = self.secret_value();
+                if let Some(s) = self.subaccounts.get_mut(subaccount)
+                    && s.service_manager_binding.is_none()
+                {
+                    s.service_manager_binding = Some(ClientCredentials {
+                        client_id: format!(
+                            "sb-{}!b1|service-manager!b1",
+                            &subaccount[..8.min(subaccount.len())]
+                        ),
+                        client_secret: secret,
+                    });
+                }
+            }
+        }
+    }
 }
+
+/// The instance name the simulator gives SAP's generated credentials (SAP's is not documented,
+/// btp-api.md §5.4).
+pub const GENERATED_INSTANCE: &str = "SAPCloudALM";

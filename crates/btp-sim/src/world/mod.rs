@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 pub use catalog::{CALM_OFFERING, CALM_PLAN};
 pub use cis::{CIS_XSAPPNAME, CisGrantType, CisKey, CisPlan};
 pub(crate) use effects::PendingKind;
-pub use generated::GeneratedCredentials;
+pub use generated::{GENERATED_INSTANCE, GeneratedCredentials};
 pub use model::*;
 pub use roles::Access;
 pub use services::*;

@@ -49,7 +49,10 @@ fn tokens(stats: &StatsSnapshot) -> u64 {
 
 /// Even subaccounts use Cloud Foundry, odd ones Service Manager.
 fn world_yaml(n: usize) -> String {
-    let mut out = format!("{ACCOUNT}defaults: {{ retrieve: generated }}\ntenants:\n");
+    // No `retrieve:` here: the test provisions SAP's objects itself (World::from_desired would
+    // make `ABC_100_00` for each).
+    let mut out =
+        format!("{ACCOUNT}defaults: {{ space: calm, instance: {{ name: calm-api }} }}\ntenants:\n");
     for i in 0..n {
         let runtime = if i.is_multiple_of(2) {
             "cloudfoundry"
