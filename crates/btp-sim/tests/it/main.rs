@@ -8,6 +8,7 @@ mod cli;
 mod faults;
 mod flows;
 mod garbage;
+mod generated;
 mod labels;
 mod python;
 mod replay;
