@@ -70,8 +70,18 @@ fn head(plan: &Plan, groups: &[(&str, Vec<&Change>)]) -> String {
             listed(destructive.into_iter())
         );
     }
-    if plan.is_empty() {
+    if plan.has_no_work() {
         head.push_str("**No changes.** BTP matches calm.yaml.\n");
+        return head;
+    }
+    if plan.is_empty() {
+        let _ = writeln!(
+            head,
+            "**No change to BTP.** {} read-only deliveries of existing credentials, {} tenant(s) \
+             whose credentials cannot be retrieved (listed below).\n",
+            plan.retrieve.len(),
+            plan.retrieve_errors.len()
+        );
         return head;
     }
     let _ = writeln!(head, "**{}**\n", summary(plan));
@@ -154,7 +164,58 @@ fn tail(plan: &Plan) -> String {
         }
         let _ = writeln!(tail, "\n</details>\n");
     }
+    retrieved(plan, &mut tail);
     tail
+}
+
+/// Read-only deliveries (bounded like the objects left alone) and every tenant that cannot
+/// retrieve.
+fn retrieved(plan: &Plan, tail: &mut String) {
+    if !plan.retrieve_errors.is_empty() {
+        let _ = writeln!(
+            tail,
+            "> [!CAUTION]\n> **{} tenant(s) cannot retrieve their credentials:**",
+            plan.retrieve_errors.len()
+        );
+        for e in plan.retrieve_errors.iter().take(NOT_MANAGED_LISTED) {
+            let _ = writeln!(tail, "> - `{}`: {}", e.tenant, e.message);
+        }
+        if plan.retrieve_errors.len() > NOT_MANAGED_LISTED {
+            let _ = writeln!(
+                tail,
+                "> - and {} more (see the text or JSON plan)",
+                plan.retrieve_errors.len() - NOT_MANAGED_LISTED
+            );
+        }
+        tail.push('\n');
+    }
+    if plan.retrieve.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        tail,
+        "<details><summary>{} read-only deliveries of existing credentials (nothing in BTP is \
+         created or changed)</summary>\n",
+        plan.retrieve.len()
+    );
+    for l in plan.retrieve.iter().take(NOT_MANAGED_LISTED) {
+        let _ = writeln!(
+            tail,
+            "- `{}` {} -> `{}` ({})",
+            l.tenant,
+            l.label(),
+            l.to,
+            l.reason
+        );
+    }
+    if plan.retrieve.len() > NOT_MANAGED_LISTED {
+        let _ = writeln!(
+            tail,
+            "- and {} more (see the text or JSON plan)",
+            plan.retrieve.len() - NOT_MANAGED_LISTED
+        );
+    }
+    let _ = writeln!(tail, "\n</details>\n");
 }
 
 /// The first [`NAMES_LISTED`] names, then how many more.

@@ -317,6 +317,19 @@ fn a_key_deleted_after_the_plan_fails_its_tenant_and_a_foreign_zone_is_refused()
         "{out}"
     );
     assert_eq!(out.matches("> retrieve ").count(), 3, "{out}");
+    let (_, markdown, _) = run(&l, &["plan", "--format", "markdown"]);
+    assert!(
+        markdown.contains("**No change to BTP.** 3 read-only deliveries"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("> - `sub-003`: service_binding SAPCloudALM/S03_100_00"),
+        "{markdown}"
+    );
+    let (_, json, _) = run(&l, &["plan", "--format", "json"]);
+    let json: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["retrieve"].as_array().map(Vec::len), Some(3), "{json}");
+    assert_eq!(json["retrieve_errors"][0]["tenant"], "sub-003", "{json}");
 
     // sub-002's generated key is deleted by hand after the plan was made.
     l.sim.with_world(|w| {
