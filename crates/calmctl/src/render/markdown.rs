@@ -50,6 +50,14 @@ fn head(plan: &Plan, groups: &[(&str, Vec<&Change>)]) -> String {
             listed(targets.iter().map(|t| format!("`{t}`")))
         );
     }
+    if !plan.offboarded.is_empty() {
+        let _ = writeln!(
+            head,
+            "**Offboarding {} tenant(s): {}.** calmctl's keys, bindings and instances of these tenants are deleted: the credentials delivered from them stop working.\n",
+            plan.offboarded.len(),
+            listed(plan.offboarded.iter().map(|t| format!("`{t}`")))
+        );
+    }
     let destructive: Vec<String> = groups
         .iter()
         .filter_map(|(t, changes)| {

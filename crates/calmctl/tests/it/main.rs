@@ -24,6 +24,7 @@ mod roles;
 mod rotate;
 mod secrets;
 mod sm_labels;
+mod targeting;
 mod umask;
 mod validate;
 mod xssec;
