@@ -1,6 +1,7 @@
 //! calmctl's integration tests: the binary, driven as a user drives it. One test binary for the
 //! whole crate keeps link time down on small machines.
 
+mod action;
 mod adopt;
 mod apply;
 mod cis_access;
