@@ -89,6 +89,26 @@ fn apply_and_rotate_with_select_touch_only_the_selected_tenants() {
         .collect();
     assert_eq!(rotated.len(), 2, "{rotated:?}");
 
+    // --refresh-credentials delivers again only to the selected tenants.
+    let (code, _, err) = l.apply(&[
+        "--refresh-credentials",
+        "--select",
+        "env=test",
+        "--report",
+        "report.json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(l.path("report.json")).unwrap()).unwrap();
+    let tenants = report["tenants"].as_array().unwrap();
+    assert_eq!(tenants.len(), 1, "{report}");
+    assert_eq!(tenants[0]["tenant"], "beta");
+    assert_eq!(
+        tenants[0]["delivered"].as_array().map(Vec::len),
+        Some(1),
+        "{report}"
+    );
+
     let (code, _, err) = l.run(&["rotate", "--select", "env=none", "--auto-approve"]);
     assert_eq!(code, 1);
     assert!(err.contains("no tenant chosen"), "{err}");
