@@ -446,3 +446,60 @@ fn the_action_plans_comments_and_applies_the_example_against_btp_sim() {
         "{requests:?}"
     );
 }
+
+/// The install step keys the binary cache by commit: a tag or branch is resolved to its commit,
+/// a commit is taken as it is, and an unknown ref fails the step.
+#[test]
+fn the_install_step_resolves_the_ref_to_a_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let o = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir.path())
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "git {args:?}: {}",
+            calm_test::stderr(&o)
+        );
+        calm_test::stdout(&o).trim().to_owned()
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&["commit", "-q", "--allow-empty", "-m", "one"]);
+    git(&["tag", "v1"]);
+    let v1 = git(&["rev-parse", "HEAD"]);
+    git(&["commit", "-q", "--allow-empty", "-m", "two"]);
+    let main = git(&["rev-parse", "HEAD"]);
+    let run = |reference: &str| {
+        let out = dir.path().join("out");
+        std::fs::write(&out, "").unwrap();
+        let o = std::process::Command::new("bash")
+            .arg(root().join("action/install.sh"))
+            .env("CALMCTL_REPOSITORY", dir.path())
+            .env("CALMCTL_REF", reference)
+            .env("GITHUB_OUTPUT", &out)
+            .output()
+            .unwrap();
+        (
+            o.status.code().unwrap_or(-1),
+            std::fs::read_to_string(&out).unwrap(),
+        )
+    };
+    let (code, out) = run("v1");
+    assert_eq!(code, 0);
+    assert!(out.starts_with(&format!("rev={v1}\n")), "{out}");
+    let (code, out) = run("main");
+    assert_eq!(code, 0);
+    assert!(out.starts_with(&format!("rev={main}\n")), "{out}");
+    let (code, out) = run(&v1);
+    assert_eq!(code, 0);
+    assert!(out.starts_with(&format!("rev={v1}\n")), "{out}");
+    let (code, out) = run("v9");
+    assert_eq!(code, 1);
+    assert!(out.is_empty());
+}

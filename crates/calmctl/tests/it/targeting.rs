@@ -252,3 +252,19 @@ fn offboarding_removes_only_the_named_tenants_objects_and_refuses_a_protected_on
         "{text}"
     );
 }
+
+#[test]
+fn a_saved_offboarding_plan_is_applied_as_reviewed() {
+    let l = Landscape::quick(&labelled());
+    assert_eq!(l.apply(&[]).0, 0);
+    let (code, _, err) = l.run(&["plan", "--offboard", "beta", "--out", "plan.json"]);
+    assert_eq!(code, 2, "{err}");
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(l.path("plan.json")).unwrap()).unwrap();
+    assert_eq!(saved["plan"]["offboarded"], serde_json::json!(["beta"]));
+    assert_eq!(saved["plan"]["targets"], serde_json::json!(["beta"]));
+    let (code, _, err) = l.run(&["apply", "plan.json", "--no-progress"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(onboarded(&l.sim.export_world()), ["alpha", "gamma"]);
+    assert_eq!(keys(&l.sim.export_world()), 2);
+}
