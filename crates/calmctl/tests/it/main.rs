@@ -23,6 +23,7 @@ mod plan;
 mod plan_scenarios;
 mod roles;
 mod rotate;
+mod sandbox;
 mod secrets;
 mod sm_labels;
 mod targeting;
