@@ -90,8 +90,8 @@ pub fn offboard_targets(
 ) -> Result<BTreeSet<String>, EngineError> {
     let mut set: BTreeSet<String> = tenants.iter().cloned().collect();
     if !select.is_empty() {
-        let listed: Vec<String> = Vec::new();
-        set.extend(self::select(desired, &listed, select)?.unwrap_or_default());
+        // By label: only tenants in calm.yaml carry labels.
+        set.extend(self::select(desired, &[], select)?.unwrap_or_default());
     }
     if set.is_empty() {
         return Err(EngineError::Targets(
