@@ -25,6 +25,7 @@ fn request(desired: &Desired) -> ApplyRequest<'_> {
         targets: None,
         allow_delete: false,
         rotate: BTreeSet::new(),
+        offboard: BTreeSet::new(),
         options: ApplyOptions {
             parallelism: 8,
             ..ApplyOptions::default()
@@ -60,6 +61,7 @@ fn plan_options() -> PlanOptions {
         targets: None,
         now_unix: ApplyOptions::default().now_unix,
         rotate: BTreeSet::new(),
+        offboard: BTreeSet::new(),
     }
 }
 

@@ -40,6 +40,9 @@ pub struct ApplyRequest<'a> {
     pub allow_delete: bool,
     /// Keys to rotate whatever their age (`calmctl rotate`).
     pub rotate: BTreeSet<(String, String)>,
+    /// Tenants to offboard (`calmctl offboard`): all their objects are deleted (a saved plan says
+    /// for itself).
+    pub offboard: BTreeSet<String>,
     /// How to apply.
     pub options: ApplyOptions,
     /// How to lease.
@@ -77,9 +80,14 @@ pub async fn apply(
             .or(request.targets),
         now_unix: saved_plan.map_or(request.options.now_unix, |s| s.created_at),
         rotate: request.rotate,
+        offboard: match saved_plan {
+            Some(s) => s.plan.offboarded.iter().cloned().collect(),
+            None => request.offboard,
+        },
     };
     let options = ApplyOptions {
         targets: plan_options.targets.clone(),
+        offboard: plan_options.offboard.clone(),
         ..request.options
     };
     let (live, fresh) = crate::plan(request.desired, conns, &plan_options).await?;

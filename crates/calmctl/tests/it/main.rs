@@ -1,6 +1,7 @@
 //! calmctl's integration tests: the binary, driven as a user drives it. One test binary for the
 //! whole crate keeps link time down on small machines.
 
+mod action;
 mod adopt;
 mod apply;
 mod cis_access;
@@ -23,8 +24,10 @@ mod plan_scenarios;
 mod retrieve;
 mod roles;
 mod rotate;
+mod sandbox;
 mod secrets;
 mod sm_labels;
+mod targeting;
 mod umask;
 mod validate;
 mod xssec;
