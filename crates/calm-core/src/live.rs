@@ -71,6 +71,12 @@ pub struct LiveTenant {
     pub instances: Vec<LiveInstance>,
     /// Keys or bindings of those instances.
     pub keys: Vec<LiveKey>,
+    /// Service Manager could not be read (service-manager runtime): the subaccount has no
+    /// Service Manager access binding yet, and the plan may not create one. `instances` and
+    /// `keys` are then unknown, not empty: apply creates the binding and reads before any
+    /// create, adopting what it finds.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub service_manager_unread: bool,
     /// The Cloud Foundry user calmctl acts as in the tenant's region (cloudfoundry runtime).
     #[serde(default)]
     pub cf_user: Option<CfUser>,
@@ -195,6 +201,39 @@ pub struct LiveInstance {
     pub last_operation: Option<LastOperation>,
     /// Labels (and annotations).
     pub metadata: Metadata,
+}
+
+/// What calmctl knows of an instance's parameters. Cloud ALM instances do not return them (Cloud
+/// Foundry answers 400 code 120004, btp-api.md §2.7), so they are known only when calmctl wrote
+/// them itself and recorded their hash; unknown is never taken for empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LiveParameters {
+    /// calmctl never wrote them (made by hand or by SAP, then perhaps adopted): whatever they
+    /// are, they stay unless the user asks to enforce calm.yaml's.
+    Unknown,
+    /// calmctl wrote them: their SHA-256 and, when recorded, their canonical JSON.
+    Written {
+        /// [`labels::PARAMETERS_SHA256`].
+        sha256: String,
+        /// [`labels::PARAMETERS`], parsed.
+        value: Option<serde_json::Value>,
+    },
+}
+
+impl LiveInstance {
+    /// The instance's parameters as far as calmctl knows them (from its own marks).
+    pub fn parameters(&self) -> LiveParameters {
+        match self.metadata.get(labels::PARAMETERS_SHA256) {
+            None => LiveParameters::Unknown,
+            Some(sha256) => LiveParameters::Written {
+                sha256: sha256.clone(),
+                value: self
+                    .metadata
+                    .get(labels::PARAMETERS)
+                    .and_then(|p| serde_json::from_str(p).ok()),
+            },
+        }
+    }
 }
 
 /// A service key or binding.

@@ -206,6 +206,10 @@ pub struct PlanArgs {
     /// Include deletions of objects calmctl manages that calm.yaml no longer lists.
     #[arg(long)]
     pub allow_delete: bool,
+    /// Overwrite the parameters of instances calmctl did not make (it cannot read them: Cloud
+    /// ALM does not return them) with those calm.yaml states. Without it they are kept.
+    #[arg(long)]
+    pub enforce_parameters: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub sandbox: SandboxArgs,
@@ -243,6 +247,10 @@ pub struct ApplyArgs {
     /// Include deletions of objects calmctl manages that calm.yaml no longer lists.
     #[arg(long)]
     pub allow_delete: bool,
+    /// Overwrite the parameters of instances calmctl did not make (it cannot read them: Cloud
+    /// ALM does not return them) with those calm.yaml states. Without it they are kept.
+    #[arg(long)]
+    pub enforce_parameters: bool,
     /// Refuse to run if the plan deletes more than N objects (default 0 when CI is set).
     #[arg(long, value_name = "N")]
     pub max_delete: Option<usize>,

@@ -57,7 +57,10 @@ pub(super) fn delete(
     observed: Observed,
 ) {
     if crate::live::is_protected(metadata) {
-        out.protected.push(resource);
+        out.protected.push(super::Protected {
+            tenant: tenant.to_owned(),
+            resource,
+        });
     } else if !options.allow_delete {
         out.withheld_deletes.push(resource);
     } else {

@@ -40,6 +40,8 @@ pub struct ApplyRequest<'a> {
     pub allow_delete: bool,
     /// Keys to rotate whatever their age (`calmctl rotate`).
     pub rotate: BTreeSet<(String, String)>,
+    /// Overwrite parameters calmctl could not read (a saved plan says for itself).
+    pub enforce_parameters: bool,
     /// How to apply.
     pub options: ApplyOptions,
     /// How to lease.
@@ -77,6 +79,7 @@ pub async fn apply(
             .or(request.targets),
         now_unix: saved_plan.map_or(request.options.now_unix, |s| s.created_at),
         rotate: request.rotate,
+        enforce_parameters: saved_plan.map_or(request.enforce_parameters, |s| s.enforce_parameters),
     };
     let options = ApplyOptions {
         targets: plan_options.targets.clone(),
@@ -144,6 +147,16 @@ pub async fn apply(
         .await
     };
     watcher.abort();
+    // Leases of runs that are gone (killed) or expired are removed from the tenants'
+    // subaccounts, also where this run changed nothing: none is left for people to wonder about.
+    // Best effort: one that stays expires, or the next run takes it over.
+    let targets = plan_options.targets.as_ref();
+    let identity = &request.lease.identity;
+    match crate::apply::lease::sweep(request.desired, conns, targets, identity).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(removed = n, "stale leases removed"),
+        Err(e) => tracing::debug!(error = %e, "stale leases not removed"),
+    }
     result.map(ApplyOutcome::Applied)
 }
 

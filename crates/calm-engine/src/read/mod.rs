@@ -123,6 +123,7 @@ pub async fn read_live(
         if let Some(lt) = live.tenants.get_mut(&name) {
             lt.instances = part.instances;
             lt.keys = part.keys;
+            lt.service_manager_unread = part.unread;
         }
     }
     sink::read_files(desired, &mut live);

@@ -51,6 +51,7 @@ pub(crate) fn apply(args: &ApplyArgs, ctx: &Context) -> Status {
         targets,
         allow_delete: args.allow_delete,
         rotate: BTreeSet::new(),
+        enforce_parameters: args.enforce_parameters,
         options: ApplyOptions {
             max_delete: args
                 .max_delete

@@ -2,6 +2,7 @@
 //! whole crate keeps link time down on small machines.
 
 mod adopt;
+mod adoption;
 mod apply;
 mod cis_access;
 mod cli;

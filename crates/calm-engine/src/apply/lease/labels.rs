@@ -102,8 +102,9 @@ pub(super) async fn write(
         .await
         .map_err(context("reading"))?;
     let found = parse(&labels);
+    // `live` is false for the writer's own lease; a stale lease given back in its holder's
+    // name (sweep.rs) is left alone if it counts again.
     if let Some(found) = &found
-        && found.holder != holder
         && live(found)
     {
         return Ok(Written::Held(found.clone()));
