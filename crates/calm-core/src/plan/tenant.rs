@@ -242,6 +242,9 @@ fn instance(
 pub(super) const UNREAD: &str = "Service Manager not readable yet (no access binding): read \
                                  during apply, which adopts what it finds of this name instead";
 
+/// The same for a key or binding of such an instance.
+pub(super) const UNREAD_KEY: &str = "Service Manager not readable yet: read during apply";
+
 /// Why an instance calmctl did not make keeps its parameters.
 const KEPT: &str = "parameters unknown (Cloud ALM does not return them): kept as they are \
                     (`--enforce-parameters` overwrites them with calm.yaml's)";
@@ -312,7 +315,7 @@ fn keys(
             .find(|lk| lk.name == k.name && !claimed.contains(&lk.guid.as_str()));
         match managed.first().or(by_name) {
             None => {
-                let reason = live.service_manager_unread.then(|| UNREAD.to_owned());
+                let reason = live.service_manager_unread.then(|| UNREAD_KEY.to_owned());
                 push(out, t, resource, Action::Create, reason, Vec::new(), None);
             }
             Some(lk) => {

@@ -168,8 +168,8 @@ fn landscape() -> (Landscape, Before) {
 
 /// Every instance (CF and SM) with its parameters, and every key or binding, by id.
 fn snapshot(l: &Landscape) -> Before {
-    let state = l.sim.state_json();
-    let world = &state["world"];
+    // `/_sim/state`: the world at the top level.
+    let world = l.sim.state_json();
     let mut instances = BTreeMap::new();
     let mut keys = Vec::new();
     for map in ["service_instances", "sm_instances"] {
@@ -285,7 +285,7 @@ fn discover_plan_and_apply_adopt_without_rewriting_and_converge_in_one_run() {
         assert!(after.keys.contains(key), "key {key} is still there");
     }
     // Service Manager instances made by hand were adopted, not duplicated.
-    let world = &l.sim.state_json()["world"];
+    let world = &l.sim.state_json();
     for i in (0..60).filter(|i| matches!(kind(*i), Kind::SmByHand | Kind::SmBySap)) {
         let guid = objects(&world["subaccounts"])
             .into_iter()
