@@ -8,6 +8,7 @@ mod cis_access;
 mod cli;
 mod crash;
 mod discover;
+mod entitlement_batch;
 mod docs;
 mod faults;
 mod garbage;
