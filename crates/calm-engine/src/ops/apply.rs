@@ -147,12 +147,11 @@ pub async fn apply(
         .await
     };
     watcher.abort();
-    // Leases of runs that are gone (killed) or expired are removed from the tenants'
+    // Leases of runs that are gone (killed) or expired are removed from the accounts'
     // subaccounts, also where this run changed nothing: none is left for people to wonder about.
     // Best effort: one that stays expires, or the next run takes it over.
-    let targets = plan_options.targets.as_ref();
     let identity = &request.lease.identity;
-    match crate::apply::lease::sweep(request.desired, conns, targets, identity).await {
+    match crate::apply::lease::sweep(conns, identity).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(removed = n, "stale leases removed"),
         Err(e) => tracing::debug!(error = %e, "stale leases not removed"),

@@ -35,13 +35,9 @@ pub(crate) fn plan(args: &PlanArgs, ctx: &Context) -> Status {
         let status = match ops::plan(&session.desired, &session.connections, &options).await {
             Ok((_, plan)) => {
                 let identity = calm_engine::apply::lease::Identity::of_this_process();
-                let targets = options.targets.as_ref();
                 let conns = &session.connections;
                 // Leases are told, not planned: a failure to list them only loses the note.
-                if let Ok(held) =
-                    calm_engine::apply::lease::leases(&session.desired, conns, targets, &identity)
-                        .await
-                {
+                if let Ok(held) = calm_engine::apply::lease::leases(conns, &identity).await {
                     output::stderr(&leases_note(&held));
                 }
                 print(args, ctx, &loaded, plan).unwrap_or_else(|m| fail(&m))

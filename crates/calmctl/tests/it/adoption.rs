@@ -62,7 +62,7 @@ fn runtime_of(i: usize) -> &'static str {
     match kind(i) {
         Kind::CfByHand | Kind::CfBySap => "cloudfoundry",
         Kind::SmByHand | Kind::SmBySap => "service-manager",
-        Kind::Managed | Kind::Empty if i % 2 == 0 => "cloudfoundry",
+        Kind::Managed | Kind::Empty if i.is_multiple_of(2) => "cloudfoundry",
         Kind::Managed | Kind::Empty => "service-manager",
     }
 }

@@ -26,7 +26,10 @@ fn one_tenant_over_quota_fails_alone_and_the_other_nineteen_converge() {
     assert_eq!(failed.len(), 1, "{report:#}");
     assert_eq!(failed[0]["tenant"], "t007");
     let message = failed[0]["error"].to_string();
-    assert!(message.contains("Not enough quota"), "BTP's reason: {message}");
+    assert!(
+        message.contains("Not enough quota"),
+        "BTP's reason: {message}"
+    );
     // The others converged: the next plan concerns t007 alone.
     let (code, plan, _) = l.run(&["plan", "--format", "json"]);
     assert_eq!(code, 2);

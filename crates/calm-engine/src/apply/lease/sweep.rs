@@ -1,6 +1,6 @@
 //! Stale leases: a lease label of a run that is gone (same host and PID namespace, no such
 //! process) or that expired no longer counts, and is removed by the next run that finds it on
-//! one of its tenants' subaccounts, whether or not that run changes anything there. A killed run
+//! a subaccount of its accounts, whether or not that run changes anything there. A killed run
 //! leaves no label behind for people reading the cockpit after the next run.
 //!
 //! ```text
@@ -9,10 +9,10 @@
 //!           lease is still there, put the rest back (DELETE when none is left)
 //! ```
 
-use std::collections::BTreeSet;
+use calm_btp::accounts::SubaccountFilter;
 
 use super::holder::{Found, Identity, Me, now, parse};
-use super::labels::{Place, Written, each, places, write};
+use super::labels::{Place, Written, each, write};
 use crate::{Connections, EngineError};
 
 /// A lease label found on a tenant's subaccount.
@@ -28,15 +28,13 @@ pub struct SeenLease {
     pub live: bool,
 }
 
-/// The leases on the subaccounts of `desired`'s tenants (`targets` only, when given), as one
-/// listing per account shows them, judged from `identity`.
+/// The leases on the subaccounts of the accounts `conns` connects to, as one listing per account shows them,
+/// judged from `identity`.
 pub async fn leases(
-    desired: &calm_core::Desired,
     conns: &Connections,
-    targets: Option<&BTreeSet<String>>,
     identity: &Identity,
 ) -> Result<Vec<SeenLease>, EngineError> {
-    Ok(found(desired, conns, targets, identity)
+    Ok(found(conns, identity)
         .await?
         .into_iter()
         .map(|(place, lease, live)| SeenLease {
@@ -49,16 +47,11 @@ pub async fn leases(
         .collect())
 }
 
-/// Removes the leases of the tenants' subaccounts that no longer count. Returns how many were
+/// Removes the leases in the accounts `conns` connects to that no longer count. Returns how many were
 /// removed; a lease that came back to life or was replaced since the listing is left alone.
-pub async fn sweep(
-    desired: &calm_core::Desired,
-    conns: &Connections,
-    targets: Option<&BTreeSet<String>>,
-    identity: &Identity,
-) -> Result<usize, EngineError> {
+pub async fn sweep(conns: &Connections, identity: &Identity) -> Result<usize, EngineError> {
     let me = Me::new(identity);
-    let stale: Vec<(Place, Found)> = found(desired, conns, targets, identity)
+    let stale: Vec<(Place, Found)> = found(conns, identity)
         .await?
         .into_iter()
         .filter(|(_, _, live)| !live)
@@ -91,22 +84,38 @@ pub async fn sweep(
     Ok(removed)
 }
 
-/// Each tenant subaccount's lease, with whether it still counts for a run of `identity`.
+/// Each lease in the accounts `conns` connects to (those of calm.yaml's tenants) (one subaccount listing per account, which
+/// returns labels), with whether it still counts for a run of `identity`. Every subaccount of the
+/// account is looked at, not only the tenants': a run killed while working on tenants that have
+/// since left calm.yaml left its labels there too.
 async fn found(
-    desired: &calm_core::Desired,
     conns: &Connections,
-    targets: Option<&BTreeSet<String>>,
     identity: &Identity,
 ) -> Result<Vec<(Place, Found, bool)>, EngineError> {
     let me = Me::new(identity);
-    let (places, labels) = places(desired, conns, targets).await?;
     let mut out = Vec::new();
-    for place in places {
-        let Some(lease) = labels.get(&place.guid).and_then(parse) else {
-            continue;
-        };
-        let live = me.blocked_by(&lease);
-        out.push((place, lease, live));
+    for name in conns.account_names() {
+        let conn = conns.account(name)?;
+        let all = conn
+            .accounts
+            .list_subaccounts(&SubaccountFilter::default())
+            .await
+            .map_err(EngineError::api(format!(
+                "reading the lease labels of account `{name}`"
+            )))?;
+        for s in all {
+            let Some(lease) = parse(&s.labels) else {
+                continue;
+            };
+            let live = me.blocked_by(&lease);
+            let place = Place {
+                account: name.to_owned(),
+                accounts: conn.accounts.clone(),
+                guid: s.guid,
+                subdomain: s.subdomain,
+            };
+            out.push((place, lease, live));
+        }
     }
     out.sort_by(|a, b| a.0.subdomain.cmp(&b.0.subdomain));
     Ok(out)
