@@ -43,6 +43,10 @@ pub mod labels {
     /// On Service Manager instances: `<binding id>@<record>` for each binding whose delivery was
     /// recorded (bindings cannot be relabelled).
     pub const DELIVERED_BINDINGS: &str = "calmctl.sap/delivered-bindings";
+    /// On subaccounts: the runtimes (`cloudfoundry`, `service-manager`) in which calmctl worked
+    /// there, written with its first lease. The bulk subaccount list returns it, so that the
+    /// objects of a tenant removed from calm.yaml are found in any region and runtime.
+    pub const ONBOARDED: &str = "calmctl.sap/onboarded";
 }
 
 /// Everything read from BTP for one plan.
@@ -77,6 +81,11 @@ pub struct LiveTenant {
     /// create, adopting what it finds.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub service_manager_unread: bool,
+    /// Where a removed tenant's objects were found through calmctl's mark on its subaccount
+    /// ([`labels::ONBOARDED`]): the account, the region and the runtime, so that apply reaches
+    /// them where no tenant of the config leads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub found_at: Option<FoundAt>,
     /// The Cloud Foundry user calmctl acts as in the tenant's region (cloudfoundry runtime).
     #[serde(default)]
     pub cf_user: Option<CfUser>,
@@ -90,6 +99,17 @@ pub struct LiveTenant {
     /// a file that is missing or holds other credentials.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub files: BTreeMap<String, String>,
+}
+
+/// Where a removed tenant's objects live (see [`LiveTenant::found_at`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FoundAt {
+    /// The account (connection) whose subaccount holds them.
+    pub account: String,
+    /// The subaccount's region.
+    pub region: String,
+    /// `cloudfoundry` or `service-manager`.
+    pub runtime: String,
 }
 
 /// A Cloud Foundry user, as its token or calm.yaml names it.

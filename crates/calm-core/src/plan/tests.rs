@@ -79,6 +79,7 @@ pub(super) fn converged(t: &Tenant) -> LiveTenant {
         }),
         org_guid: Some("org-guid".into()),
         service_manager_unread: false,
+        found_at: None,
         spaces: vec![LiveSpace {
             guid: "space-guid".into(),
             name: "calm".into(),

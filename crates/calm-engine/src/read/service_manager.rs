@@ -90,7 +90,7 @@ pub(crate) async fn alm_instances(
 
 /// Instances that `wanted` picks, and their bindings (names and labels: a list never carries
 /// credentials).
-async fn instances_and_bindings(
+pub(super) async fn instances_and_bindings(
     sm: &ServiceManagerClient,
     what: &str,
     wanted: impl Fn(&ServiceInstance, &Metadata) -> bool,

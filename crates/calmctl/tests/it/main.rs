@@ -7,6 +7,7 @@ mod apply;
 mod cis_access;
 mod cli;
 mod crash;
+mod deletion_marks;
 mod discover;
 mod docs;
 mod entitlement_batch;

@@ -113,6 +113,7 @@ async fn found(
                 accounts: conn.accounts.clone(),
                 guid: s.guid,
                 subdomain: s.subdomain,
+                marks: Vec::new(),
             };
             out.push((place, lease, live));
         }
