@@ -120,9 +120,10 @@ async fn account_batch(run: &Run<'_>, account: String, items: Vec<Item>) -> Gate
 }
 
 /// Whether BTP refused a batch for what it holds (400 such as "Not enough quota", 404 for an
-/// unknown subaccount, btp-api.md §3.3) rather than for the caller or the moment.
+/// unknown subaccount, btp-api.md §3.3) rather than for the caller or the moment. The router's
+/// 404 (no such host) is no answer of the Entitlements service: halving would not help.
 fn refused_for_content(e: &calm_btp::Error) -> bool {
-    matches!(e.status(), Some(400 | 404 | 422))
+    matches!(e.status(), Some(400 | 404 | 422)) && !e.is_router_error()
 }
 
 /// [`assign`], where a batch BTP refuses for its content is halved and each half sent on its
