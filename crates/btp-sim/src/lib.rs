@@ -277,6 +277,39 @@ impl SimHandle {
         world.cis_key_of_client(&client_id, &self.base_url)
     }
 
+    /// The `cis` key an account of a config asks for: the global account's password-grant key
+    /// when the account names a user or password, otherwise a `central` key for the
+    /// client-credentials grant (made on first use, then the same one).
+    pub fn cis_key_for(&self, account: &calm_core::Account) -> Option<serde_json::Value> {
+        if account.username.is_some() || account.password.is_some() {
+            return self.cis_key(&account.subdomain);
+        }
+        let existing = {
+            let world = self.state.world();
+            world
+                .global_accounts
+                .values()
+                .find(|g| g.subdomain == account.subdomain || g.guid == account.subdomain)?
+                .cis_keys
+                .iter()
+                .find(|k| {
+                    k.plan == CisPlan::Central && k.grant_type == CisGrantType::ClientCredentials
+                })
+                .map(|k| k.client_id.clone())
+        };
+        match existing {
+            Some(client_id) => self
+                .state
+                .world()
+                .cis_key_of_client(&client_id, &self.base_url),
+            None => self.new_cis_key(
+                &account.subdomain,
+                CisPlan::Central,
+                CisGrantType::ClientCredentials,
+            ),
+        }
+    }
+
     /// A jwt-bearer assertion for a user that this simulator accepts (valid one day).
     pub fn assertion_for(&self, user: &str) -> String {
         uaa::assertion_for(&self.state, user, 86_400)
@@ -312,7 +345,7 @@ impl SimHandle {
             }
         };
         for account in &desired.accounts {
-            if let Some(key) = self.cis_key(&account.subdomain) {
+            if let Some(key) = self.cis_key_for(account) {
                 add(&account.cis_key, key.to_string());
             }
             add(&account.username, ADMIN_USER.to_owned());

@@ -13,6 +13,7 @@ use std::hash::Hash;
 use calm_core::{Span, Tenant};
 
 use crate::diagnostic::Problems;
+use crate::schema::TenantSpec;
 
 /// Names of one kind reported one by one; further ones are counted.
 pub(crate) const MAX_LISTED: usize = 20;
@@ -79,11 +80,16 @@ fn times(count: usize) -> String {
 }
 
 /// Reports names that must be unique but are not, pointing at the first two places.
-pub(crate) fn check(problems: &mut Problems, tenants: &[Tenant]) {
-    let mut names: Tally<&str> = Tally::with_capacity(tenants.len());
+/// Tenant names are taken from every entry written (`specs`), also those with other errors, so
+/// that a duplicate is reported in the same run as everything else; the rest from the tenants
+/// that could be expanded.
+pub(crate) fn check(problems: &mut Problems, specs: &[TenantSpec], tenants: &[Tenant]) {
+    let mut names: Tally<&str> = Tally::with_capacity(specs.len());
     let mut subaccounts: Tally<(&str, &str)> = Tally::with_capacity(tenants.len());
+    for spec in specs {
+        names.add(&spec.name.value, spec.name.span);
+    }
     for t in tenants {
-        names.add(&t.name, t.span);
         subaccounts.add((&t.account, &t.subaccount), t.span);
     }
     let mut listed = 0;

@@ -39,7 +39,7 @@ pub(crate) fn desired(problems: &mut Problems, file: &CalmFile) -> Desired {
             tenants.push(t);
         }
     }
-    crate::duplicates::check(problems, &tenants);
+    crate::duplicates::check(problems, &file.tenants, &tenants);
     let delivery = crate::delivery::delivery(problems, file, &accounts);
     Desired {
         accounts,
@@ -92,14 +92,18 @@ fn tenant(
 ) -> Option<Tenant> {
     rules::tenant_name(problems, &spec.name);
     rules::subaccount(problems, &spec.subaccount);
-    let account_name = resolve_account(problems, file, defaults, spec)?;
-    let account = &file.accounts[&account_name];
+    // A tenant whose account cannot be resolved is still checked field by field, so that one run
+    // reports every problem of the file.
+    let account_name = resolve_account(problems, file, defaults, spec);
+    let account = account_name.as_ref().and_then(|n| file.accounts.get(n));
     let region = spec
         .region
         .as_ref()
         .or(defaults.region.as_ref())
-        .unwrap_or(&account.region);
-    check_region(problems, region, seen_regions);
+        .or(account.map(|a| &a.region));
+    if let Some(region) = region {
+        check_region(problems, region, seen_regions);
+    }
     let runtime = match spec
         .runtime
         .as_ref()
@@ -128,8 +132,8 @@ fn tenant(
         name: spec.name.value.clone(),
         span: spec.name.span,
         subaccount: spec.subaccount.value.clone(),
-        account: account_name,
-        region: region.value.clone(),
+        account: account_name?,
+        region: region?.value.clone(),
         runtime,
         org,
         entitlement: entitlement?,
@@ -360,6 +364,11 @@ fn merge(base: &InstanceSpec, over: &InstanceSpec) -> InstanceSpec {
             .clone()
             .or_else(|| base.credential_types.clone()),
         parameters: over.parameters.clone().or_else(|| base.parameters.clone()),
+        xsappname_span: if over.parameters.is_some() {
+            over.xsappname_span
+        } else {
+            base.xsappname_span
+        },
         keys: over.keys.clone().or_else(|| base.keys.clone()),
     }
 }
@@ -475,7 +484,7 @@ fn parameters(
     };
     match security.get("xsappname") {
         Some(Value::String(x)) if x != &name.value => {
-            problems.error("calm::xsappname", format!("`xsappname` is `{x}` but the instance is named `{}`", name.value)).label(name.span, "instance name").label(span, "parameters with a different xsappname").help("Cloud ALM requires `xsappname` to equal the instance name; remove `xsappname` and calmctl sets it for you").push();
+            problems.error("calm::xsappname", format!("`xsappname` is `{x}` but the instance is named `{}`", name.value)).label(spec.xsappname_span.unwrap_or(span), "differs from the instance name").label(name.span, "instance name").help("Cloud ALM requires `xsappname` to equal the instance name; remove `xsappname` and calmctl sets it for you").push();
         }
         _ => {
             security.insert("xsappname".into(), Value::String(name.value.clone()));

@@ -33,7 +33,9 @@ use miette::NamedSource;
 pub use calm_core::looks_generated;
 pub use diagnostic::{Problem, Severity, line_column};
 pub use inventory::{CSV_COLUMNS, LABEL_PREFIX};
-pub use rules::{KNOWN_AUTHORITIES, XSMASTERAPPNAME};
+pub use rules::{
+    INSTANCE_NAME, KEY_NAME, KNOWN_AUTHORITIES, NameRule, TENANT_NAME, XSMASTERAPPNAME,
+};
 
 /// Files larger than this are refused before parsing: a calm.yaml for 10,000 tenants is about
 /// 1 MB, so 64 MiB leaves ample room while keeping a stray huge file from exhausting memory.

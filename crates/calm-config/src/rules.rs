@@ -88,9 +88,82 @@ pub(crate) fn region(problems: &mut Problems, region: &Sp<String>) {
         .push();
 }
 
+/// A rule for a name: its length in characters and its characters. The validator and the JSON
+/// Schema (`minLength`, `maxLength`, `pattern`) are both made from these constants, so that an
+/// editor flags exactly the names `calmctl validate` rejects.
+#[derive(Debug, Clone, Copy)]
+pub struct NameRule {
+    /// Fewest characters.
+    pub min: usize,
+    /// Most characters.
+    pub max: usize,
+    /// Punctuation allowed besides the ASCII letters and digits.
+    pub punctuation: &'static str,
+    /// Whether the first and the last character must be a letter or digit.
+    pub alphanumeric_ends: bool,
+}
+
+impl NameRule {
+    /// Whether `value` follows the rule.
+    pub fn allows(&self, value: &str) -> bool {
+        let bytes = value.as_bytes();
+        let allowed = |c: &u8| c.is_ascii_alphanumeric() || self.punctuation.as_bytes().contains(c);
+        (self.min..=self.max).contains(&bytes.len())
+            && bytes.iter().all(allowed)
+            && (!self.alphanumeric_ends
+                || bytes.first().is_none_or(u8::is_ascii_alphanumeric)
+                    && bytes.last().is_none_or(u8::is_ascii_alphanumeric))
+    }
+
+    /// The rule's characters as an ECMA-262 regular expression (lengths are `minLength` and
+    /// `maxLength` beside it).
+    pub fn pattern(&self) -> String {
+        let mut class = String::from("A-Za-z0-9");
+        // `-` goes last, where it is literal inside a class; the others are escaped.
+        for c in self.punctuation.chars().filter(|c| *c != '-') {
+            class.push('\\');
+            class.push(c);
+        }
+        if self.punctuation.contains('-') {
+            class.push('-');
+        }
+        if self.alphanumeric_ends {
+            format!("^[A-Za-z0-9]([{class}]*[A-Za-z0-9])?$")
+        } else {
+            format!("^[{class}]*$")
+        }
+    }
+}
+
+/// Tenant names become label values (`calmctl.sap/tenant=<name>`) and folder names: the rule of
+/// a label value.
+pub const TENANT_NAME: NameRule = NameRule {
+    min: 1,
+    max: 63,
+    punctuation: "-_.",
+    alphanumeric_ends: true,
+};
+
+/// Instance names: Cloud ALM's 32 characters, and no period, because the instance name is the
+/// `xsappname`, whose characters are letters, digits, `-`, `_`, `/` and `\` (btp-api.md §5.3).
+pub const INSTANCE_NAME: NameRule = NameRule {
+    min: 1,
+    max: 32,
+    punctuation: "-_",
+    alphanumeric_ends: false,
+};
+
+/// Key names: 50 characters, which leaves room for the `-yyyymmddhhmm` a rotation appends.
+pub const KEY_NAME: NameRule = NameRule {
+    min: 1,
+    max: 50,
+    punctuation: "-_",
+    alphanumeric_ends: false,
+};
+
 /// Tenant names become label values (`calmctl.sap/tenant=<name>`) and folder names.
 pub(crate) fn tenant_name(problems: &mut Problems, name: &Sp<String>) {
-    if label_value_ok(&name.value) {
+    if TENANT_NAME.allows(&name.value) {
         return;
     }
     problems
@@ -99,22 +172,12 @@ pub(crate) fn tenant_name(problems: &mut Problems, name: &Sp<String>) {
             format!("invalid tenant name `{}`", name.value),
         )
         .label(name.span, "not usable as a label value and folder name")
-        .help(
-            "use 1 to 63 letters, digits, `-`, `_` or `.`, starting and ending with a letter or \
+        .help(format!(
+            "use {} to {} letters, digits, `-`, `_` or `.`, starting and ending with a letter or \
              digit: the name is written as a label on the objects calmctl creates",
-        )
+            TENANT_NAME.min, TENANT_NAME.max
+        ))
         .push();
-}
-
-fn label_value_ok(value: &str) -> bool {
-    let bytes = value.as_bytes();
-    !bytes.is_empty()
-        && bytes.len() <= 63
-        && bytes
-            .iter()
-            .all(|c| c.is_ascii_alphanumeric() || b"-_.".contains(c))
-        && bytes[0].is_ascii_alphanumeric()
-        && bytes[bytes.len() - 1].is_ascii_alphanumeric()
 }
 
 pub(crate) fn is_guid(value: &str) -> bool {
@@ -154,24 +217,24 @@ pub(crate) fn subaccount(problems: &mut Problems, subaccount: &Sp<String>) {
 /// instance name, and `xsappname` allows no periods (btp-api.md §5.2, §5.3).
 pub(crate) fn instance_name(problems: &mut Problems, name: &Sp<String>) {
     let v = &name.value;
-    let chars_ok = v
-        .bytes()
-        .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-');
-    if !v.is_empty() && v.len() <= 32 && chars_ok {
+    if INSTANCE_NAME.allows(v) {
         return;
     }
+    let max = INSTANCE_NAME.max;
     let (label, help) = if v.contains('.') {
         (
             "contains a period",
-            "Cloud ALM uses the instance name as the `xsappname`, and an `xsappname` may not \
-             contain periods; use `-` or `_` instead"
+            "Cloud ALM uses the instance name as the `xsappname`, and SAP's application security \
+             descriptor syntax allows only letters, digits, `-`, `_`, `/` and `\\` in an \
+             `xsappname` (SAP BTP documentation, \"Application Security Descriptor Configuration \
+             Syntax\", xsappname naming conventions); use `-` or `_` instead"
                 .to_owned(),
         )
-    } else if v.len() > 32 {
+    } else if v.len() > max {
         (
             "longer than 32 characters",
             format!(
-                "Cloud ALM allows at most 32 characters; this has {}",
+                "Cloud ALM allows at most {max} characters; this has {}",
                 v.len()
             ),
         )
@@ -209,15 +272,14 @@ pub(crate) fn key_name(problems: &mut Problems, name: &Sp<String>) {
             .push();
         return;
     }
-    let ok = !v.is_empty()
-        && v.len() <= 50
-        && v.bytes()
-            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-');
-    if !ok {
+    if !KEY_NAME.allows(v) {
         problems
             .error("calm::key_name", format!("invalid key name `{v}`"))
             .label(name.span, "not a valid key name")
-            .help("use 1 to 50 letters, digits, `-` and `_` (rotation appends `-yyyymmddhhmm`)")
+            .help(format!(
+                "use {} to {} letters, digits, `-` and `_` (rotation appends `-yyyymmddhhmm`)",
+                KEY_NAME.min, KEY_NAME.max
+            ))
             .push();
     }
 }

@@ -163,8 +163,8 @@ pub struct TenantSpec {
     /// Where the tenant entry starts.
     #[schemars(skip)]
     pub span: Span,
-    /// Unique name, used in plans, labels and credential paths: lowercase letters, digits, `-`,
-    /// `_` and `.`, at most 63 characters.
+    /// Unique name, used in plans, labels and credential paths: letters, digits, `-`, `_` and
+    /// `.`, starting and ending with a letter or digit, at most 63 characters.
     #[schemars(example = &"acme-prod")]
     pub name: Sp<String>,
     /// The subaccount: its subdomain or its GUID.
@@ -219,6 +219,9 @@ pub struct InstanceSpec {
     pub credential_types: Option<Vec<Sp<String>>>,
     /// Raw parameters passed to the broker; `xs-security` fields above are merged into them.
     pub parameters: Option<Sp<serde_json::Map<String, serde_json::Value>>>,
+    /// Where `parameters.xs-security.xsappname` was written, if it was.
+    #[schemars(skip)]
+    pub xsappname_span: Option<Span>,
     /// Keys or bindings of this instance (in `instances` entries).
     pub keys: Option<Vec<KeySpec>>,
 }
@@ -324,6 +327,17 @@ pub fn json_schema() -> serde_json::Value {
         { "required": ["tenants"] },
         { "required": ["tenants_from"] }
     ]);
+    // Name rules, from the constants `validate` checks with.
+    for (definition, rule) in [
+        ("TenantSpec", crate::rules::TENANT_NAME),
+        ("InstanceSpec", crate::rules::INSTANCE_NAME),
+        ("KeySpec", crate::rules::KEY_NAME),
+    ] {
+        let name = &mut schema["definitions"][definition]["properties"]["name"];
+        name["minLength"] = serde_json::json!(rule.min);
+        name["maxLength"] = serde_json::json!(rule.max);
+        name["pattern"] = serde_json::json!(rule.pattern());
+    }
     for (definition, choices) in [
         ("SecretRefSpec", ["env", "file"]),
         ("EntitlementSpec", ["amount", "enable"]),

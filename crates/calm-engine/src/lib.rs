@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! ops/        what the commands call: plan, apply (saved-plan checks, approval, Ctrl-C, lease),
-//!   │         rotate (apply with keys to rotate), targeting; discover/ for discover
+//!   │         rotate (apply with keys to rotate), offboard (apply deleting named tenants'
+//!   │         objects), targeting; discover/ for discover
 //!   ├─ read/      bulk list calls per account and region ─▶ Live
 //!   ├─ calm_core::plan(desired, live, options) ─▶ Plan
 //!   └─ apply/     entitlements per account, tenants concurrently under a lease, delivery

@@ -26,6 +26,7 @@ fn request(desired: &Desired) -> ApplyRequest<'_> {
         allow_delete: false,
         rotate: BTreeSet::new(),
         enforce_parameters: false,
+        offboard: BTreeSet::new(),
         options: ApplyOptions {
             parallelism: 8,
             ..ApplyOptions::default()
@@ -62,6 +63,7 @@ fn plan_options() -> PlanOptions {
         now_unix: ApplyOptions::default().now_unix,
         rotate: BTreeSet::new(),
         enforce_parameters: false,
+        offboard: BTreeSet::new(),
     }
 }
 

@@ -51,6 +51,10 @@ pub enum Command {
     /// the old one (deleted after its `retire_after` by a later apply).
     #[command(after_help = ROTATE_HELP)]
     Rotate(RotateArgs),
+    /// Remove calmctl's objects of the named tenants (keys or bindings, then instances), whether
+    /// or not they are still in calm.yaml: their credentials stop working.
+    #[command(after_help = OFFBOARD_HELP)]
+    Offboard(OffboardArgs),
     /// Write a calm.yaml (or a CSV inventory) for the subaccounts of a global account, marking
     /// those that are onboarded already.
     #[command(after_help = DISCOVER_HELP)]
@@ -210,6 +214,10 @@ pub struct PlanArgs {
     /// ALM does not return them) with those calm.yaml states. Without it they are kept.
     #[arg(long)]
     pub enforce_parameters: bool,
+    /// Plan the offboarding of this tenant (repeatable): delete every object calmctl made for
+    /// it, as `calmctl offboard` does; a saved plan (`--out`) records it for `calmctl apply PLAN`.
+    #[arg(long, value_name = "NAME")]
+    pub offboard: Vec<String>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub sandbox: SandboxArgs,
@@ -370,6 +378,43 @@ pub struct RotateArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub run: RunArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub sandbox: SandboxArgs,
+}
+
+const OFFBOARD_HELP: &str = "\
+Examples:
+  calmctl offboard --tenant acme-old                  # shows the plan, asks, deletes
+  calmctl offboard --tenant acme-old --auto-approve --max-delete 2
+  calmctl plan --offboard acme-old --out plan.json    # review in a pull request, then
+  calmctl apply plan.json
+
+What is deleted: every key or binding and instance calmctl made for these tenants (the same
+deletions `--allow-delete` plans for a tenant removed from calm.yaml). Entitlements, Cloud Foundry
+spaces and roles stay; objects calmctl did not make are left alone. A protected tenant (`protect:
+true`, or objects labelled `calmctl.sap/protect=true`) is refused. `--max-delete` counts these
+deletions (0 when CI is set).
+
+Exit codes:
+  0  every tenant converged
+  1  error, refusal (a protected or unknown tenant, too many deletions), or a tenant failed";
+
+/// Arguments of `offboard`.
+#[derive(Debug, Args)]
+pub struct OffboardArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub config: ConfigArg,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub targets: TargetArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub run: RunArgs,
+    /// Refuse to run if the plan deletes more than N objects (default 0 when CI is set).
+    #[arg(long, value_name = "N")]
+    pub max_delete: Option<usize>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub sandbox: SandboxArgs,

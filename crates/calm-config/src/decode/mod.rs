@@ -305,9 +305,24 @@ fn instance(problems: &mut Problems, node: &Node) -> Option<InstanceSpec> {
         credential_types: f
             .get("credential_types")
             .and_then(|n| list(problems, n, "`credential_types`", strings)),
+        xsappname_span: f.get("parameters").and_then(xsappname_span),
         parameters,
         keys: f.get("keys").and_then(|n| keys(problems, n)),
     })
+}
+
+/// Where `xs-security.xsappname` is written inside `parameters`, so that a mismatch labels the
+/// value itself.
+fn xsappname_span(parameters: &Node) -> Option<calm_core::Span> {
+    let child = |node: &Node, name: &str| match &node.value {
+        crate::node::Value::Mapping(entries) => entries
+            .iter()
+            .find(|(k, _)| k.scalar_text() == name)
+            .map(|(_, v)| v.clone()),
+        _ => None,
+    };
+    let security = child(parameters, "xs-security")?;
+    child(&security, "xsappname").map(|n| n.span)
 }
 
 fn defaults(problems: &mut Problems, node: &Node) -> Option<TenantDefaults> {

@@ -42,6 +42,11 @@ pub struct PlanOptions {
     /// or by SAP, adopted without them) with calm.yaml's, where calm.yaml states them
     /// (`--enforce-parameters`). Without it such instances keep their parameters.
     pub enforce_parameters: bool,
+    /// Tenants to offboard (`calmctl offboard`): every object calmctl made for them is deleted,
+    /// whether or not they are still in calm.yaml, under the rules of any deletion (`protect`
+    /// keeps an object; `--max-delete` counts them). Their deletions need no `allow_delete`:
+    /// naming the tenant is the consent.
+    pub offboard: BTreeSet<String>,
 }
 
 /// The changes, in the order they must be applied.
@@ -61,6 +66,10 @@ pub struct Plan {
     pub not_managed: Vec<NotManaged>,
     /// The tenants a partial plan covers; `None` for a full plan.
     pub targets: Option<Vec<String>>,
+    /// Tenants this plan offboards: their keys and bindings are deleted, so the credentials
+    /// delivered from them stop working.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub offboarded: Vec<String>,
 }
 
 impl Plan {
@@ -305,6 +314,7 @@ pub fn plan(desired: &Desired, live: &Live, options: &PlanOptions) -> Plan {
             .targets
             .as_ref()
             .map(|t| t.iter().cloned().collect()),
+        offboarded: options.offboard.iter().cloned().collect(),
         ..Plan::default()
     };
     let targeted = |name: &str| options.targets.as_ref().is_none_or(|t| t.contains(name));
@@ -312,7 +322,11 @@ pub fn plan(desired: &Desired, live: &Live, options: &PlanOptions) -> Plan {
         let empty = crate::LiveTenant::default();
         let lt = live.tenants.get(&t.name).unwrap_or(&empty);
         let before = out.changes.len();
-        tenant::diff(t, lt, desired, options, &mut out);
+        if options.offboard.contains(&t.name) {
+            tenant::offboard(t, lt, options, &mut out);
+        } else {
+            tenant::diff(t, lt, desired, options, &mut out);
+        }
         if out.changes.len() == before {
             out.unchanged_tenants.push(t.name.clone());
         }

@@ -56,19 +56,27 @@ pub(super) fn delete(
     options: &PlanOptions,
     observed: Observed,
 ) {
+    let offboarding = options.offboard.contains(tenant);
     if crate::live::is_protected(metadata) {
         out.protected.push(super::Protected {
             tenant: tenant.to_owned(),
             resource,
         });
-    } else if !options.allow_delete {
+    } else if !options.allow_delete && !offboarding {
         out.withheld_deletes.push(resource);
     } else {
+        let reason = match (&resource, offboarding) {
+            (Resource::ServiceKey { .. }, true) => {
+                "offboarding the tenant: credentials delivered from this key stop working"
+            }
+            (_, true) => "offboarding the tenant",
+            (_, false) => "managed by calmctl but no longer in calm.yaml",
+        };
         out.changes.push(Change {
             tenant: tenant.to_owned(),
             resource,
             action: Action::Delete,
-            reason: Some("managed by calmctl but no longer in calm.yaml".into()),
+            reason: Some(reason.into()),
             fields: Vec::new(),
             observed: Some(observed),
         });

@@ -51,6 +51,21 @@ pub(super) fn diff(
     }
 }
 
+/// A tenant being offboarded: delete what calmctl labelled (keys first), name what it did not
+/// make and leaves alone.
+pub(super) fn offboard(t: &Tenant, live: &LiveTenant, options: &PlanOptions, out: &mut Plan) {
+    for li in &live.instances {
+        match ownership(&li.metadata) {
+            Ownership::Managed { .. } => delete_instance(&t.name, live, li, options, out),
+            Ownership::Unmanaged => out.not_managed.push(NotManaged {
+                tenant: t.name.clone(),
+                resource: instance_resource(live, li),
+                reason: "not created by calmctl: offboarding leaves it".into(),
+            }),
+        }
+    }
+}
+
 /// A tenant removed from the config: delete what calmctl labelled, keys first.
 pub(super) fn orphan(live: &LiveTenant, options: &PlanOptions, out: &mut Plan) {
     for li in &live.instances {

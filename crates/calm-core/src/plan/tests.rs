@@ -425,3 +425,54 @@ fn a_key_whose_delivery_failed_or_whose_file_is_gone_is_due() {
         Some("its credentials file is missing")
     );
 }
+
+#[test]
+fn offboarding_deletes_only_the_named_tenants_objects_without_allow_delete() {
+    let a = tenant("a", Runtime::ServiceManager);
+    let b = tenant("b", Runtime::ServiceManager);
+    let gone = converged(&tenant("gone", Runtime::ServiceManager));
+    let mut l = live(vec![converged(&a), converged(&b)]);
+    l.orphans.push(gone);
+    let d = desired(vec![a, b]);
+    let options = PlanOptions {
+        offboard: ["a".to_owned(), "gone".to_owned()].into(),
+        targets: Some(["a".to_owned(), "gone".to_owned()].into()),
+        ..PlanOptions::default()
+    };
+    let plan = plan(&d, &l, &options);
+    assert_eq!(plan.count(Action::Delete), 4, "{:?}", actions(&plan));
+    assert!(
+        plan.changes
+            .iter()
+            .all(|c| c.action == Action::Delete && (c.tenant == "a" || c.tenant == "gone")),
+        "{:?}",
+        actions(&plan)
+    );
+    let key = plan
+        .changes
+        .iter()
+        .find(|c| matches!(c.resource, Resource::ServiceKey { .. }))
+        .unwrap();
+    assert!(
+        key.reason.as_deref().unwrap().contains("stop working"),
+        "{key:?}"
+    );
+    assert_eq!(plan.offboarded, ["a", "gone"]);
+    assert!(plan.withheld_deletes.is_empty());
+}
+
+#[test]
+fn offboarding_keeps_protected_objects() {
+    let a = tenant("a", Runtime::ServiceManager);
+    let mut la = converged(&a);
+    la.instances[0]
+        .metadata
+        .insert(labels::PROTECT.into(), "true".into());
+    let options = PlanOptions {
+        offboard: ["a".to_owned()].into(),
+        ..PlanOptions::default()
+    };
+    let plan = plan(&desired(vec![a]), &live(vec![la]), &options);
+    assert!(plan.is_empty(), "{:?}", actions(&plan));
+    assert_eq!(plan.protected.len(), 2, "the instance and its key");
+}

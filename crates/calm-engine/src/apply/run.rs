@@ -33,6 +33,8 @@ pub struct ApplyOptions {
     pub now_unix: i64,
     /// How `exec` delivery commands are run: their environment and their guard.
     pub exec: super::exec::ExecSetup,
+    /// Tenants being offboarded: their objects are deleted and nothing is delivered to them.
+    pub offboard: BTreeSet<String>,
 }
 
 impl Default for ApplyOptions {
@@ -47,6 +49,7 @@ impl Default for ApplyOptions {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
             exec: super::exec::ExecSetup::default(),
+            offboard: BTreeSet::new(),
         }
     }
 }

@@ -129,7 +129,7 @@ pub(crate) async fn apply(
         });
         report.done.push(step.clone());
     }
-    if let Some(t) = t {
+    if let Some(t) = t.filter(|t| !run.options.offboard.contains(&t.name)) {
         deliver::tenant(run, t, lt, &mut ids, &mut client, &mut report).await;
     }
     report

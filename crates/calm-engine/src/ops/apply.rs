@@ -42,6 +42,9 @@ pub struct ApplyRequest<'a> {
     pub rotate: BTreeSet<(String, String)>,
     /// Overwrite parameters calmctl could not read (a saved plan says for itself).
     pub enforce_parameters: bool,
+    /// Tenants to offboard (`calmctl offboard`): all their objects are deleted (a saved plan says
+    /// for itself).
+    pub offboard: BTreeSet<String>,
     /// How to apply.
     pub options: ApplyOptions,
     /// How to lease.
@@ -80,9 +83,14 @@ pub async fn apply(
         now_unix: saved_plan.map_or(request.options.now_unix, |s| s.created_at),
         rotate: request.rotate,
         enforce_parameters: saved_plan.map_or(request.enforce_parameters, |s| s.enforce_parameters),
+        offboard: match saved_plan {
+            Some(s) => s.plan.offboarded.iter().cloned().collect(),
+            None => request.offboard,
+        },
     };
     let options = ApplyOptions {
         targets: plan_options.targets.clone(),
+        offboard: plan_options.offboard.clone(),
         ..request.options
     };
     let (live, fresh) = crate::plan(request.desired, conns, &plan_options).await?;

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use calm_core::Desired;
+use calm_core::live::{Ownership, is_protected, ownership};
+use calm_core::{Desired, Live};
 
 use crate::EngineError;
 
@@ -78,4 +79,65 @@ pub fn rotation_keys(
         }
     }
     Ok(keys)
+}
+
+/// The tenants `calmctl offboard` removes: those named (`--tenant NAME`, which may name a tenant
+/// no longer in calm.yaml) and those selected by label (`--select KEY=VALUE`, from calm.yaml).
+pub fn offboard_targets(
+    desired: &Desired,
+    tenants: &[String],
+    select: &[String],
+) -> Result<BTreeSet<String>, EngineError> {
+    let mut set: BTreeSet<String> = tenants.iter().cloned().collect();
+    if !select.is_empty() {
+        // By label: only tenants in calm.yaml carry labels.
+        set.extend(self::select(desired, &[], select)?.unwrap_or_default());
+    }
+    if set.is_empty() {
+        return Err(EngineError::Targets(
+            "no tenant chosen: name one with --tenant NAME or --select KEY=VALUE".into(),
+        ));
+    }
+    Ok(set)
+}
+
+/// Refuses to offboard a tenant that is protected (`protect: true` in calm.yaml, or the
+/// `calmctl.sap/protect` label on one of its objects), or of which neither calm.yaml nor BTP
+/// knows anything. Nothing is changed.
+pub fn check_offboard(
+    desired: &Desired,
+    live: &Live,
+    offboard: &BTreeSet<String>,
+) -> Result<(), EngineError> {
+    for name in offboard {
+        let configured = desired.tenants.iter().find(|t| &t.name == name);
+        let found = live
+            .tenants
+            .get(name)
+            .filter(|_| configured.is_some())
+            .or_else(|| live.orphans.iter().find(|o| &o.name == name));
+        if configured.is_none() && found.is_none() {
+            return Err(EngineError::Targets(format!(
+                "--tenant {name}: not in the config, and no object calmctl made for a tenant of that name was found"
+            )));
+        }
+        let labelled = found.is_some_and(|lt| {
+            lt.instances
+                .iter()
+                .map(|i| &i.metadata)
+                .chain(lt.keys.iter().map(|k| &k.metadata))
+                .any(|m| ownership(m) != Ownership::Unmanaged && is_protected(m))
+        });
+        if configured.is_some_and(|t| t.protect) || labelled {
+            let how = if configured.is_some_and(|t| t.protect) {
+                "remove `protect: true` from the tenant in calm.yaml and run `calmctl apply`, then offboard it"
+            } else {
+                "its objects carry `calmctl.sap/protect=true`: list the tenant in calm.yaml without `protect`, run `calmctl apply --tenant NAME`, then offboard it"
+            };
+            return Err(EngineError::Targets(format!(
+                "tenant `{name}` is protected and cannot be offboarded; {how}; nothing was changed"
+            )));
+        }
+    }
+    Ok(())
 }

@@ -96,9 +96,14 @@ pub async fn read_live(
         "reading live state"
     );
     let all_names: BTreeSet<&str> = desired.tenants.iter().map(|t| t.name.as_str()).collect();
-    let cf: Vec<&Tenant> = tenants
+    // A target not in the config (a removed tenant being offboarded) is looked for, like any
+    // removed tenant, among calmctl's instances in every region the config's tenants use.
+    let removed_targeted =
+        targets.is_some_and(|set| set.iter().any(|n| !all_names.contains(n.as_str())));
+    let cf: Vec<&Tenant> = desired
+        .tenants
         .iter()
-        .copied()
+        .filter(|t| removed_targeted || targets.is_none_or(|set| set.contains(&t.name)))
         .filter(|t| t.runtime == Runtime::Cloudfoundry)
         .collect();
     // Cloud Foundry is read from the config's org names alone, so it runs beside the accounts'

@@ -41,6 +41,11 @@ pub(crate) fn apply(args: &ApplyArgs, ctx: &Context) -> Status {
         }),
         Some(Err(message)) => return fail(&message),
     };
+    if let Some(saved) = &saved
+        && let Some(message) = extra_targeting(args, &saved.plan)
+    {
+        return fail(&message);
+    }
     let targets = match ops::select(&loaded.desired, &args.targets.tenants, &args.targets.select) {
         Ok(t) => t,
         Err(e) => return fail(&e.to_string()),
@@ -52,6 +57,7 @@ pub(crate) fn apply(args: &ApplyArgs, ctx: &Context) -> Status {
         allow_delete: args.allow_delete,
         rotate: BTreeSet::new(),
         enforce_parameters: args.enforce_parameters,
+        offboard: BTreeSet::new(),
         options: ApplyOptions {
             max_delete: args
                 .max_delete
@@ -215,6 +221,38 @@ fn read_saved(path: &Path) -> Result<SavedPlan, String> {
         ));
     }
     Ok(saved)
+}
+
+/// A saved plan applies exactly what was reviewed: its own tenants and deletions. Targeting given
+/// beside it would silently be ignored, so it is a usage error.
+fn extra_targeting(args: &ApplyArgs, saved: &SavedPlan) -> Option<String> {
+    let mut given = Vec::new();
+    if !args.targets.tenants.is_empty() {
+        given.push("--tenant");
+    }
+    if !args.targets.select.is_empty() {
+        given.push("--select");
+    }
+    if args.allow_delete {
+        given.push("--allow-delete");
+    }
+    if given.is_empty() {
+        return None;
+    }
+    let covers = match &saved.plan.targets {
+        Some(t) => format!("tenant(s) {}", t.join(", ")),
+        None => "every tenant".to_owned(),
+    };
+    Some(format!(
+        "{} cannot be used with a saved plan: it applies what was reviewed ({covers}, deletions {}); drop {}, or make a new plan with them (`calmctl plan ... --out plan.json`)",
+        given.join(", "),
+        if saved.allow_delete {
+            "included"
+        } else {
+            "withheld"
+        },
+        if given.len() == 1 { "it" } else { "them" }
+    ))
 }
 
 /// Asks on the terminal; only `yes` applies.

@@ -3,6 +3,7 @@
 mod apply;
 mod completions;
 mod discover;
+mod offboard;
 mod plan;
 mod rotate;
 mod schema;
@@ -19,6 +20,7 @@ pub(crate) fn run(cli: &Cli, ctx: &Context) -> Status {
         Command::Plan(args) => plan::plan(args, ctx),
         Command::Apply(args) => apply::apply(args, ctx),
         Command::Rotate(args) => rotate::rotate(args, ctx),
+        Command::Offboard(args) => offboard::offboard(args, ctx),
         Command::Discover(args) => discover::discover(args, ctx),
         Command::Schema => schema::schema(),
         Command::Completions(args) => completions::completions(args),

@@ -19,6 +19,13 @@ pub(crate) fn plan(args: &PlanArgs, ctx: &Context) -> Status {
         Ok(t) => t,
         Err(e) => return fail(&e.to_string()),
     };
+    let offboard: std::collections::BTreeSet<String> = args.offboard.iter().cloned().collect();
+    // Offboarding plans only the tenants it names, and any others targeted.
+    let targets = match (targets, offboard.is_empty()) {
+        (targets, true) => targets,
+        (None, false) => Some(offboard.clone()),
+        (Some(t), false) => Some(t.into_iter().chain(offboard.iter().cloned()).collect()),
+    };
     crate::runtime::block_on(async {
         let config = ClientConfig::default();
         let session = match Session::open(&loaded.desired, ctx, &args.sandbox, config).await {
@@ -31,6 +38,7 @@ pub(crate) fn plan(args: &PlanArgs, ctx: &Context) -> Status {
             now_unix: ctx.now_unix,
             rotate: Default::default(),
             enforce_parameters: args.enforce_parameters,
+            offboard,
         };
         let status = match ops::plan(&session.desired, &session.connections, &options).await {
             Ok((_, plan)) => {

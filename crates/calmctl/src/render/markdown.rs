@@ -50,6 +50,14 @@ fn head(plan: &Plan, groups: &[(&str, Vec<&Change>)]) -> String {
             listed(targets.iter().map(|t| format!("`{t}`")))
         );
     }
+    if !plan.offboarded.is_empty() {
+        let _ = writeln!(
+            head,
+            "**Offboarding {} tenant(s): {}.** calmctl's keys, bindings and instances of these tenants are deleted: the credentials delivered from them stop working.\n",
+            plan.offboarded.len(),
+            listed(plan.offboarded.iter().map(|t| format!("`{t}`")))
+        );
+    }
     let destructive: Vec<String> = groups
         .iter()
         .filter_map(|(t, changes)| {
@@ -383,5 +391,43 @@ mod tests {
             "{}",
             parts[0]
         );
+    }
+
+    /// Ten tenants, as one comment and split at a small limit: the summary (counts per action and
+    /// runtime, destructive changes first, unchanged tenants counted) and the part links.
+    #[test]
+    fn ten_tenants_snapshot() {
+        let mut plan = Plan::default();
+        for i in 0..10 {
+            let t = format!("tenant-{i:02}");
+            let key = Resource::ServiceKey {
+                instance: "calm-api".into(),
+                name: "calm-key".into(),
+                rotates: None,
+            };
+            if i == 3 {
+                plan.changes.push(change(&t, key, Action::Delete));
+                continue;
+            }
+            plan.changes.push(change(
+                &t,
+                Resource::ServiceInstance {
+                    space: (i % 2 == 0).then(|| "calm".to_owned()),
+                    name: "calm-api".into(),
+                },
+                Action::Create,
+            ));
+            plan.changes.push(change(&t, key, Action::Create));
+        }
+        plan.unchanged_tenants = vec!["quiet-a".into(), "quiet-b".into()];
+        let whole = render(&plan, GITHUB_LIMIT);
+        assert_eq!(whole.len(), 1);
+        let split = render(&plan, 1_200);
+        assert!(split.len() > 2, "{} parts", split.len());
+        insta::assert_snapshot!(format!(
+            "{}\n===== split at 1,200 characters =====\n{}",
+            whole[0],
+            split.join("\n===== next part =====\n")
+        ));
     }
 }

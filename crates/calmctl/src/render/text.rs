@@ -48,6 +48,17 @@ pub(crate) fn render(plan: &Plan, paint: Paint) -> String {
             targets.join(", ")
         );
     }
+    if !plan.offboarded.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}\n",
+            paint.bold(&format!(
+                "Offboarding {}: calmctl's keys, bindings and instances of {} are deleted, so the credentials delivered from them stop working.",
+                plan.offboarded.join(", "),
+                if plan.offboarded.len() == 1 { "this tenant" } else { "these tenants" }
+            ))
+        );
+    }
     let destructive = plan
         .changes
         .iter()

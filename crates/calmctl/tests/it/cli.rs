@@ -52,7 +52,9 @@ fn unknown_subcommand_is_a_usage_error() {
 #[test]
 fn every_command_fails_with_1_on_a_bad_flag_a_missing_file_and_an_invalid_file() {
     let invalid = "tests/configs/invalid/duplicate-tenant.yaml";
-    for command in ["validate", "plan", "apply", "rotate", "discover"] {
+    for command in [
+        "validate", "plan", "apply", "rotate", "offboard", "discover",
+    ] {
         let cases: [&[&str]; 3] = [
             &[command, "--bogus"],
             &[command, "-f", "no-such-calm.yaml", "--tenant", "t"],
@@ -74,10 +76,40 @@ fn every_command_fails_with_1_on_a_bad_flag_a_missing_file_and_an_invalid_file()
             );
         }
     }
+    for args in [
+        &["schema", "--bogus"][..],
+        &["completions", "bash", "--bogus"],
+    ] {
+        let output = calmctl().args(args).output().unwrap();
+        assert_eq!(output.status.code(), Some(1), "calmctl {}", args.join(" "));
+    }
     let output = calmctl().arg("--help").output().unwrap();
     assert_eq!(output.status.code(), Some(0));
     let output = calmctl().arg("--version").output().unwrap();
     assert_eq!(output.status.code(), Some(0));
+}
+
+/// Each command's `--help` lists its exit codes.
+#[test]
+fn every_command_help_lists_its_exit_codes() {
+    for command in [
+        "validate",
+        "plan",
+        "apply",
+        "rotate",
+        "offboard",
+        "discover",
+        "schema",
+        "completions",
+    ] {
+        let output = calmctl().args([command, "--help"]).output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{command}");
+        let text = stdout(&output);
+        assert!(
+            text.contains("Exit codes:") && text.contains(" 1 "),
+            "calmctl {command} --help: {text}"
+        );
+    }
 }
 
 /// Diagnostics carry no ANSI escapes when stderr is not a terminal, even without NO_COLOR.

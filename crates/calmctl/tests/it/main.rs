@@ -1,6 +1,7 @@
 //! calmctl's integration tests: the binary, driven as a user drives it. One test binary for the
 //! whole crate keeps link time down on small machines.
 
+mod action;
 mod adopt;
 mod adoption;
 mod apply;
@@ -25,9 +26,11 @@ mod plan;
 mod plan_scenarios;
 mod roles;
 mod rotate;
+mod sandbox;
 mod secrets;
 mod sm_labels;
 mod stale_lease;
+mod targeting;
 mod umask;
 mod validate;
 mod xssec;
