@@ -438,6 +438,9 @@ fn instance(
             .as_ref()
             .map_or_else(|| DEFAULT_PLAN.to_owned(), |p| p.value.clone()),
         parameters,
+        parameters_stated: spec.authorities.is_some()
+            || spec.credential_types.is_some()
+            || spec.parameters.is_some(),
         keys,
     })
 }

@@ -159,6 +159,7 @@ mod tests {
                     space: Some("calm".into()),
                     plan: "standard".into(),
                     parameters: serde_json::json!({}),
+                    parameters_stated: false,
                     keys: keys
                         .iter()
                         .map(|k| Key {

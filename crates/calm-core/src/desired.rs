@@ -262,6 +262,10 @@ pub struct Instance {
     pub plan: String,
     /// The parameters sent to the broker, with `xs-security` filled in.
     pub parameters: serde_json::Value,
+    /// Whether calm.yaml states parameters for the instance (`authorities`, `credential_types` or
+    /// `parameters`, in the instance or in `defaults.instance`): only such parameters may be
+    /// enforced on an instance whose own parameters calmctl cannot read.
+    pub parameters_stated: bool,
     /// Keys (cloudfoundry) or bindings (service-manager) of this instance.
     pub keys: Vec<Key>,
 }

@@ -43,6 +43,10 @@ pub mod labels {
     /// On Service Manager instances: `<binding id>@<record>` for each binding whose delivery was
     /// recorded (bindings cannot be relabelled).
     pub const DELIVERED_BINDINGS: &str = "calmctl.sap/delivered-bindings";
+    /// On subaccounts: the runtimes (`cloudfoundry`, `service-manager`) in which calmctl worked
+    /// there, written with its first lease. The bulk subaccount list returns it, so that the
+    /// objects of a tenant removed from calm.yaml are found in any region and runtime.
+    pub const ONBOARDED: &str = "calmctl.sap/onboarded";
 }
 
 /// Everything read from BTP for one plan.
@@ -71,6 +75,17 @@ pub struct LiveTenant {
     pub instances: Vec<LiveInstance>,
     /// Keys or bindings of those instances.
     pub keys: Vec<LiveKey>,
+    /// Service Manager could not be read (service-manager runtime): the subaccount has no
+    /// Service Manager access binding yet, and the plan may not create one. `instances` and
+    /// `keys` are then unknown, not empty: apply creates the binding and reads before any
+    /// create, adopting what it finds.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub service_manager_unread: bool,
+    /// Where a removed tenant's objects were found through calmctl's mark on its subaccount
+    /// ([`labels::ONBOARDED`]): the account, the region and the runtime, so that apply reaches
+    /// them where no tenant of the config leads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub found_at: Option<FoundAt>,
     /// The Cloud Foundry user calmctl acts as in the tenant's region (cloudfoundry runtime).
     #[serde(default)]
     pub cf_user: Option<CfUser>,
@@ -84,6 +99,17 @@ pub struct LiveTenant {
     /// a file that is missing or holds other credentials.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub files: BTreeMap<String, String>,
+}
+
+/// Where a removed tenant's objects live (see [`LiveTenant::found_at`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FoundAt {
+    /// The account (connection) whose subaccount holds them.
+    pub account: String,
+    /// The subaccount's region.
+    pub region: String,
+    /// `cloudfoundry` or `service-manager`.
+    pub runtime: String,
 }
 
 /// A Cloud Foundry user, as its token or calm.yaml names it.
@@ -195,6 +221,39 @@ pub struct LiveInstance {
     pub last_operation: Option<LastOperation>,
     /// Labels (and annotations).
     pub metadata: Metadata,
+}
+
+/// What calmctl knows of an instance's parameters. Cloud ALM instances do not return them (Cloud
+/// Foundry answers 400 code 120004, btp-api.md §2.7), so they are known only when calmctl wrote
+/// them itself and recorded their hash; unknown is never taken for empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LiveParameters {
+    /// calmctl never wrote them (made by hand or by SAP, then perhaps adopted): whatever they
+    /// are, they stay unless the user asks to enforce calm.yaml's.
+    Unknown,
+    /// calmctl wrote them: their SHA-256 and, when recorded, their canonical JSON.
+    Written {
+        /// [`labels::PARAMETERS_SHA256`].
+        sha256: String,
+        /// [`labels::PARAMETERS`], parsed.
+        value: Option<serde_json::Value>,
+    },
+}
+
+impl LiveInstance {
+    /// The instance's parameters as far as calmctl knows them (from its own marks).
+    pub fn parameters(&self) -> LiveParameters {
+        match self.metadata.get(labels::PARAMETERS_SHA256) {
+            None => LiveParameters::Unknown,
+            Some(sha256) => LiveParameters::Written {
+                sha256: sha256.clone(),
+                value: self
+                    .metadata
+                    .get(labels::PARAMETERS)
+                    .and_then(|p| serde_json::from_str(p).ok()),
+            },
+        }
+    }
 }
 
 /// A service key or binding.

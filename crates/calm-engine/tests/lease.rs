@@ -96,6 +96,7 @@ fn a_chunked_apply_leases_each_subaccount_once_and_gives_every_lease_back() {
         targets: None,
         allow_delete: false,
         rotate: BTreeSet::new(),
+        enforce_parameters: false,
         offboard: BTreeSet::new(),
         options: ApplyOptions {
             parallelism: 32,

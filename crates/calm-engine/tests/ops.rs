@@ -25,6 +25,7 @@ fn request(desired: &Desired) -> ApplyRequest<'_> {
         targets: None,
         allow_delete: false,
         rotate: BTreeSet::new(),
+        enforce_parameters: false,
         offboard: BTreeSet::new(),
         options: ApplyOptions {
             parallelism: 8,
@@ -61,6 +62,7 @@ fn plan_options() -> PlanOptions {
         targets: None,
         now_unix: ApplyOptions::default().now_unix,
         rotate: BTreeSet::new(),
+        enforce_parameters: false,
         offboard: BTreeSet::new(),
     }
 }
@@ -145,6 +147,7 @@ fn a_saved_plan_is_refused_when_its_config_or_its_objects_changed() {
             config_sha256: "made-from".into(),
             sources: vec![source("made-from")],
             allow_delete: false,
+            enforce_parameters: false,
             plan: plan.clone(),
         },
         config_sha256: sha.into(),

@@ -2,7 +2,7 @@
 //!
 //! - [`landscape`]: btp-sim started in-process from a calm.yaml ([`Landscape`]), the calmctl binary
 //!   pointed at it, and objects "made by hand" through calm-btp as a person would make them
-//!   ([`HandMade`]).
+//!   ([`HandMade`]), also in Service Manager (`Landscape::hand_made_sm`).
 //! - [`configs`]: the configs most tests start from ([`configs::MIXED`], [`configs::cf_only`]).
 //! - [`text`]: the binary with a clean environment, its output as text, and scrubbing of GUIDs and
 //!   times for snapshots.
@@ -11,6 +11,7 @@
 
 pub mod configs;
 pub mod landscape;
+mod service_manager;
 pub mod text;
 
 pub use landscape::{

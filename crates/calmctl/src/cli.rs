@@ -210,6 +210,10 @@ pub struct PlanArgs {
     /// Include deletions of objects calmctl manages that calm.yaml no longer lists.
     #[arg(long)]
     pub allow_delete: bool,
+    /// Overwrite the parameters of instances calmctl did not make (it cannot read them: Cloud
+    /// ALM does not return them) with those calm.yaml states. Without it they are kept.
+    #[arg(long)]
+    pub enforce_parameters: bool,
     /// Plan the offboarding of this tenant (repeatable): delete every object calmctl made for
     /// it, as `calmctl offboard` does; a saved plan (`--out`) records it for `calmctl apply PLAN`.
     #[arg(long, value_name = "NAME")]
@@ -251,6 +255,10 @@ pub struct ApplyArgs {
     /// Include deletions of objects calmctl manages that calm.yaml no longer lists.
     #[arg(long)]
     pub allow_delete: bool,
+    /// Overwrite the parameters of instances calmctl did not make (it cannot read them: Cloud
+    /// ALM does not return them) with those calm.yaml states. Without it they are kept.
+    #[arg(long)]
+    pub enforce_parameters: bool,
     /// Refuse to run if the plan deletes more than N objects (default 0 when CI is set).
     #[arg(long, value_name = "N")]
     pub max_delete: Option<usize>,

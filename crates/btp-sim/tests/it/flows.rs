@@ -350,4 +350,8 @@ async fn an_entitlement_change_is_checked_against_the_quota_it_leaves() {
     let swap = put(vec![(&one, 1), (&two, 2)]).await;
     assert_eq!(swap.status, 202, "{}", swap.body);
     assert_eq!(wait(swap).await, "COMPLETED");
+    // A subaccount BTP does not know refuses the whole request.
+    let unknown = "00000000-0000-4000-8000-0000000000ff".to_owned();
+    let stranger = put(vec![(&unknown, 1), (&one, 1)]).await;
+    assert_eq!(stranger.status, 404, "{}", stranger.body);
 }

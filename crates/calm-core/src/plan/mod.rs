@@ -38,6 +38,10 @@ pub struct PlanOptions {
     pub now_unix: i64,
     /// Keys to rotate whatever their age (`calmctl rotate`), as (tenant, key name in calm.yaml).
     pub rotate: BTreeSet<(String, String)>,
+    /// Overwrite the parameters of instances whose parameters calmctl cannot know (made by hand
+    /// or by SAP, adopted without them) with calm.yaml's, where calm.yaml states them
+    /// (`--enforce-parameters`). Without it such instances keep their parameters.
+    pub enforce_parameters: bool,
     /// Tenants to offboard (`calmctl offboard`): every object calmctl made for them is deleted,
     /// whether or not they are still in calm.yaml, under the rules of any deletion (`protect`
     /// keeps an object; `--max-delete` counts them). Their deletions need no `allow_delete`:
@@ -56,8 +60,8 @@ pub struct Plan {
     pub unchanged_tenants: Vec<String>,
     /// Deletions left out because `allow_delete` was not given.
     pub withheld_deletes: Vec<Resource>,
-    /// Objects that would be deleted but are protected.
-    pub protected: Vec<Resource>,
+    /// Objects that would be deleted but are protected, each with its tenant.
+    pub protected: Vec<Protected>,
     /// Objects calmctl found but does not own, and will never touch.
     pub not_managed: Vec<NotManaged>,
     /// The tenants a partial plan covers; `None` for a full plan.
@@ -295,6 +299,15 @@ pub struct Observed {
     pub metadata_sha256: String,
 }
 
+/// An object a deletion would remove but `protect` keeps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Protected {
+    /// The tenant it belongs to (the `tenant` label of a removed tenant's objects).
+    pub tenant: String,
+    /// The object.
+    pub resource: Resource,
+}
+
 /// An object calmctl saw and leaves alone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct NotManaged {
@@ -368,6 +381,9 @@ pub struct SavedPlan {
     pub sources: Vec<PlanSource>,
     /// Whether deletions were allowed.
     pub allow_delete: bool,
+    /// Whether parameters calmctl could not read were to be overwritten (`--enforce-parameters`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub enforce_parameters: bool,
     /// The plan.
     pub plan: Plan,
 }

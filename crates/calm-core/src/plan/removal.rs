@@ -58,7 +58,10 @@ pub(super) fn delete(
 ) {
     let offboarding = options.offboard.contains(tenant);
     if crate::live::is_protected(metadata) {
-        out.protected.push(resource);
+        out.protected.push(super::Protected {
+            tenant: tenant.to_owned(),
+            resource,
+        });
     } else if !options.allow_delete && !offboarding {
         out.withheld_deletes.push(resource);
     } else {

@@ -124,7 +124,10 @@ pub(super) fn expire(
             rotates: None,
         };
         if protected || crate::live::is_protected(&lk.metadata) {
-            out.protected.push(resource);
+            out.protected.push(super::Protected {
+                tenant: tenant.to_owned(),
+                resource,
+            });
             return;
         }
         out.changes.push(Change {

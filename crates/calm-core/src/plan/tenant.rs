@@ -7,7 +7,9 @@ use super::support::{
     key_version, mask_all, observed, ownership_fields, protect_field, push, version,
 };
 use super::{Action, Change, FieldChange, NotManaged, Plan, PlanOptions, Resource, rotation};
-use crate::live::{LiveInstance, LiveKey, LiveTenant, Ownership, labels, ownership};
+use crate::live::{
+    LiveInstance, LiveKey, LiveParameters, LiveTenant, Ownership, labels, ownership,
+};
 use crate::{Entitlement, Instance, Runtime, Tenant};
 
 /// Appends the changes `tenant` needs given what exists (`live`).
@@ -34,7 +36,7 @@ pub(super) fn diff(
         if let Some(li) = found {
             claimed.push(&li.guid);
         }
-        instance(t, live, i, found, redact, out);
+        instance(t, live, i, found, redact, options, out);
         keys(t, live, i, found, &desired.delivery, options, out);
     }
     for li in live
@@ -176,10 +178,11 @@ fn find_instance<'a>(t: &Tenant, live: &'a LiveTenant, i: &Instance) -> Option<&
 
 fn instance(
     t: &Tenant,
-    _live: &LiveTenant,
+    live: &LiveTenant,
     i: &Instance,
     found: Option<&LiveInstance>,
     redact: &[String],
+    options: &PlanOptions,
     out: &mut Plan,
 ) {
     let resource = Resource::ServiceInstance {
@@ -188,7 +191,8 @@ fn instance(
     };
     let Some(li) = found else {
         let fields = super::json_diff("parameters", &json!({}), &i.parameters, redact);
-        push(out, t, resource, Action::Create, None, fields, None);
+        let reason = live.service_manager_unread.then(|| UNREAD.to_owned());
+        push(out, t, resource, Action::Create, reason, fields, None);
         return;
     };
     let obs = Some(observed(&li.guid, &version(li), &li.metadata));
@@ -205,19 +209,28 @@ fn instance(
         );
         return;
     }
+    // Parameters calmctl could not read are overwritten only when calm.yaml states some and the
+    // user asks for it: unknown is never taken for empty.
+    let enforce = options.enforce_parameters && i.parameters_stated;
+    let overwrite = || FieldChange {
+        path: "parameters".into(),
+        before: None,
+        after: Some(mask_all(&i.parameters, redact)),
+        unknown_before: true,
+    };
     if ownership(&li.metadata) == Ownership::Unmanaged {
         let mut fields = ownership_fields(t);
-        fields.push(FieldChange {
-            path: "parameters".into(),
-            before: None,
-            after: Some(mask_all(&i.parameters, redact)),
-            unknown_before: true,
-        });
-        let reason = "has the configured name but no calmctl labels".to_owned();
+        let reason = if enforce && li.parameters() == LiveParameters::Unknown {
+            fields.push(overwrite());
+            format!("has the configured name but no calmctl labels; {OVERWRITES}")
+        } else {
+            format!("has the configured name but no calmctl labels; {KEPT}")
+        };
         push(out, t, resource, Action::Adopt, Some(reason), fields, obs);
         return;
     }
     let mut fields = Vec::new();
+    let mut reason = None;
     if li.plan != i.plan {
         fields.push(FieldChange {
             path: "plan".into(),
@@ -226,31 +239,37 @@ fn instance(
             unknown_before: false,
         });
     }
-    if li
-        .metadata
-        .get(labels::PARAMETERS_SHA256)
-        .map(String::as_str)
-        != Some(i.parameters_hash().as_str())
-    {
-        match li
-            .metadata
-            .get(labels::PARAMETERS)
-            .and_then(|p| serde_json::from_str::<Value>(p).ok())
-        {
-            Some(old) => fields.extend(super::json_diff("parameters", &old, &i.parameters, redact)),
-            None => fields.push(FieldChange {
-                path: "parameters".into(),
-                before: None,
-                after: Some(mask_all(&i.parameters, redact)),
-                unknown_before: true,
-            }),
+    match li.parameters() {
+        LiveParameters::Written { sha256, .. } if sha256 == i.parameters_hash() => {}
+        LiveParameters::Written {
+            value: Some(old), ..
+        } => fields.extend(super::json_diff("parameters", &old, &i.parameters, redact)),
+        LiveParameters::Written { value: None, .. } => fields.push(overwrite()),
+        LiveParameters::Unknown if enforce => {
+            fields.push(overwrite());
+            reason = Some(OVERWRITES.to_owned());
         }
+        LiveParameters::Unknown => {}
     }
     fields.extend(protect_field(t, &li.metadata));
     if !fields.is_empty() {
-        push(out, t, resource, Action::Update, None, fields, obs);
+        push(out, t, resource, Action::Update, reason, fields, obs);
     }
 }
+
+/// Why a create in a Service Manager calmctl could not read may become an adoption.
+pub(super) const UNREAD: &str = "Service Manager not readable yet (no access binding): read \
+                                 during apply, which adopts what it finds of this name instead";
+
+/// The same for a key or binding of such an instance.
+pub(super) const UNREAD_KEY: &str = "Service Manager not readable yet: read during apply";
+
+/// Why an instance calmctl did not make keeps its parameters.
+const KEPT: &str = "parameters unknown (Cloud ALM does not return them): kept as they are \
+                    (`--enforce-parameters` overwrites them with calm.yaml's)";
+
+/// Why such an instance's parameters are written.
+const OVERWRITES: &str = "--enforce-parameters: overwrites parameters calmctl could not read";
 
 fn keys(
     t: &Tenant,
@@ -314,7 +333,10 @@ fn keys(
             .iter()
             .find(|lk| lk.name == k.name && !claimed.contains(&lk.guid.as_str()));
         match managed.first().or(by_name) {
-            None => push(out, t, resource, Action::Create, None, Vec::new(), None),
+            None => {
+                let reason = live.service_manager_unread.then(|| UNREAD_KEY.to_owned());
+                push(out, t, resource, Action::Create, reason, Vec::new(), None);
+            }
             Some(lk) => {
                 claimed.push(&lk.guid);
                 let obs = Some(observed(&lk.guid, &key_version(lk), &lk.metadata));

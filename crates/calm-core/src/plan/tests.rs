@@ -30,6 +30,7 @@ pub(super) fn tenant(name: &str, runtime: Runtime) -> Tenant {
             space: (runtime == Runtime::Cloudfoundry).then(|| "calm".to_owned()),
             plan: "standard".into(),
             parameters,
+            parameters_stated: true,
             keys: vec![Key {
                 name: "calm-key".into(),
                 span: Span::default(),
@@ -78,6 +79,8 @@ pub(super) fn converged(t: &Tenant) -> LiveTenant {
             state: "OK".into(),
         }),
         org_guid: Some("org-guid".into()),
+        service_manager_unread: false,
+        found_at: None,
         spaces: vec![LiveSpace {
             guid: "space-guid".into(),
             name: "calm".into(),

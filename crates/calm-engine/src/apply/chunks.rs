@@ -3,11 +3,14 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use calm_core::{Change, Plan};
+use calm_core::{Action, Change, Live, Plan};
+use futures::StreamExt;
 
 use super::entitlements::Gates;
 use super::report::Failure;
+use super::run::Run;
 use super::saved::{Approved, same};
+use crate::EngineError;
 
 /// The fresh plan of a chunk, keeping the tenants whose changes are the approved ones (or, unless
 /// the plan was saved, some of them: another run did the rest); the others fail with what moved.
@@ -25,13 +28,29 @@ pub(super) fn reconcile(
             .filter(|c| &c.tenant == name)
             .collect();
         let now: Vec<&Change> = fresh.changes.iter().filter(|c| &c.tenant == name).collect();
+        // A create approved where Service Manager could not be read covers adopting what the
+        // read under the lease found of that name (the plan said so), or finding it done.
+        let unread = approved
+            .live
+            .tenants
+            .get(name)
+            .is_some_and(|lt| lt.service_manager_unread);
+        let covers = |a: &Change, f: &Change| {
+            same(a, f)
+                || (unread
+                    && a.action == Action::Create
+                    && f.action == Action::Adopt
+                    && a.tenant == f.tenant
+                    && a.resource == f.resource)
+        };
         let unapproved: Vec<&&Change> = now
             .iter()
-            .filter(|f| !was.iter().any(|a| same(a, f)))
+            .filter(|f| !was.iter().any(|a| covers(a, f)))
             .collect();
         let dropped = was
             .iter()
-            .filter(|a| !now.iter().any(|f| same(a, f)))
+            .filter(|a| !now.iter().any(|f| covers(a, f)))
+            .filter(|a| !(unread && a.action == Action::Create))
             .count();
         if unapproved.is_empty() && (dropped == 0 || !approved.saved) {
             continue;
@@ -60,6 +79,33 @@ pub(super) fn reconcile(
         .changes
         .retain(|c| names.contains(&c.tenant) && !gates.contains_key(&c.tenant));
     (fresh, gates)
+}
+
+/// Opens Service Manager (creating its access binding) in the subaccounts of the chunk's tenants
+/// whose plan could not read it, so that the read under the lease sees what exists there before
+/// anything is created: no create that conflicts with an instance nobody could see.
+pub(super) async fn open_unread(
+    run: &Run<'_>,
+    live: &Live,
+    names: &[String],
+) -> Result<(), EngineError> {
+    let unread: Vec<(&str, &str)> = names
+        .iter()
+        .filter_map(|n| {
+            let lt = live.tenants.get(n).filter(|lt| lt.service_manager_unread)?;
+            let t = run.desired.tenants.iter().find(|t| &t.name == n)?;
+            Some((t.account.as_str(), lt.subaccount_guid.as_deref()?))
+        })
+        .collect();
+    let opened: Vec<Result<_, EngineError>> = futures::stream::iter(
+        unread
+            .into_iter()
+            .map(|(account, guid)| run.conns.service_manager(account, guid, true)),
+    )
+    .buffer_unordered(16)
+    .collect()
+    .await;
+    opened.into_iter().try_for_each(|r| r.map(drop))
 }
 
 /// Splits `names` (in order) into chunks of `first`, then twice, four times … as many names,

@@ -2,6 +2,8 @@
 //! wait, polling the account's assignments, until every subaccount's assignment is settled. Accounts run concurrently; within one account
 //! there is a single request at a time, so calmctl never trips BTP's entitlement lock (30004)
 //! on itself. Subaccounts whose assignment job failed are sent again, up to four times in all.
+//! A batch BTP refuses for one subaccount's sake is halved until that subaccount is alone
+//! (`isolated`), so one tenant asking for more than the account has fails alone.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -104,7 +106,7 @@ async fn account_batch(run: &Run<'_>, account: String, items: Vec<Item>) -> Gate
     };
     let mut pending = items;
     for attempt in 1..=ATTEMPTS {
-        let (done, retry) = assign(run, conn, pending, attempt == ATTEMPTS).await;
+        let (done, retry) = isolated(run, conn, pending, attempt == ATTEMPTS).await;
         gates.extend(done);
         if retry.is_empty() {
             break;
@@ -117,17 +119,70 @@ async fn account_batch(run: &Run<'_>, account: String, items: Vec<Item>) -> Gate
     gates
 }
 
-/// Assignment jobs sent per batch before a failed subaccount is reported.
-const ATTEMPTS: u32 = 4;
+/// Whether BTP refused a batch for what it holds (400 such as "Not enough quota", 404 for an
+/// unknown subaccount, btp-api.md §3.3) rather than for the caller or the moment. The router's
+/// 404 (no such host) is no answer of the Entitlements service: halving would not help.
+fn refused_for_content(e: &calm_btp::Error) -> bool {
+    matches!(e.status(), Some(400 | 404 | 422)) && !e.is_router_error()
+}
 
-/// One PUT for `items`, then one wait for all of them. Returns the finished items and, unless
-/// `last`, those whose assignment job failed and is worth sending again.
-async fn assign(
+/// [`assign`], where a batch BTP refuses for its content is halved and each half sent on its
+/// own, down to the single subaccount BTP refuses, whose tenant fails with BTP's message: one
+/// tenant over quota (or naming a subaccount BTP does not know) fails alone and the others
+/// converge in the same run. A refused PUT changes nothing, so halving costs one request per
+/// level; a batch BTP accepts costs nothing more.
+async fn isolated(
     run: &Run<'_>,
     conn: &crate::AccountConnection,
     items: Vec<Item>,
     last: bool,
 ) -> (Gates, Vec<Item>) {
+    let mut gates = Gates::new();
+    let mut retry = Vec::new();
+    let mut todo = vec![items];
+    while let Some(batch) = todo.pop() {
+        match assign(run, conn, batch, last).await {
+            Assigned::Done(done, again) => {
+                gates.extend(done);
+                retry.extend(again);
+            }
+            Assigned::Refused(mut batch, _) if batch.len() > 1 => {
+                let second = batch.split_off(batch.len() / 2);
+                todo.push(second);
+                todo.push(batch);
+            }
+            Assigned::Refused(batch, e) => {
+                for item in batch {
+                    let failure = Failure::api(&item.step, &e);
+                    finish(run, &item, Some(&failure));
+                    gates.insert(item.tenant, Err(failure));
+                }
+            }
+        }
+    }
+    (gates, retry)
+}
+
+/// What one PUT of a batch came to.
+enum Assigned {
+    /// Finished items, and those worth sending again (their assignment job failed).
+    Done(Gates, Vec<Item>),
+    /// BTP refused the batch for what it asks (nothing changed): the items and the refusal.
+    Refused(Vec<Item>, calm_btp::Error),
+}
+
+/// Assignment jobs sent per batch before a failed subaccount is reported.
+const ATTEMPTS: u32 = 4;
+
+/// One PUT for `items`, then one wait for all of them. Returns the finished items and, unless
+/// `last`, those whose assignment job failed and is worth sending again; or the batch back when
+/// BTP refused it for its content.
+async fn assign(
+    run: &Run<'_>,
+    conn: &crate::AccountConnection,
+    items: Vec<Item>,
+    last: bool,
+) -> Assigned {
     let mut gates = Gates::new();
     let mut retry = Vec::new();
     // Enable-type and amount-type changes of the same plan go in one body; BTP takes a list of
@@ -145,16 +200,20 @@ async fn assign(
         .entitlements
         .assign(std::slice::from_ref(&change))
         .await;
-    if let Err(e) = &put {
-        for item in items {
-            let failure = Failure::api(&item.step, e);
-            finish(run, &item, Some(&failure));
-            gates.insert(item.tenant, Err(failure));
+    let job = match put {
+        Ok(job) => job,
+        Err(e) if refused_for_content(&e) => return Assigned::Refused(items, e),
+        Err(e) => {
+            for item in items {
+                let failure = Failure::api(&item.step, &e);
+                finish(run, &item, Some(&failure));
+                gates.insert(item.tenant, Err(failure));
+            }
+            return Assigned::Done(gates, retry);
         }
-        return (gates, retry);
-    }
+    };
     // The job (if any) covers the whole batch; the per-subaccount state says which part failed.
-    if let Ok(Some(job)) = &put {
+    if let Some(job) = &job {
         let _ = conn.entitlements.wait_for_job(job).await;
     }
     // One poll of the account's assignments covers every subaccount of the batch.
@@ -171,7 +230,7 @@ async fn assign(
                 finish(run, &item, Some(&failure));
                 gates.insert(item.tenant, Err(failure));
             }
-            return (gates, retry);
+            return Assigned::Done(gates, retry);
         }
     };
     for (item, (_, outcome)) in items.into_iter().zip(outcomes) {
@@ -199,7 +258,7 @@ async fn assign(
             }
         }
     }
-    (gates, retry)
+    Assigned::Done(gates, retry)
 }
 
 fn finish(run: &Run<'_>, item: &Item, failure: Option<&Failure>) {

@@ -343,7 +343,11 @@ impl<'a> Preparer<'_, 'a> {
             ..self.plan_options.clone()
         };
         // The read runs while the written lease settles (lease::acquire_with).
-        let read_again = || crate::ops::plan_changes(run.desired, run.conns, &options);
+        let approved_live = self.approved.live;
+        let read_again = || async {
+            super::chunks::open_unread(run, approved_live, names).await?;
+            crate::ops::plan_changes(run.desired, run.conns, &options).await
+        };
         let (held, read) = lease::acquire_with(
             run.desired,
             run.conns,

@@ -86,8 +86,9 @@ async fn upsert(
             let guid = guid_of(c)?.to_owned();
             let update = InstanceUpdate {
                 plan: c.fields.iter().any(|f| f.path == "plan"),
-                parameters: c.action == Action::Adopt
-                    || c.fields.iter().any(|f| f.path.starts_with("parameters")),
+                // Only what the plan shows: adopting an instance whose parameters calmctl cannot
+                // read writes its labels and nothing else (unknown is not empty).
+                parameters: c.fields.iter().any(|f| f.path.starts_with("parameters")),
             };
             client
                 .update_instance(run, t, i, ids, &guid, update)

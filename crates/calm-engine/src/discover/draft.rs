@@ -123,6 +123,12 @@ fn tenant(f: &Found, d: &DraftDefaults) -> DraftTenant {
             "made by hand; the first plan adopts it"
         };
         comments.push(format!("onboarded: {} ({how})", what.join(", ")));
+    } else if f.service_manager_unread && f.org.is_none() {
+        comments.push(
+            "Service Manager not readable yet (no access binding): the first apply reads it and \
+             adopts what it finds before creating anything"
+                .into(),
+        );
     } else if f.entitlement.is_some() {
         comments.push("entitled already; no Cloud ALM instance yet".into());
     }

@@ -18,4 +18,7 @@ pub struct Found {
     pub instances: Vec<(LiveInstance, Option<String>)>,
     /// Keys or bindings of those instances (names and labels only).
     pub keys: Vec<LiveKey>,
+    /// Its Service Manager could not be read (no access binding yet, and discover creates
+    /// none): what it holds is unknown, and the first apply reads it before creating anything.
+    pub service_manager_unread: bool,
 }

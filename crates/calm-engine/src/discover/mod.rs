@@ -10,7 +10,9 @@
 //! A subaccount's Cloud Foundry org is found by name: the org named like the subaccount's
 //! subdomain, which is what the cockpit proposes when it enables Cloud Foundry. Only lists are
 //! read: a key's or binding's credentials are never requested, and no Service Manager binding is
-//! created (a subaccount without one has no Service Manager instances).
+//! created. A subaccount without one may still hold Service Manager instances (made by hand or
+//! by SAP) that nobody can list yet: it is marked unread, and the first apply reads it before
+//! creating anything there.
 
 mod draft;
 mod found;
@@ -86,6 +88,7 @@ pub async fn discover(
             runtime: None,
             instances: Vec::new(),
             keys: Vec::new(),
+            service_manager_unread: false,
         })
         .collect();
     let mut regions: BTreeMap<String, Vec<usize>> = BTreeMap::new();
@@ -229,18 +232,31 @@ async fn service_manager(
     let results: Vec<Result<(usize, Option<SmPart>), EngineError>> =
         futures::stream::iter(todo.into_iter().map(|(i, guid)| async move {
             let Some(sm) = conns.service_manager(account, &guid, false).await? else {
-                return Ok((i, None));
+                return Ok((i, Some(SmPart::unread())));
             };
             let what = format!("subaccount {guid}");
             crate::read::alm_instances(&sm, &what)
                 .await
-                .map(|(instances, keys)| (i, Some(SmPart { instances, keys })))
+                .map(|(instances, keys)| {
+                    let unread = false;
+                    (
+                        i,
+                        Some(SmPart {
+                            instances,
+                            keys,
+                            unread,
+                        }),
+                    )
+                })
         }))
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
     for result in results {
         let (i, part) = result?;
+        if let Some(part) = &part {
+            found[i].service_manager_unread = part.unread;
+        }
         if let Some(part) = part.filter(|p| !p.instances.is_empty()) {
             let f = &mut found[i];
             f.runtime = Some(Runtime::ServiceManager);
@@ -254,4 +270,16 @@ async fn service_manager(
 struct SmPart {
     instances: Vec<LiveInstance>,
     keys: Vec<LiveKey>,
+    unread: bool,
+}
+
+impl SmPart {
+    /// A Service Manager without an access binding: nothing read.
+    fn unread() -> SmPart {
+        SmPart {
+            instances: Vec::new(),
+            keys: Vec::new(),
+            unread: true,
+        }
+    }
 }

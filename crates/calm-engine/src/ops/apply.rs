@@ -40,6 +40,8 @@ pub struct ApplyRequest<'a> {
     pub allow_delete: bool,
     /// Keys to rotate whatever their age (`calmctl rotate`).
     pub rotate: BTreeSet<(String, String)>,
+    /// Overwrite parameters calmctl could not read (a saved plan says for itself).
+    pub enforce_parameters: bool,
     /// Tenants to offboard (`calmctl offboard`): all their objects are deleted (a saved plan says
     /// for itself).
     pub offboard: BTreeSet<String>,
@@ -80,6 +82,7 @@ pub async fn apply(
             .or(request.targets),
         now_unix: saved_plan.map_or(request.options.now_unix, |s| s.created_at),
         rotate: request.rotate,
+        enforce_parameters: saved_plan.map_or(request.enforce_parameters, |s| s.enforce_parameters),
         offboard: match saved_plan {
             Some(s) => s.plan.offboarded.iter().cloned().collect(),
             None => request.offboard,
@@ -182,6 +185,15 @@ pub async fn apply(
         other => other,
     };
     watcher.abort();
+    // Leases of runs that are gone (killed) or expired are removed from the accounts'
+    // subaccounts, also where this run changed nothing: none is left for people to wonder about.
+    // Best effort: one that stays expires, or the next run takes it over.
+    let identity = &request.lease.identity;
+    match crate::apply::lease::sweep(conns, identity).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(removed = n, "stale leases removed"),
+        Err(e) => tracing::debug!(error = %e, "stale leases not removed"),
+    }
     result.map(ApplyOutcome::Applied)
 }
 

@@ -260,7 +260,7 @@ async fn region_state(
     Ok(out)
 }
 
-fn live_space(s: &Space) -> LiveSpace {
+pub(super) fn live_space(s: &Space) -> LiveSpace {
     LiveSpace {
         guid: s.guid.clone(),
         name: s.name.clone(),
@@ -269,7 +269,7 @@ fn live_space(s: &Space) -> LiveSpace {
     }
 }
 
-fn instance(si: &ServiceInstance, plan_names: &HashMap<String, String>) -> LiveInstance {
+pub(super) fn instance(si: &ServiceInstance, plan_names: &HashMap<String, String>) -> LiveInstance {
     let plan = si
         .service_plan_guid
         .as_ref()
@@ -286,13 +286,13 @@ fn instance(si: &ServiceInstance, plan_names: &HashMap<String, String>) -> LiveI
 }
 
 /// The keys of a region, by the GUID of their instance.
-struct KeyIndex<'k> {
+pub(super) struct KeyIndex<'k> {
     keys: &'k [ServiceCredentialBinding],
     by_instance: HashMap<&'k str, Vec<usize>>,
 }
 
 impl<'k> KeyIndex<'k> {
-    fn new(keys: &'k [ServiceCredentialBinding]) -> Self {
+    pub(super) fn new(keys: &'k [ServiceCredentialBinding]) -> Self {
         let mut by_instance: HashMap<&str, Vec<usize>> = HashMap::new();
         for (i, k) in keys.iter().enumerate() {
             by_instance
@@ -304,7 +304,7 @@ impl<'k> KeyIndex<'k> {
     }
 
     /// The keys of the tenant's instances, in the order they were listed.
-    fn of(&self, lt: &LiveTenant) -> Vec<LiveKey> {
+    pub(super) fn of(&self, lt: &LiveTenant) -> Vec<LiveKey> {
         let mut mine: Vec<usize> = lt
             .instances
             .iter()

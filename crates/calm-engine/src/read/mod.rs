@@ -12,6 +12,7 @@
 //! ```
 
 mod cf;
+mod orphans;
 mod roles;
 mod service_manager;
 mod shapes;
@@ -111,7 +112,7 @@ pub async fn read_live(
         accounts_then_service_manager(conns, &tenants, names),
         cf::read(conns, &cf, &all_names, targets),
     );
-    let (mut live, sm_result) = accounts?;
+    let (mut live, sm_result, marked) = accounts?;
     let cf_result = cf_result?;
     for (name, part) in cf_result.tenants {
         if let Some(lt) = live.tenants.get_mut(&name) {
@@ -128,10 +129,36 @@ pub async fn read_live(
         if let Some(lt) = live.tenants.get_mut(&name) {
             lt.instances = part.instances;
             lt.keys = part.keys;
+            lt.service_manager_unread = part.unread;
         }
+    }
+    // Removed tenants where no tenant of the config leads: through calmctl's marks. A partial
+    // plan plans no deletions of removed tenants.
+    if targets.is_none() {
+        let found = orphans::read(conns, desired, &live, &marked, &all_names).await?;
+        add_orphans(&mut live, found);
     }
     sink::read_files(desired, &mut live);
     Ok(live)
+}
+
+/// Adds removed tenants' objects not read already (a region or subaccount may be reached both
+/// ways): each object is planned once.
+fn add_orphans(live: &mut Live, found: Vec<LiveTenant>) {
+    let known: BTreeSet<String> = live
+        .tenants
+        .values()
+        .chain(live.orphans.iter())
+        .flat_map(|lt| lt.instances.iter().map(|i| i.guid.clone()))
+        .collect();
+    for mut lt in found {
+        lt.instances.retain(|i| !known.contains(&i.guid));
+        let kept: BTreeSet<&str> = lt.instances.iter().map(|i| i.guid.as_str()).collect();
+        lt.keys.retain(|k| kept.contains(k.instance_guid.as_str()));
+        if !lt.instances.is_empty() {
+            live.orphans.push(lt);
+        }
+    }
 }
 
 /// The subaccounts and entitlements of every account, the live tenants made from them, and then
@@ -145,6 +172,7 @@ async fn accounts_then_service_manager(
     (
         Live,
         Result<BTreeMap<String, service_manager::SmPart>, EngineError>,
+        Vec<orphans::Marked>,
     ),
     EngineError,
 > {
@@ -187,7 +215,11 @@ async fn accounts_then_service_manager(
         .filter(|t| t.runtime == Runtime::ServiceManager)
         .collect();
     let sm_result = service_manager::read(conns, &sm, &live).await;
-    Ok((live, sm_result))
+    let marked = views
+        .iter()
+        .flat_map(|(name, view)| orphans::Marked::of(name, &view.subaccounts))
+        .collect();
+    Ok((live, sm_result, marked))
 }
 
 async fn account_view(conns: &Connections, name: &str) -> Result<AccountView, EngineError> {

@@ -18,6 +18,8 @@ const CONCURRENCY: usize = 16;
 pub(super) struct SmPart {
     pub(super) instances: Vec<LiveInstance>,
     pub(super) keys: Vec<LiveKey>,
+    /// No Service Manager access binding yet: nothing could be read.
+    pub(super) unread: bool,
 }
 
 pub(super) async fn read(
@@ -37,6 +39,7 @@ pub(super) async fn read(
                 None => SmPart {
                     instances: Vec::new(),
                     keys: Vec::new(),
+                    unread: true,
                 },
             };
             Ok((t.name.clone(), part))
@@ -53,7 +56,11 @@ async fn tenant_state(sm: &ServiceManagerClient, t: &Tenant) -> Result<SmPart, E
         t.instances.iter().any(|i| i.name == si.name) || is_managed(labels)
     };
     let (instances, keys) = instances_and_bindings(sm, &what, wanted).await?;
-    Ok(SmPart { instances, keys })
+    Ok(SmPart {
+        instances,
+        keys,
+        unread: false,
+    })
 }
 
 fn is_managed(labels: &Metadata) -> bool {
@@ -83,7 +90,7 @@ pub(crate) async fn alm_instances(
 
 /// Instances that `wanted` picks, and their bindings (names and labels: a list never carries
 /// credentials).
-async fn instances_and_bindings(
+pub(super) async fn instances_and_bindings(
     sm: &ServiceManagerClient,
     what: &str,
     wanted: impl Fn(&ServiceInstance, &Metadata) -> bool,

@@ -56,6 +56,7 @@ pub(crate) fn apply(args: &ApplyArgs, ctx: &Context) -> Status {
         targets,
         allow_delete: args.allow_delete,
         rotate: BTreeSet::new(),
+        enforce_parameters: args.enforce_parameters,
         offboard: BTreeSet::new(),
         options: ApplyOptions {
             max_delete: args

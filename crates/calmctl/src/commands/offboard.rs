@@ -26,6 +26,7 @@ pub(crate) fn offboard(args: &OffboardArgs, ctx: &Context) -> Status {
         targets: Some(offboard.clone()),
         allow_delete: false,
         rotate: BTreeSet::new(),
+        enforce_parameters: false,
         offboard,
         options: calm_engine::ApplyOptions {
             max_delete: args

@@ -37,10 +37,19 @@ pub(crate) fn plan(args: &PlanArgs, ctx: &Context) -> Status {
             targets,
             now_unix: ctx.now_unix,
             rotate: Default::default(),
+            enforce_parameters: args.enforce_parameters,
             offboard,
         };
         let status = match ops::plan(&session.desired, &session.connections, &options).await {
-            Ok((_, plan)) => print(args, ctx, &loaded, plan).unwrap_or_else(|m| fail(&m)),
+            Ok((_, plan)) => {
+                let identity = calm_engine::apply::lease::Identity::of_this_process();
+                let conns = &session.connections;
+                // Leases are told, not planned: a failure to list them only loses the note.
+                if let Ok(held) = calm_engine::apply::lease::leases(conns, &identity).await {
+                    output::stderr(&leases_note(&held));
+                }
+                print(args, ctx, &loaded, plan).unwrap_or_else(|m| fail(&m))
+            }
             Err(e) => {
                 output::stderr(&output::render_error(&e));
                 Status::Failure
@@ -103,6 +112,7 @@ fn print(
                 })
                 .collect(),
             allow_delete: args.allow_delete,
+            enforce_parameters: args.enforce_parameters,
             plan,
         };
         let json = serde_json::to_string_pretty(&saved).map_err(|e| e.to_string())?;
@@ -117,6 +127,33 @@ fn print(
         ));
     }
     Ok(status)
+}
+
+/// The leases found on the tenants' subaccounts: who holds each and for how long yet, and which
+/// no longer count (their run is gone or they expired), which the next apply removes.
+fn leases_note(held: &[calm_engine::apply::lease::SeenLease]) -> String {
+    let mut out = String::new();
+    if held.is_empty() {
+        return out;
+    }
+    out.push_str(&format!("Leases held on {} subaccount(s):\n", held.len()));
+    for l in held {
+        let state = if l.live {
+            format!("expires in {} s", l.expires_in_secs)
+        } else if l.expires_in_secs <= 0 {
+            format!(
+                "expired {} s ago: the next apply removes it",
+                -l.expires_in_secs
+            )
+        } else {
+            "its run is gone: the next apply removes it".to_owned()
+        };
+        out.push_str(&format!(
+            "    {}  held by {}  {state}\n",
+            l.subaccount, l.holder
+        ));
+    }
+    out
 }
 
 fn write_stdout(text: &str) -> Result<(), String> {

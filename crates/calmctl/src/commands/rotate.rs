@@ -28,6 +28,7 @@ pub(crate) fn rotate(args: &RotateArgs, ctx: &Context) -> Status {
         targets: Some(targets),
         allow_delete: false,
         rotate,
+        enforce_parameters: false,
         offboard: Default::default(),
         options: options(&args.run, ctx, &loaded.desired),
         lease: lease_options(&args.run),

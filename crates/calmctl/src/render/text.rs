@@ -107,8 +107,8 @@ pub(crate) fn render(plan: &Plan, paint: Paint) -> String {
     }
     if !plan.protected.is_empty() {
         let _ = writeln!(out, "Protected, never deleted: {}", plan.protected.len());
-        for r in &plan.protected {
-            let _ = writeln!(out, "    {}", r.label());
+        for p in &plan.protected {
+            let _ = writeln!(out, "    {}  {}", p.tenant, p.resource.label());
         }
     }
     if !plan.withheld_deletes.is_empty() {

@@ -28,11 +28,19 @@ fn an_unlabelled_instance_is_adopted_and_the_generated_key_left_alone() {
             .map(String::as_str),
         Some("beta")
     );
+    // Its parameters cannot be read, so they are kept: labels only, no parameter marks.
     assert!(
-        instance
+        !instance
             .metadata
             .annotations
-            .contains_key(labels::PARAMETERS_SHA256)
+            .contains_key(labels::PARAMETERS_SHA256),
+        "{:?}",
+        instance.metadata
+    );
+    assert_eq!(
+        instance.parameters,
+        serde_json::json!({"xs-security": {"xsappname": "calm-api"}}),
+        "the colleague's parameters stay"
     );
     let generated = world
         .service_keys
@@ -49,6 +57,46 @@ fn an_unlabelled_instance_is_adopted_and_the_generated_key_left_alone() {
         "the generated key and calmctl's"
     );
     assert_eq!(l.run(&["plan"]).0, 0);
+}
+
+/// Overwriting parameters calmctl could not read takes `--enforce-parameters`: the plan says it
+/// overwrites them, apply writes calm.yaml's and records their hash, and from then on drift is
+/// detected as for any instance calmctl made.
+#[test]
+fn enforce_parameters_overwrites_unknown_parameters_and_says_so() {
+    let l = Landscape::quick_with(&cf_beta(), |world, _| entitled_with_space(world, "beta"));
+    l.hand_made("beta", &[]);
+    let (code, plan, _) = l.run(&["plan", "--enforce-parameters"]);
+    assert_eq!(code, 2, "{plan}");
+    assert!(
+        plan.contains("--enforce-parameters: overwrites parameters calmctl could not read"),
+        "{plan}"
+    );
+    assert!(plan.contains("(current value cannot be read)"), "{plan}");
+    let (code, _, err) = l.apply(&["--enforce-parameters"]);
+    assert_eq!(code, 0, "{err}");
+    let world = l.sim.export_world();
+    let instance = world.service_instances.values().next().unwrap();
+    assert_eq!(
+        instance.parameters["xs-security"]["authorities"],
+        serde_json::json!(["$XSMASTERAPPNAME.imp-cdm-feature-display-ui"]),
+        "calm.yaml's parameters were written"
+    );
+    assert!(
+        instance
+            .metadata
+            .annotations
+            .contains_key(labels::PARAMETERS_SHA256)
+    );
+    // Known now: no change without the flag, and a changed calm.yaml is drift again.
+    assert_eq!(l.run(&["plan"]).0, 0);
+    let yaml = std::fs::read_to_string(l.path("calm.yaml"))
+        .unwrap()
+        .replace("imp-cdm-feature-display-ui", "imp-cdm-feature-manage-ui");
+    std::fs::write(l.path("calm.yaml"), yaml).unwrap();
+    let (code, plan, _) = l.run(&["plan"]);
+    assert_eq!(code, 2, "{plan}");
+    assert!(plan.contains("~ service_instance"), "{plan}");
 }
 
 const SM_ONLY: &str = "\

@@ -3,12 +3,15 @@
 
 mod action;
 mod adopt;
+mod adoption;
 mod apply;
 mod cis_access;
 mod cli;
 mod crash;
+mod deletion_marks;
 mod discover;
 mod docs;
+mod entitlement_batch;
 mod faults;
 mod garbage;
 mod hostile_config;
@@ -27,6 +30,7 @@ mod rotate;
 mod sandbox;
 mod secrets;
 mod sm_labels;
+mod stale_lease;
 mod targeting;
 mod umask;
 mod validate;

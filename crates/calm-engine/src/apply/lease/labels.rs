@@ -13,6 +13,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use calm_btp::accounts::{AccountsClient, SubaccountFilter};
 use futures::StreamExt;
 
+use calm_core::live::labels::ONBOARDED;
+
 use super::holder::{Found, LEASE_LABEL, parse};
 use crate::{Connections, EngineError};
 
@@ -27,6 +29,9 @@ pub(super) struct Place {
     pub(super) guid: String,
     /// Its subdomain, to name it in messages.
     pub(super) subdomain: String,
+    /// The runtimes of the tenants leased there, for calmctl's mark on the subaccount
+    /// ([`calm_core::live::labels::ONBOARDED`]), written with the lease.
+    pub(super) marks: Vec<&'static str>,
 }
 
 /// Labels per subaccount GUID, as one listing per account returned them.
@@ -102,8 +107,9 @@ pub(super) async fn write(
         .await
         .map_err(context("reading"))?;
     let found = parse(&labels);
+    // `live` is false for the writer's own lease; a stale lease given back in its holder's
+    // name (sweep.rs) is left alone if it counts again.
     if let Some(found) = &found
-        && found.holder != holder
         && live(found)
     {
         return Ok(Written::Held(found.clone()));
@@ -114,6 +120,7 @@ pub(super) async fn write(
                 return Err(no_room(place, count));
             }
             labels.insert(LEASE_LABEL.to_owned(), vec![v]);
+            mark(&mut labels, &place.marks);
         }
         None if found.is_some_and(|f| f.holder == holder) => {
             labels.remove(LEASE_LABEL);
@@ -131,6 +138,22 @@ pub(super) async fn write(
     };
     result.map_err(context("writing"))?;
     Ok(Written::Done)
+}
+
+/// Adds the runtimes calmctl works in to its mark on the subaccount, in the same write as the
+/// lease (no request of its own). A subaccount whose label keys are all taken gets no mark: its
+/// removed tenants are then found only where a tenant of the config leads.
+fn mark(labels: &mut BTreeMap<String, Vec<String>>, marks: &[&str]) {
+    if marks.is_empty() || (!labels.contains_key(ONBOARDED) && labels.len() >= MAX_KEYS) {
+        return;
+    }
+    let values = labels.entry(ONBOARDED.to_owned()).or_default();
+    for m in marks {
+        if !values.iter().any(|v| v == m) {
+            values.push((*m).to_owned());
+        }
+    }
+    values.sort();
 }
 
 pub(super) async fn each<T, F, Fut>(places: &[Place], f: F) -> Vec<(Place, T)>
@@ -188,15 +211,21 @@ pub(super) async fn places(
                 .get(&t.subaccount.to_ascii_lowercase())
                 .map(|&i| &all[i]);
             // A missing subaccount is reported by the live read that follows.
-            if let Some(s) = found
-                && taken.insert(&s.guid)
-            {
-                out.push(Place {
-                    account: name.to_owned(),
-                    accounts: conn.accounts.clone(),
-                    guid: s.guid.clone(),
-                    subdomain: s.subdomain.clone(),
-                });
+            let runtime = t.runtime.as_str();
+            if let Some(s) = found {
+                if taken.insert(&s.guid) {
+                    out.push(Place {
+                        account: name.to_owned(),
+                        accounts: conn.accounts.clone(),
+                        guid: s.guid.clone(),
+                        subdomain: s.subdomain.clone(),
+                        marks: vec![runtime],
+                    });
+                } else if let Some(p) = out.iter_mut().find(|p| p.guid == s.guid)
+                    && !p.marks.contains(&runtime)
+                {
+                    p.marks.push(runtime);
+                }
             }
         }
         labels.extend(all.into_iter().map(|s| (s.guid, s.labels)));

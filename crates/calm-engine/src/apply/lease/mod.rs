@@ -33,12 +33,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 mod held;
 mod holder;
 mod labels;
+mod sweep;
 
 pub use held::Lease;
 use held::release_places;
 use holder::{Found, Me, now, parse};
 pub use holder::{Identity, LEASE_LABEL};
 use labels::{Labels, Place, Written, each, has_room, labels_of, no_room, places, write};
+pub use sweep::{SeenLease, leases, sweep};
 
 use super::events::{ApplyEvent, Reporter};
 use crate::{Connections, EngineError};

@@ -134,9 +134,14 @@ pub(super) async fn update_instance(
     } else {
         None
     };
+    // The parameter marks say what calmctl wrote: only with the parameters themselves.
     let mut patch = MetadataPatch::from(&Metadata {
         labels: ownership_labels(t),
-        annotations: parameter_marks(i),
+        annotations: if update.parameters {
+            parameter_marks(i)
+        } else {
+            Default::default()
+        },
     });
     if !t.protect {
         patch.labels.insert(labels::PROTECT.into(), None);

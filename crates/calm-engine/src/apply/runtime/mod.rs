@@ -275,8 +275,27 @@ async fn connect(
     }
 }
 
-/// A removed tenant's objects were found in one of the config's CF regions: find which one.
+/// A removed tenant's objects were found through calmctl's mark on their subaccount (`found_at`
+/// says where), or in one of the config's CF regions: find which one.
 async fn orphan_client(run: &Run<'_>, live: &LiveTenant) -> Result<Client, Fail> {
+    let engine = |e: crate::EngineError| Fail::Other(e.to_string());
+    if let Some(at) = &live.found_at {
+        if at.runtime == Runtime::ServiceManager.as_str() {
+            let guid = live
+                .subaccount_guid
+                .as_deref()
+                .ok_or_else(|| Fail::Other("the subaccount was not found".into()))?;
+            return run
+                .conns
+                .service_manager(&at.account, guid, false)
+                .await
+                .map_err(engine)?
+                .map(Client::Sm)
+                .ok_or_else(|| Fail::Other("no Service Manager access".into()));
+        }
+        let cf = run.conns.cloud_foundry(&at.account, &at.region).await;
+        return cf.map(Client::Cf).map_err(engine);
+    }
     let probe = live
         .instances
         .first()

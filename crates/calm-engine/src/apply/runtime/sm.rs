@@ -83,8 +83,14 @@ pub(super) async fn update_instance(
     // A changed mark is removed with the update and added again once it succeeded: one request
     // never removes and adds the same key (crate::sm_labels).
     let drop: &[&str] = if t.protect { &[] } else { &[labels::PROTECT] };
-    let (removals, additions) =
-        crate::sm_labels::changes(ids.metadata.get(guid), &instance_marks(t, i), drop);
+    let mut marks = instance_marks(t, i);
+    if !update.parameters {
+        // The parameter marks say what calmctl wrote: only with the parameters themselves.
+        for mark in parameter_marks(i).keys() {
+            marks.remove(mark);
+        }
+    }
+    let (removals, additions) = crate::sm_labels::changes(ids.metadata.get(guid), &marks, drop);
     sm.update_service_instance(
         guid,
         &ServiceInstanceUpdate {
