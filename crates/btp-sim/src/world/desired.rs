@@ -6,7 +6,8 @@
 //! - one subaccount per distinct tenant `subaccount`: a GUID keeps that GUID (its subdomain is the
 //!   tenant name), a subdomain gets a GUID derived from the seed;
 //! - one CF org per `cloudfoundry` tenant (named after `org`, else the tenant), tied to the
-//!   subaccount so that entitling the subaccount makes the plan visible there;
+//!   subaccount so that entitling the subaccount makes the plan visible there, and so its Cloud
+//!   Foundry environment instance; on the landscape `cf_api` names, else the subaccount's region;
 //! - the documented login `admin`/`admin`, Org Manager of every org and nothing more: what BTP
 //!   gives the user who enables Cloud Foundry in a subaccount (btp-api.md §2.11);
 //! - the users `space_roles` names, in their identity providers (no password, no role): the
@@ -100,6 +101,16 @@ impl World {
                         .any(|o| o.name.eq_ignore_ascii_case(&org))
                     {
                         let guid = world.add_org(&org, Some(&subaccount));
+                        // `cf_api` places the org on that landscape (an extension landscape,
+                        // China's); else it is on the subaccount's region.
+                        if let Some(landscape) = tenant
+                            .cf_api
+                            .as_deref()
+                            .and_then(super::landscapes::landscape_of_url)
+                            && let Some(o) = world.orgs.get_mut(&guid)
+                        {
+                            o.landscape = landscape;
+                        }
                         world.add_role(
                             crate::ADMIN_USER,
                             super::RoleType::OrganizationManager,

@@ -10,6 +10,7 @@ pub mod cis;
 mod desired;
 mod effects;
 pub(crate) mod keyed;
+pub mod landscapes;
 pub mod model;
 mod roles;
 mod seed;

@@ -9,6 +9,7 @@ mod faults;
 mod flows;
 mod garbage;
 mod labels;
+mod landscapes;
 mod python;
 mod replay;
 mod roles;

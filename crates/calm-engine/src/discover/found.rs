@@ -10,7 +10,7 @@ pub struct Found {
     pub subaccount: Subaccount,
     /// Its Cloud ALM entitlement.
     pub entitlement: Option<LiveEntitlement>,
-    /// Its Cloud Foundry org (guid, name), if one is named like the subaccount.
+    /// Its Cloud Foundry org (guid, name), as its Cloud Foundry environment instance names it.
     pub org: Option<(String, String)>,
     /// Where its `SAPCloudALMAPIs` instances are.
     pub runtime: Option<Runtime>,
