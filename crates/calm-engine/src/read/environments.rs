@@ -65,8 +65,9 @@ pub(crate) async fn read(conns: &Connections, account: &str) -> Result<Environme
 
 /// Compares URLs as Cloud Foundry API base URLs: scheme and host without case, no trailing `/`.
 fn same_api(a: &str, b: &str) -> bool {
-    a.trim().trim_end_matches('/').to_ascii_lowercase()
-        == b.trim().trim_end_matches('/').to_ascii_lowercase()
+    a.trim()
+        .trim_end_matches('/')
+        .eq_ignore_ascii_case(b.trim().trim_end_matches('/'))
 }
 
 /// Where the tenant's org is, and the org the environment instance names (for a later error
