@@ -36,6 +36,7 @@ pub const CSV_COLUMNS: &[&str] = &[
     "instance",
     "keys",
     "protect",
+    "cf_api",
 ];
 
 /// Prefix of a label column: `labels.cost-center` sets the label `cost-center`.
