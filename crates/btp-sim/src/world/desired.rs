@@ -166,6 +166,49 @@ mod tests {
     use super::*;
     use crate::world::RoleType;
 
+    /// `--from-config` places an org on the landscape `cf_api` names, under the `org` name, and
+    /// the subaccount's environment instance says so.
+    #[test]
+    fn cf_api_and_org_place_the_org_and_its_environment_instance() {
+        let yaml = "version: 1\n\
+            accounts:\n  acme: { subdomain: acme-ga, region: eu10, cis_key: { env: K } }\n\
+            defaults:\n  runtime: cloudfoundry\n  space: calm\n  instance: { name: calm-api }\n\
+            tenants:\n  - { name: a, subaccount: sub-a, org: Team A, cf_api: https://api.cf.eu10-004.hana.ondemand.com }\n\
+            \x20 - { name: c, subaccount: sub-c, region: cn20 }\n";
+        let desired = calm_config::load_bytes("calm.yaml", yaml.as_bytes())
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .desired;
+        let world = World::from_desired(&desired, 3);
+        let endpoints: Vec<(String, String)> = world
+            .environment_instances(None)
+            .iter()
+            .map(|e| {
+                let labels: serde_json::Value =
+                    serde_json::from_str(e["labels"].as_str().unwrap_or("{}")).unwrap_or_default();
+                (
+                    labels["Org Name"].as_str().unwrap_or_default().to_owned(),
+                    labels["API Endpoint"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            endpoints,
+            [
+                (
+                    "Team A".to_owned(),
+                    "https://api.cf.eu10-004.hana.ondemand.com".to_owned()
+                ),
+                (
+                    "c".to_owned(),
+                    "https://api.cf.cn20.platform.sapcloud.cn".to_owned()
+                ),
+            ]
+        );
+    }
+
     #[test]
     fn the_login_user_is_org_manager_of_each_org_and_nothing_more() {
         let yaml = "version: 1\n\
