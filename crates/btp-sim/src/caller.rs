@@ -4,14 +4,14 @@ use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, MatchedPath};
 use axum::http::StatusCode;
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, HOST};
 use axum::http::request::Parts;
 use axum::response::Response;
 
 use crate::auth::{Claims, TokenError, bearer};
 use crate::errors;
 use crate::server::Shared;
-use crate::world::now_ms;
+use crate::world::{landscapes, now_ms};
 
 fn claims(parts: &Parts, state: &Shared) -> Result<Arc<Claims>, TokenError> {
     let header = parts
@@ -27,13 +27,48 @@ fn claims(parts: &Parts, state: &Shared) -> Result<Arc<Claims>, TokenError> {
 pub struct CfCaller {
     /// The user's GUID.
     pub user: String,
+    /// The landscape the request's `Host` names (`api.cf.<landscape>.<domain>`); `None` for the
+    /// simulator's own address, which serves every landscape at once.
+    pub landscape: Option<String>,
+}
+
+impl CfCaller {
+    /// What the caller may do on the landscape it called (orgs of other landscapes do not exist
+    /// there).
+    pub fn access(&self, world: &crate::world::World) -> crate::world::Access {
+        world.access_on(&self.user, self.landscape.as_deref())
+    }
+}
+
+/// The landscape a request's `Host` header names for the Cloud Controller.
+fn cf_landscape(parts: &Parts) -> Option<String> {
+    let host = parts.headers.get(HOST).and_then(|v| v.to_str().ok())?;
+    match landscapes::parse_host(host) {
+        Some((landscapes::HostKind::Api, landscape)) => Some(landscape),
+        _ => None,
+    }
 }
 
 impl FromRequestParts<Shared> for CfCaller {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Response> {
+        let landscape = cf_landscape(parts);
         match claims(parts, state) {
+            // A landscape's Cloud Controller trusts its own UAA only: a token another landscape's
+            // UAA (or the simulator's own address) issued is an invalid token there.
+            Ok(c)
+                if landscape
+                    .as_deref()
+                    .is_some_and(|l| c.iss != landscapes::uaa_issuer(l)) =>
+            {
+                Err(errors::cf(
+                    StatusCode::UNAUTHORIZED,
+                    1000,
+                    "CF-InvalidAuthToken",
+                    "Invalid Auth Token",
+                ))
+            }
             Ok(c) if c.is_user() => {
                 let user = match &c.user_id {
                     Some(guid) => guid.clone(),
@@ -46,7 +81,7 @@ impl FromRequestParts<Shared> for CfCaller {
                         .map(|u| u.guid.clone())
                         .unwrap_or_default(),
                 };
-                Ok(CfCaller { user })
+                Ok(CfCaller { user, landscape })
             }
             Ok(_) => Err(errors::cf_not_authorized()),
             Err(TokenError::Missing) => Err(errors::cf(

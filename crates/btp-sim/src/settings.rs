@@ -98,7 +98,7 @@ impl Api {
             Some(Api::Uaa)
         } else if path == "/" || path.starts_with("/v3") {
             Some(Api::Cf)
-        } else if path.starts_with("/accounts/") {
+        } else if path.starts_with("/accounts/") || path.starts_with("/provisioning/") {
             Some(Api::Accounts)
         } else if path.starts_with("/entitlements/") || path.starts_with("/jobs-management/") {
             Some(Api::Entitlements)

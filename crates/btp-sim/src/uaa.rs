@@ -23,7 +23,7 @@ use crate::auth::{self, Claims, signing_key};
 use crate::errors;
 use crate::server::{AppState, Shared};
 use crate::tokens::{self, Client};
-use crate::world::{CisGrantType, User, World, now_ms};
+use crate::world::{CisGrantType, User, World, landscapes, now_ms};
 
 /// `GET /token_keys`: the keys that verify the simulator's tokens (no login needed, as on UAA).
 pub async fn token_keys() -> Response {
@@ -46,9 +46,19 @@ pub async fn token(
         .and_then(parse_basic);
     match decide(&state, basic, &form) {
         Ok(Outcome::User {
-            access,
+            mut access,
             keep_refresh,
-        }) => tokens::user_response(&state, access, keep_refresh),
+        }) => {
+            // Each landscape's UAA issues its own tokens (world/landscapes.rs).
+            let landscape = headers
+                .get(axum::http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .and_then(landscapes::parse_host);
+            if let Some((landscapes::HostKind::Uaa, landscape)) = landscape {
+                access.iss = landscapes::uaa_issuer(&landscape);
+            }
+            tokens::user_response(&state, access, keep_refresh)
+        }
         Ok(Outcome::Client(access)) => tokens::client_response(&state, access),
         Err(refusal) => refusal,
     }

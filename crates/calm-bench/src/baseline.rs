@@ -69,7 +69,7 @@ pub async fn read(sim: &SimHandle, desired: &Desired) -> Result<f64, String> {
         desired
             .tenants
             .iter()
-            .filter(|t| t.org.is_some())
+            .filter(|t| t.runtime == calm_core::Runtime::Cloudfoundry)
             .map(|t| tenant(&regions[&t.region], &entitlements, t, &guids)),
     )
     .buffer_unordered(PARALLEL)
@@ -88,7 +88,8 @@ async fn tenant(
     let e = |e: calm_btp::Error| e.to_string();
     let org = cf
         .list_organizations(&OrganizationFilter {
-            names: vec![t.org.clone().unwrap_or_default()],
+            // The org btp-sim's `from_desired` makes: calm.yaml's `org`, else the tenant's name.
+            names: vec![t.org.clone().unwrap_or_else(|| t.name.clone())],
             ..Default::default()
         })
         .await

@@ -448,7 +448,7 @@ fn api_of(route: &str) -> &'static str {
         "uaa"
     } else if route.contains("/v3/") || route.ends_with(" /") {
         "cf"
-    } else if route.contains("/accounts/") {
+    } else if route.contains("/accounts/") || route.contains("/provisioning/") {
         "accounts"
     } else if route.contains("/entitlements/") || route.contains("/jobs-management/") {
         "entitlements"

@@ -64,6 +64,7 @@ mod error;
 mod http;
 mod observer;
 pub mod operation;
+pub mod provisioning;
 pub mod service_manager;
 
 #[doc(hidden)]

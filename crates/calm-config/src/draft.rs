@@ -53,7 +53,7 @@ pub struct DraftTenant {
     pub name: String,
     /// Subaccount subdomain or GUID.
     pub subaccount: String,
-    /// Cloud Foundry org, when it is not the subaccount.
+    /// Cloud Foundry org, when it is not the one the subaccount's Cloud Foundry environment names.
     pub org: Option<String>,
     /// Region.
     pub region: Option<String>,
@@ -346,7 +346,8 @@ pub fn to_csv(draft: &Draft) -> Result<String, String> {
             Runtime::ServiceManager => String::new(),
         };
         let org = match runtime {
-            Runtime::Cloudfoundry => t.org.clone().unwrap_or_else(|| t.subaccount.clone()),
+            // Empty: the org the subaccount's Cloud Foundry environment names.
+            Runtime::Cloudfoundry => t.org.clone().unwrap_or_default(),
             Runtime::ServiceManager => String::new(),
         };
         let keys = one

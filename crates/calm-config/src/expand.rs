@@ -114,10 +114,37 @@ fn tenant(
         // SAP recommends the non-Cloud-Foundry path (btp-api.md §5.4), so it is the default.
         Some(RuntimeSpec::ServiceManager) | None => Runtime::ServiceManager,
     };
-    let org = match runtime {
-        Runtime::Cloudfoundry => cf_org(problems, spec),
-        Runtime::ServiceManager => None,
+    // Explicit placement: the tenant's own, else its account's, else `defaults`.
+    let placed = |field: fn(&TenantSpec) -> Option<&Sp<String>>,
+                  account_field: Option<&Sp<String>>,
+                  default_field: Option<&Sp<String>>| {
+        field(spec).or(account_field).or(default_field).cloned()
     };
+    let (org, cf_api) = match runtime {
+        Runtime::Cloudfoundry => (
+            placed(
+                |s| s.org.as_ref(),
+                account.org.as_ref(),
+                defaults.org.as_ref(),
+            ),
+            placed(
+                |s| s.cf_api.as_ref(),
+                account.cf_api.as_ref(),
+                defaults.cf_api.as_ref(),
+            ),
+        ),
+        Runtime::ServiceManager => (None, None),
+    };
+    if let Some(api) = &cf_api {
+        rules::cf_api(problems, api);
+    }
+    if let Some(org) = org.as_ref().filter(|o| o.value.trim().is_empty()) {
+        problems
+            .error("calm::org", "`org` is empty")
+            .label(org.span, "empty")
+            .help("name the Cloud Foundry org, or leave `org` out to use the one the subaccount's Cloud Foundry environment names")
+            .push();
+    }
     let retrieve = crate::retrieve::entries(problems, defaults, spec);
     let instances = if crate::retrieve::only(spec, &retrieve) {
         Some(Vec::new())
@@ -140,7 +167,10 @@ fn tenant(
         account: account_name?,
         region: region?.value.clone(),
         runtime,
-        org,
+        org_span: org.as_ref().map(|o| o.span),
+        org: org.map(|o| o.value),
+        cf_api_span: cf_api.as_ref().map(|a| a.span),
+        cf_api: cf_api.map(|a| a.value.trim().trim_end_matches('/').to_owned()),
         entitlement: entitlement?,
         protect: spec
             .protect
@@ -272,21 +302,6 @@ fn names(file: &CalmFile) -> String {
         .map(|k| format!("`{k}`"))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-fn cf_org(problems: &mut Problems, spec: &TenantSpec) -> Option<String> {
-    if let Some(org) = &spec.org {
-        return Some(org.value.clone());
-    }
-    if rules::is_guid(&spec.subaccount.value) {
-        problems
-            .error("calm::missing_org", format!("tenant `{}` needs an `org`", spec.name.value))
-            .label(spec.subaccount.span, "a GUID cannot name a Cloud Foundry org")
-            .help("add `org: <Cloud Foundry org name>` to the tenant (the org defaults to the subaccount only when that is a subdomain)")
-            .push();
-        return None;
-    }
-    Some(spec.subaccount.value.clone())
 }
 
 fn entitlement(problems: &mut Problems, spec: Option<&EntitlementSpec>) -> Option<Entitlement> {

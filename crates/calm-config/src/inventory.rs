@@ -37,6 +37,7 @@ pub const CSV_COLUMNS: &[&str] = &[
     "keys",
     "protect",
     "retrieve",
+    "cf_api",
 ];
 
 /// Prefix of a label column: `labels.cost-center` sets the label `cost-center`.

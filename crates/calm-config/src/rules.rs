@@ -161,6 +161,29 @@ pub const KEY_NAME: NameRule = NameRule {
     alphanumeric_ends: false,
 };
 
+/// `cf_api`: the base URL of a Cloud Foundry API, `https://` and a host, nothing after it
+/// (`https://api.cf.eu10-004.hana.ondemand.com`). Checked without a URL parser: the rule is only
+/// about its shape, and calm-btp parses it again before use.
+pub(crate) fn cf_api(problems: &mut Problems, api: &Sp<String>) {
+    let text = api.value.trim();
+    let host = text.strip_prefix("https://").unwrap_or_default();
+    let host = host.strip_suffix('/').unwrap_or(host);
+    let ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
+    if !ok {
+        problems
+            .error(
+                "calm::cf_api",
+                format!("`cf_api` `{}` is not a Cloud Foundry API URL", api.value),
+            )
+            .label(api.span, "expected https:// and a host name, no path")
+            .help("write the API endpoint the cockpit shows for the subaccount's Cloud Foundry environment, e.g. `https://api.cf.eu10-004.hana.ondemand.com`, or leave `cf_api` out to use it automatically")
+            .push();
+    }
+}
+
 /// Tenant names become label values (`calmctl.sap/tenant=<name>`) and folder names.
 pub(crate) fn tenant_name(problems: &mut Problems, name: &Sp<String>) {
     if TENANT_NAME.allows(&name.value) {

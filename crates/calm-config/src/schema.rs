@@ -87,6 +87,13 @@ pub struct AccountSpec {
     pub password: Option<SecretRefSpec>,
     /// How to log in to Cloud Foundry for the orgs of this account.
     pub cloudfoundry: Option<CfLoginSpec>,
+    /// Cloud Foundry org of this account's tenants, when not the one their subaccounts'
+    /// Cloud Foundry environment instances name.
+    pub org: Option<Sp<String>>,
+    /// Cloud Foundry API endpoint of this account's tenants, when not the one their
+    /// subaccounts' Cloud Foundry environment instances name.
+    #[schemars(example = &"https://api.cf.eu10-004.hana.ondemand.com")]
+    pub cf_api: Option<Sp<String>>,
 }
 
 /// A reference to a secret: exactly one of `env` or `file`.
@@ -138,6 +145,13 @@ pub struct TenantDefaults {
     pub region: Option<Sp<String>>,
     /// `cloudfoundry` or `service-manager`.
     pub runtime: Option<Sp<RuntimeSpec>>,
+    /// Cloud Foundry org of the tenants, when not the one their subaccounts' Cloud Foundry
+    /// environment instances name.
+    pub org: Option<Sp<String>>,
+    /// Cloud Foundry API endpoint of the tenants, when not the one their subaccounts' Cloud
+    /// Foundry environment instances name.
+    #[schemars(example = &"https://api.cf.eu10-004.hana.ondemand.com")]
+    pub cf_api: Option<Sp<String>>,
     /// Cloud Foundry space of the instance (cloudfoundry runtime).
     #[schemars(example = &"calm")]
     pub space: Option<Sp<String>>,
@@ -203,8 +217,13 @@ pub struct TenantSpec {
     /// The subaccount: its subdomain or its GUID.
     #[schemars(example = &"acme-prod")]
     pub subaccount: Sp<String>,
-    /// Cloud Foundry org of the subaccount. Defaults to the subaccount when that is a subdomain.
+    /// Cloud Foundry org of the subaccount. By default the one the subaccount's Cloud Foundry
+    /// environment instance names; an explicit value wins, and the plan notes a difference.
     pub org: Option<Sp<String>>,
+    /// Cloud Foundry API endpoint of the org's landscape, e.g.
+    /// `https://api.cf.eu10-004.hana.ondemand.com`. By default the one the environment instance
+    /// names.
+    pub cf_api: Option<Sp<String>>,
     /// Name of the entry in `accounts` this tenant belongs to.
     pub account: Option<Sp<String>>,
     /// Region of the subaccount.

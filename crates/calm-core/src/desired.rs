@@ -117,8 +117,19 @@ pub struct Tenant {
     pub region: String,
     /// Which path connects it.
     pub runtime: Runtime,
-    /// Cloud Foundry org name (cloudfoundry runtime only).
+    /// Cloud Foundry org name as calm.yaml states it (cloudfoundry runtime only); when `None`, the
+    /// subaccount's Cloud Foundry environment instance names it.
     pub org: Option<String>,
+    /// Where `org` was written.
+    #[serde(skip)]
+    pub org_span: Option<Span>,
+    /// The Cloud Foundry API endpoint of the org's landscape as calm.yaml states it; when `None`,
+    /// the environment instance names it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cf_api: Option<String>,
+    /// Where `cf_api` was written.
+    #[serde(skip)]
+    pub cf_api_span: Option<Span>,
     /// The Cloud ALM entitlement the subaccount must hold.
     pub entitlement: Entitlement,
     /// Never delete this tenant's objects; written on the live objects too.

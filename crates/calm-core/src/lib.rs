@@ -25,8 +25,8 @@ pub use desired::{
 };
 
 pub use live::{
-    CfUser, LastOperation, Live, LiveEntitlement, LiveInstance, LiveKey, LiveRole, LiveSpace,
-    LiveTenant, Ownership,
+    CfLocation, CfUser, LastOperation, Live, LiveEntitlement, LiveInstance, LiveKey, LiveRole,
+    LiveSpace, LiveTenant, Ownership,
 };
 pub use plan::{Action, Change, Plan, PlanOptions, PlanSource, Resource, SavedPlan, plan};
 

@@ -99,6 +99,29 @@ pub struct LiveTenant {
     /// a file that is missing or holds other credentials.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub files: BTreeMap<String, String>,
+    /// Where the tenant's org is (cloudfoundry runtime), as calmctl located it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cf: Option<CfLocation>,
+}
+
+/// Where a Cloud Foundry tenant's org is: calm.yaml's explicit `cf_api`/`org`, else what the
+/// subaccount's Cloud Foundry environment instance says (btp-api.md §3.6).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CfLocation {
+    /// The Cloud Foundry API of the org's landscape, e.g. `https://api.cf.eu10-004.hana.ondemand.com`;
+    /// `None` when nothing says where it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api: Option<String>,
+    /// The org's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+    /// Why Cloud Foundry cannot be used for this tenant (no environment instance, or the org
+    /// calm.yaml names is not on the landscape): every Cloud Foundry change is blocked by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+    /// Where calm.yaml's explicit values differ from the environment instance (they win).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disagreements: Vec<String>,
 }
 
 /// Where a removed tenant's objects live (see [`LiveTenant::found_at`]).
@@ -137,6 +160,15 @@ pub struct LiveRole {
 }
 
 impl LiveTenant {
+    /// The org's name: as located, else as calm.yaml names it.
+    pub fn org_name<'a>(&'a self, t: &'a crate::Tenant) -> &'a str {
+        self.cf
+            .as_ref()
+            .and_then(|c| c.org.as_deref())
+            .or(t.org.as_deref())
+            .unwrap_or_default()
+    }
+
     /// Does the user hold the role (in the org when `space_guid` is `None`)?
     pub fn holds(
         &self,

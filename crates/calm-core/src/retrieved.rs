@@ -30,6 +30,10 @@ pub struct RetrieveLine {
     pub subaccount_guid: String,
     /// Its subaccount's region.
     pub region: String,
+    /// The Cloud Foundry API its org is on, as its environment instance names it (Cloud Foundry
+    /// credentials only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cf_api: Option<String>,
     /// Where the credentials are: a Cloud Foundry service key or a Service Manager binding.
     pub runtime: Runtime,
     /// The instance holding them.

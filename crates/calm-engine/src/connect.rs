@@ -8,6 +8,7 @@ use calm_btp::accounts::AccountsClient;
 use calm_btp::auth::{CisGrantType, CisKey, Grant};
 use calm_btp::cf::CfClient;
 use calm_btp::entitlements::EntitlementsClient;
+use calm_btp::provisioning::ProvisioningClient;
 use calm_btp::service_manager::ServiceManagerClient;
 use calm_btp::{Btp, ClientConfig, ExposeSecret};
 use calm_core::{Account, Desired};
@@ -25,13 +26,16 @@ pub struct AccountConnection {
     pub accounts: AccountsClient,
     /// Entitlements service client.
     pub entitlements: EntitlementsClient,
+    /// Provisioning service client (environment instances), when the `cis` key names the
+    /// service.
+    pub provisioning: Option<ProvisioningClient>,
     /// The `cis` key is for the password grant (`user_token`): the user's role decides what its
     /// tokens may do. Otherwise the key's plan alone does (client credentials).
     pub password_grant: bool,
     /// The Cloud Foundry login, or why there is none (only a problem if a CF tenant needs it).
     cf_grant: Result<Grant, String>,
-    /// One cell per region: regions connect at once, and tasks asking for the same region wait
-    /// for its one connection (`GET /` and a token).
+    /// One cell per Cloud Foundry API (landscape): landscapes connect at once, and tasks asking
+    /// for the same one wait for its one connection (`GET /`; the token is shared per UAA).
     cf: std::sync::Mutex<HashMap<String, Arc<OnceCell<CfClient>>>>,
     service_manager: Mutex<HashMap<String, ServiceManagerClient>>,
 }
@@ -90,22 +94,24 @@ impl Connections {
             })
     }
 
-    /// The Cloud Foundry client of `region` for an account, made on first use.
+    /// The Cloud Foundry client of the API `api_url` (a landscape's, as a subaccount's
+    /// environment instance or calm.yaml names it) for an account, made on first use. Its UAA
+    /// comes from the API's `GET /` (`links.uaa`), never from the host name.
     pub async fn cloud_foundry(
         &self,
         account: &str,
-        region: &str,
+        api_url: &str,
     ) -> Result<CfClient, EngineError> {
         let conn = self.account(account)?;
         let cell = conn
             .cf
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .entry(region.to_owned())
+            .entry(api_url.to_owned())
             .or_default()
             .clone();
         let client = cell
-            .get_or_try_init(|| self.connect_cf(conn, account, region))
+            .get_or_try_init(|| self.connect_cf(conn, account, api_url))
             .await?;
         Ok(client.clone())
     }
@@ -114,7 +120,7 @@ impl Connections {
         &self,
         conn: &AccountConnection,
         account: &str,
-        region: &str,
+        url: &str,
     ) -> Result<CfClient, EngineError> {
         let grant = conn
             .cf_grant
@@ -123,12 +129,11 @@ impl Connections {
                 account: account.to_owned(),
                 message,
             })?;
-        let url = format!("https://api.cf.{region}.hana.ondemand.com");
         self.btp
-            .cloud_foundry(&url, grant)
+            .cloud_foundry(url, grant)
             .await
             .map_err(EngineError::api(format!(
-                "connecting to Cloud Foundry in {region}"
+                "connecting to the Cloud Foundry API {url}"
             )))
     }
 
@@ -215,12 +220,19 @@ fn connect(
         .accounts(&key.accounts_service_url, &key.token_url, grant.clone())
         .map_err(EngineError::api("preparing the Accounts client"))?;
     let entitlements = btp
-        .entitlements(&key.entitlements_service_url, &key.token_url, grant)
+        .entitlements(&key.entitlements_service_url, &key.token_url, grant.clone())
         .map_err(EngineError::api("preparing the Entitlements client"))?;
+    let provisioning = key
+        .provisioning_service_url
+        .as_ref()
+        .map(|url| btp.provisioning(url, &key.token_url, grant))
+        .transpose()
+        .map_err(EngineError::api("preparing the Provisioning client"))?;
     Ok(AccountConnection {
         name: account.name.clone(),
         accounts,
         entitlements,
+        provisioning,
         password_grant: key.grant_type == CisGrantType::Password,
         cf_grant: cf_grant(account, env, user),
         cf: std::sync::Mutex::new(HashMap::new()),

@@ -360,15 +360,13 @@ impl Landscape {
         self.cf_as(COLLEAGUE, COLLEAGUE_PASSWORD)
     }
 
+    /// A client of the simulator's own address, which serves every landscape at once (the
+    /// simulator's README, "Landscapes"): hand-made changes reach an org on any landscape.
     fn cf_as(&self, user: &str, password: &str) -> CfClient {
-        let config = ClientConfig {
-            api_url: Some(self.sim.url().parse().unwrap()),
-            ..ClientConfig::default()
-        };
-        let btp = Btp::new(config).unwrap();
+        let btp = Btp::new(ClientConfig::default()).unwrap();
         let grant = Grant::cf_password(user, password.to_owned().into(), None);
         self.runtime
-            .block_on(btp.cloud_foundry("https://api.cf.eu10.hana.ondemand.com", grant))
+            .block_on(btp.cloud_foundry(self.sim.url(), grant))
             .unwrap()
     }
 

@@ -1,8 +1,10 @@
-//! The BTP Accounts and Entitlements services (btp-api.md §3): Cloud Management (`cis`) APIs.
+//! The BTP Accounts, Entitlements and Provisioning services (btp-api.md §3): Cloud Management
+//! (`cis`) APIs.
 
 mod accounts;
 mod entitlements;
 mod labels;
+mod provisioning;
 pub mod scopes;
 
 use axum::Router;
@@ -15,4 +17,5 @@ pub fn routes() -> Router<Shared> {
         .merge(accounts::routes())
         .merge(entitlements::routes())
         .merge(labels::routes())
+        .merge(provisioning::routes())
 }

@@ -32,6 +32,10 @@ pub fn required(method: &Method, route: &str) -> &'static [&'static str] {
                 SUBACCOUNT_UPDATE
             }
         }
+        // The Provisioning service's scope for reading environment instances is not in the
+        // specs read (btp-api.md §3.6): the simulator asks for the subaccount-read scope that
+        // both `central` and `central-viewer` hold, and refuses tokens without it.
+        "/provisioning/v1/environments" if read => SUBACCOUNT_READ,
         "/entitlements/v1/assignments" if read => &[
             "global-account.entitlement.read",
             "directory.entitlement.read",

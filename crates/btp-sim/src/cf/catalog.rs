@@ -149,7 +149,7 @@ async fn list_plans(
         Err(r) => return r,
     };
     let world = state.world();
-    let access = world.access(&caller.user);
+    let access = caller.access(&world);
     let orgs = scope_orgs(&world, &query);
     let instance_plans = query.list("service_instance_guids").map(|guids| {
         guids
@@ -198,7 +198,7 @@ async fn get_plan(
     Path(guid): Path<String>,
 ) -> Response {
     let world = state.world();
-    let access = world.access(&caller.user);
+    let access = caller.access(&world);
     match world
         .plans
         .get(&guid)
@@ -228,7 +228,7 @@ async fn list_offerings(
         Err(r) => return r,
     };
     let world = state.world();
-    let access = world.access(&caller.user);
+    let access = caller.access(&world);
     let orgs = scope_orgs(&world, &query);
     let items = world
         .offerings
@@ -264,7 +264,7 @@ async fn get_offering(
     Path(guid): Path<String>,
 ) -> Response {
     let world = state.world();
-    let access = world.access(&caller.user);
+    let access = caller.access(&world);
     let visible = |o: &&Offering| {
         world
             .plans

@@ -32,7 +32,7 @@ pub(crate) async fn update(
         Err(r) => return r,
     };
     let mut world = state.world();
-    let access = world.access(&caller.user);
+    let access = caller.access(&world);
     let Some(mut instance) = world
         .service_instances
         .get(&guid)
@@ -122,7 +122,7 @@ pub(crate) async fn delete(
     Path(guid): Path<String>,
 ) -> Response {
     let mut world = state.world();
-    let access = world.access(&caller.user);
+    let access = caller.access(&world);
     match world.service_instances.get(&guid) {
         Some(i) if readable(&world, &access, i) => {
             if !access.develops_in(&i.space) {
@@ -168,7 +168,7 @@ pub(crate) async fn parameters(
     Path(guid): Path<String>,
 ) -> Response {
     let world = state.world();
-    let access = world.access(&caller.user);
+    let access = caller.access(&world);
     let Some(instance) = world
         .service_instances
         .get(&guid)

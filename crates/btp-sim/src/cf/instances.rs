@@ -154,7 +154,7 @@ async fn list(State(state): State<Shared>, caller: CfCaller, RawQuery(raw): RawQ
         Err(r) => return r,
     };
     let world = state.world();
-    let access = world.access(&caller.user);
+    let access = caller.access(&world);
     let items = world
         .service_instances
         .values()
@@ -202,7 +202,7 @@ async fn get_one(
     Path(guid): Path<String>,
 ) -> Response {
     let world = state.world();
-    let access = world.access(&caller.user);
+    let access = caller.access(&world);
     match world
         .service_instances
         .get(&guid)
@@ -262,7 +262,7 @@ async fn create(State(state): State<Shared>, caller: CfCaller, body: Bytes) -> R
     }
     let parameters = body.get("parameters").cloned().unwrap_or_else(|| json!({}));
     let mut world = state.world();
-    let access = world.access(&caller.user);
+    let access = caller.access(&world);
     let space = relationship(&body, "space")
         .filter(|s| world.spaces.get(s).is_some_and(|s| access.reads_space(s)));
     let Some(space) = space else {

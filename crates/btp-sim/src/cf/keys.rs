@@ -77,7 +77,7 @@ async fn list(State(state): State<Shared>, caller: CfCaller, RawQuery(raw): RawQ
         Err(r) => return r,
     };
     let world = state.world();
-    let access = world.access(&caller.user);
+    let access = caller.access(&world);
     // Keys have no app: any app filter excludes them all.
     let app_filter = query.one("app_guids").is_some() || query.one("app_names").is_some();
     let items = world
@@ -148,7 +148,7 @@ async fn get_one(
     Path(guid): Path<String>,
 ) -> Response {
     let world = state.world();
-    let access = world.access(&caller.user);
+    let access = caller.access(&world);
     match visible(&world, &access, &guid) {
         Some(k) => errors::json_response(StatusCode::OK, render(&state.base_url, k)),
         None => errors::cf_not_found("Service credential binding"),
@@ -197,7 +197,7 @@ async fn create(State(state): State<Shared>, caller: CfCaller, body: Bytes) -> R
         return r;
     }
     let mut world = state.world();
-    let access = world.access(&caller.user);
+    let access = caller.access(&world);
     let instance_guid = relationship(&body, "service_instance").unwrap_or_default();
     let instance = world
         .service_instances
@@ -293,7 +293,7 @@ async fn update(
         Err(r) => return r,
     };
     let mut world = state.world();
-    let access = world.access(&caller.user);
+    let access = caller.access(&world);
     let Some(key) = visible(&world, &access, &guid) else {
         return errors::cf_not_found("Service credential binding");
     };
@@ -317,7 +317,7 @@ async fn delete(
     Path(guid): Path<String>,
 ) -> Response {
     let mut world = state.world();
-    let access = world.access(&caller.user);
+    let access = caller.access(&world);
     let Some(key) = visible(&world, &access, &guid) else {
         return errors::cf_not_found("Service credential binding");
     };
@@ -381,7 +381,7 @@ async fn details(
     Path(guid): Path<String>,
 ) -> Response {
     let world = state.world();
-    let access = world.access(&caller.user);
+    let access = caller.access(&world);
     let key = visible(&world, &access, &guid)
         .filter(|k| access.develops_in(space_of(&world, k)))
         .filter(|k| k.last_operation.kind != "create" || k.last_operation.state == "succeeded");
@@ -400,7 +400,7 @@ async fn parameters(
     Path(guid): Path<String>,
 ) -> Response {
     let world = state.world();
-    let access = world.access(&caller.user);
+    let access = caller.access(&world);
     let Some(key) = visible(&world, &access, &guid) else {
         return errors::cf_not_found("Service credential binding");
     };

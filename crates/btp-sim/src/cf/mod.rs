@@ -19,13 +19,14 @@ mod users;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
 
 use crate::errors;
 use crate::server::Shared;
+use crate::world::landscapes;
 
 /// CF's routes.
 pub fn routes() -> Router<Shared> {
@@ -43,10 +44,30 @@ pub fn routes() -> Router<Shared> {
 }
 
 /// `GET /`: the link document every client starts from (observed, cassette provider.user_pwd.yaml).
-/// `login`, `uaa` and the CC all live on the simulator's one address.
-async fn root(State(state): State<Shared>) -> Response {
-    let base = &state.base_url;
-    let host = base.trim_start_matches("http://");
+/// On the simulator's own address `login`, `uaa` and the CC all live there; asked as a landscape's
+/// API host (world/landscapes.rs), it names that landscape's own hosts, as BTP's do.
+async fn root(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    let landscape = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .and_then(landscapes::parse_host)
+        .filter(|(kind, _)| *kind == landscapes::HostKind::Api)
+        .map(|(_, landscape)| landscape);
+    let (base, login, uaa) = match &landscape {
+        Some(l) => (
+            format!("https://{}", landscapes::api_host(l)),
+            format!("https://{}", landscapes::login_host(l)),
+            format!("https://{}", landscapes::uaa_host(l)),
+        ),
+        None => (
+            state.base_url.clone(),
+            state.base_url.clone(),
+            state.base_url.clone(),
+        ),
+    };
+    let host = base
+        .trim_start_matches("http://")
+        .trim_start_matches("https://");
     errors::json_response(
         StatusCode::OK,
         json!({"links": {
@@ -54,8 +75,8 @@ async fn root(State(state): State<Shared>) -> Response {
             "cloud_controller_v3": {"href": format!("{base}/v3"), "meta": {"version": "3.194.0"}},
             "network_policy_v0": {"href": format!("{base}/networking/v0/external")},
             "network_policy_v1": {"href": format!("{base}/networking/v1/external")},
-            "login": {"href": base},
-            "uaa": {"href": base},
+            "login": {"href": login},
+            "uaa": {"href": uaa},
             "credhub": null,
             "routing": null,
             "logging": {"href": format!("ws://{host}/logging")},

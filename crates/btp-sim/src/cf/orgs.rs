@@ -76,7 +76,7 @@ async fn list_orgs(
         Err(r) => return r,
     };
     let world = state.world();
-    let access = world.access(&caller.user);
+    let access = caller.access(&world);
     let items = world
         .orgs
         .values()
@@ -104,7 +104,7 @@ async fn get_org(
     Path(guid): Path<String>,
 ) -> Response {
     let world = state.world();
-    let access = world.access(&caller.user);
+    let access = caller.access(&world);
     match world.orgs.get(&guid).filter(|o| access.reads_org(&o.guid)) {
         Some(org) => errors::json_response(StatusCode::OK, render_org(&state.base_url, org)),
         None => errors::cf_not_found("Organization"),
@@ -154,7 +154,7 @@ async fn list_spaces(
         Err(r) => return r,
     };
     let world = state.world();
-    let access = world.access(&caller.user);
+    let access = caller.access(&world);
     let spaces: Vec<&Space> = world
         .spaces
         .values()
@@ -193,7 +193,7 @@ async fn get_space(
         Err(r) => return r,
     };
     let world = state.world();
-    let access = world.access(&caller.user);
+    let access = caller.access(&world);
     let Some(space) = world.spaces.get(&guid).filter(|s| access.reads_space(s)) else {
         return errors::cf_not_found("Space");
     };
@@ -228,7 +228,7 @@ async fn create_space(State(state): State<Shared>, caller: CfCaller, body: Bytes
         return errors::cf_unprocessable("Name is too long (maximum is 255 characters)");
     }
     let mut world = state.world();
-    let access = world.access(&caller.user);
+    let access = caller.access(&world);
     let org = relationship(&body, "organization")
         .filter(|o| world.orgs.contains_key(o) && access.reads_org(o));
     let Some(org) = org else {
@@ -272,7 +272,7 @@ async fn update_space(
         Err(r) => return r,
     };
     let mut world = state.world();
-    let access = world.access(&caller.user);
+    let access = caller.access(&world);
     let Some(mut space) = world
         .spaces
         .get(&guid)
@@ -306,7 +306,7 @@ async fn delete_space(
     Path(guid): Path<String>,
 ) -> Response {
     let mut world = state.world();
-    let access = world.access(&caller.user);
+    let access = caller.access(&world);
     let Some(space) = world.spaces.get(&guid).filter(|s| access.reads_space(s)) else {
         return errors::cf_not_found("Space");
     };

@@ -85,7 +85,7 @@ async fn list(State(state): State<Shared>, caller: CfCaller, RawQuery(raw): RawQ
         ));
     }
     let world = state.world();
-    let access = world.access(&caller.user);
+    let access = caller.access(&world);
     let filtered = |key: &str, value: Option<&String>| match value {
         Some(v) => query.passes(key, v, false),
         None => query.one(key).is_none(),
@@ -121,7 +121,7 @@ async fn get_one(
     Path(guid): Path<String>,
 ) -> Response {
     let world = state.world();
-    let access = world.access(&caller.user);
+    let access = caller.access(&world);
     match world
         .roles
         .get(&guid)
@@ -279,7 +279,7 @@ async fn create(State(state): State<Shared>, caller: CfCaller, body: Bytes) -> R
         Err(detail) => return errors::cf_unprocessable(detail),
     };
     let mut world = state.world();
-    let access = world.access(&caller.user);
+    let access = caller.access(&world);
     let result = if org_role {
         org_user(&mut world, &access, &target, named)
     } else {
@@ -389,7 +389,7 @@ async fn delete(
     Path(guid): Path<String>,
 ) -> Response {
     let mut world = state.world();
-    let access = world.access(&caller.user);
+    let access = caller.access(&world);
     let Some(role) = world
         .roles
         .get(&guid)

@@ -105,7 +105,7 @@ async fn list(State(state): State<Shared>, caller: CfCaller, RawQuery(raw): RawQ
         Err(r) => return r,
     };
     let world = state.world();
-    let access = world.access(&caller.user);
+    let access = caller.access(&world);
     let users = world
         .users
         .iter()
@@ -119,7 +119,7 @@ async fn get_one(
     Path(guid): Path<String>,
 ) -> Response {
     let world = state.world();
-    let access: Access = world.access(&caller.user);
+    let access: Access = caller.access(&world);
     match world
         .user_by_guid(&guid)
         .filter(|u| world.user_readable(&access, &u.guid))
@@ -140,7 +140,7 @@ async fn org_members(
         Err(r) => return r,
     };
     let world = state.world();
-    let access = world.access(&caller.user);
+    let access = caller.access(&world);
     if !(world.orgs.contains_key(&guid) && access.reads_org(&guid)) {
         return errors::cf_not_found("Organization");
     }
@@ -159,7 +159,7 @@ async fn space_members(
         Err(r) => return r,
     };
     let world = state.world();
-    let access = world.access(&caller.user);
+    let access = caller.access(&world);
     if !world
         .spaces
         .get(&guid)

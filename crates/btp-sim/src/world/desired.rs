@@ -6,7 +6,8 @@
 //! - one subaccount per distinct tenant `subaccount`: a GUID keeps that GUID (its subdomain is the
 //!   tenant name), a subdomain gets a GUID derived from the seed;
 //! - one CF org per `cloudfoundry` tenant (named after `org`, else the tenant), tied to the
-//!   subaccount so that entitling the subaccount makes the plan visible there;
+//!   subaccount so that entitling the subaccount makes the plan visible there, and so its Cloud
+//!   Foundry environment instance; on the landscape `cf_api` names, else the subaccount's region;
 //! - the documented login `admin`/`admin`, Org Manager of every org and nothing more: what BTP
 //!   gives the user who enables Cloud Foundry in a subaccount (btp-api.md §2.11);
 //! - the users `space_roles` names, in their identity providers (no password, no role): the
@@ -101,6 +102,16 @@ impl World {
                         .any(|o| o.name.eq_ignore_ascii_case(&org))
                     {
                         let guid = world.add_org(&org, Some(&subaccount));
+                        // `cf_api` places the org on that landscape (an extension landscape,
+                        // China's); else it is on the subaccount's region.
+                        if let Some(landscape) = tenant
+                            .cf_api
+                            .as_deref()
+                            .and_then(super::landscapes::landscape_of_url)
+                            && let Some(o) = world.orgs.get_mut(&guid)
+                        {
+                            o.landscape = landscape;
+                        }
                         world.add_role(
                             crate::ADMIN_USER,
                             super::RoleType::OrganizationManager,
@@ -158,6 +169,49 @@ impl World {
 mod tests {
     use super::*;
     use crate::world::RoleType;
+
+    /// `--from-config` places an org on the landscape `cf_api` names, under the `org` name, and
+    /// the subaccount's environment instance says so.
+    #[test]
+    fn cf_api_and_org_place_the_org_and_its_environment_instance() {
+        let yaml = "version: 1\n\
+            accounts:\n  acme: { subdomain: acme-ga, region: eu10, cis_key: { env: K } }\n\
+            defaults:\n  runtime: cloudfoundry\n  space: calm\n  instance: { name: calm-api }\n\
+            tenants:\n  - { name: a, subaccount: sub-a, org: Team A, cf_api: https://api.cf.eu10-004.hana.ondemand.com }\n\
+            \x20 - { name: c, subaccount: sub-c, region: cn20 }\n";
+        let desired = calm_config::load_bytes("calm.yaml", yaml.as_bytes())
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .desired;
+        let world = World::from_desired(&desired, 3);
+        let endpoints: Vec<(String, String)> = world
+            .environment_instances(None)
+            .iter()
+            .map(|e| {
+                let labels: serde_json::Value =
+                    serde_json::from_str(e["labels"].as_str().unwrap_or("{}")).unwrap_or_default();
+                (
+                    labels["Org Name"].as_str().unwrap_or_default().to_owned(),
+                    labels["API Endpoint"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            endpoints,
+            [
+                (
+                    "Team A".to_owned(),
+                    "https://api.cf.eu10-004.hana.ondemand.com".to_owned()
+                ),
+                (
+                    "c".to_owned(),
+                    "https://api.cf.cn20.platform.sapcloud.cn".to_owned()
+                ),
+            ]
+        );
+    }
 
     #[test]
     fn the_login_user_is_org_manager_of_each_org_and_nothing_more() {

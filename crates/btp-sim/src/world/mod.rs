@@ -11,6 +11,7 @@ mod desired;
 mod effects;
 mod generated;
 pub(crate) mod keyed;
+pub mod landscapes;
 pub mod model;
 mod roles;
 mod seed;

@@ -254,9 +254,14 @@ pub struct Org {
     pub guid: String,
     /// Name (unique, case-insensitive).
     pub name: String,
-    /// GUID of the subaccount whose entitlements make plans visible here.
+    /// GUID of the subaccount whose entitlements make plans visible here. An org with a
+    /// subaccount is that subaccount's Cloud Foundry environment instance (`landscapes.rs`).
     #[serde(default)]
     pub subaccount: Option<String>,
+    /// The Cloud Foundry landscape serving the org, e.g. `eu10-004` or `cn20`; empty: the
+    /// subaccount's region (or `eu10` without a subaccount).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub landscape: String,
     /// `suspended` flag.
     #[serde(default)]
     pub suspended: bool,

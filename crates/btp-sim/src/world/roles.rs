@@ -165,6 +165,22 @@ impl World {
         access
     }
 
+    /// What the user may do through one landscape's Cloud Controller: an org of another
+    /// landscape does not exist there, so roles in it (or in its spaces) do not count. `None`: every
+    /// landscape at once (a request to the simulator's own address).
+    pub fn access_on(&self, user: &str, landscape: Option<&str>) -> Access {
+        let mut access = self.access(user);
+        if let Some(landscape) = landscape {
+            access.orgs.retain(|org, _| self.org_on(org, landscape));
+            access.spaces.retain(|space, _| {
+                self.spaces
+                    .get(space)
+                    .is_some_and(|s| self.org_on(&s.org, landscape))
+            });
+        }
+        access
+    }
+
     /// May the user behind `access` read this role? (Roles in spaces it can read, or in orgs it
     /// can read; CC's `readable_roles`.)
     pub fn role_readable(&self, access: &Access, role: &Role) -> bool {

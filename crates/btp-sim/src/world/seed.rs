@@ -134,6 +134,7 @@ impl World {
                 guid: guid.clone(),
                 name: name.to_owned(),
                 subaccount: subaccount.map(str::to_owned),
+                landscape: String::new(),
                 suspended: false,
                 quota_guid,
                 metadata: Default::default(),

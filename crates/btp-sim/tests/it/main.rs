@@ -10,6 +10,7 @@ mod flows;
 mod garbage;
 mod generated;
 mod labels;
+mod landscapes;
 mod python;
 mod replay;
 mod roles;

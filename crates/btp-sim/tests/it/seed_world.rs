@@ -79,6 +79,7 @@ pub fn world(seen: &Seen) -> World {
                 guid: guid.clone(),
                 name: name(v),
                 subaccount: Some(sub.clone()),
+                landscape: String::new(),
                 suspended: false,
                 quota_guid,
                 metadata: labels_of(v),

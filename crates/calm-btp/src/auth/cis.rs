@@ -35,6 +35,9 @@ pub struct CisKey {
     pub accounts_service_url: Url,
     /// `endpoints.entitlements_service_url`.
     pub entitlements_service_url: Url,
+    /// `endpoints.provisioning_service_url` (environment instances, btp-api.md §3.6), when the
+    /// key names one.
+    pub provisioning_service_url: Option<Url>,
     /// `uaa.url` + `/oauth/token`.
     pub token_url: Url,
     /// `uaa.clientid`.
@@ -56,6 +59,8 @@ struct KeyWire {
 struct EndpointsWire {
     accounts_service_url: String,
     entitlements_service_url: String,
+    #[serde(default)]
+    provisioning_service_url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -82,6 +87,12 @@ impl CisKey {
         Ok(CisKey {
             accounts_service_url: endpoint::parse(&wire.endpoints.accounts_service_url)?,
             entitlements_service_url: endpoint::parse(&wire.endpoints.entitlements_service_url)?,
+            provisioning_service_url: wire
+                .endpoints
+                .provisioning_service_url
+                .as_deref()
+                .map(endpoint::parse)
+                .transpose()?,
             token_url: super::TokenSource::token_url(&wire.uaa.url)?,
             client_id: wire.uaa.clientid,
             client_secret: wire.uaa.clientsecret,

@@ -460,7 +460,9 @@ impl TokenSource {
             }
             None => Auth::None,
         };
-        let mut request = Request::new(Api::Uaa, Method::POST, url, auth).replay(Replay::Safe);
+        let mut request = Request::new(Api::Uaa, Method::POST, url, auth)
+            .replay(Replay::Safe)
+            .routed_for(&self.endpoint);
         request.body = Body::Form(SecretString::from(form));
         let response = btp.execute(&request).await?;
         response.json()

@@ -68,7 +68,8 @@ impl Btp {
     pub async fn cloud_foundry(&self, api_url: &str, grant: Grant) -> Result<CfClient, Error> {
         let base = endpoint::parse(api_url)?;
         let endpoint = Endpoint::new(&base, self.route())?;
-        let request = Request::get(Api::CloudFoundry, endpoint.url("/"), Auth::None);
+        let request =
+            Request::get(Api::CloudFoundry, endpoint.url("/"), Auth::None).routed_for(&endpoint);
         let response = self.execute(&request).await?;
         let root = decode_root(&response)?;
         let token_url = TokenSource::token_url(&root.uaa_url)?;
@@ -119,6 +120,7 @@ impl CfClient {
             url,
             Auth::Bearer(self.token.clone()),
         )
+        .routed_for(&self.endpoint)
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, Error> {

@@ -138,6 +138,20 @@ impl Endpoint {
     pub(crate) fn logical(&self) -> &Url {
         &self.logical
     }
+
+    /// The `Host` a routed request names: the logical host (with its port when not the scheme's
+    /// default), so that one simulator behind the routing URL can serve many hosts, as BTP's
+    /// landscapes are (crates/btp-sim/README.md, "Landscapes"). `None` when not routed.
+    pub(crate) fn host_header(&self) -> Option<String> {
+        if self.logical.origin() == self.physical.origin() {
+            return None;
+        }
+        let host = self.logical.host_str()?;
+        Some(match self.logical.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        })
+    }
 }
 
 fn without_trailing_slash(url: &Url) -> Url {
@@ -155,6 +169,18 @@ mod tests {
 
     fn url(text: &str) -> Url {
         Url::parse(text).expect("test URL parses")
+    }
+
+    #[test]
+    fn a_routed_endpoint_names_its_logical_host() {
+        let base = url("https://api.cf.eu10-004.hana.ondemand.com");
+        let routed = Endpoint::new(&base, Some(&url("http://127.0.0.1:9000"))).expect("routed");
+        assert_eq!(
+            routed.host_header().as_deref(),
+            Some("api.cf.eu10-004.hana.ondemand.com")
+        );
+        let direct = Endpoint::new(&base, None).expect("direct");
+        assert_eq!(direct.host_header(), None);
     }
 
     #[test]

@@ -149,6 +149,8 @@ pub(crate) struct Request {
     pub(crate) body: Body,
     pub(crate) auth: Auth,
     pub(crate) replay: Replay,
+    /// The `Host` header to send when the URL was routed ([`endpoint::Endpoint::host_header`]).
+    pub(crate) host: Option<String>,
 }
 
 impl Request {
@@ -165,7 +167,14 @@ impl Request {
             body: Body::None,
             auth,
             replay,
+            host: None,
         }
+    }
+
+    /// Names the endpoint's logical host when its requests are routed elsewhere.
+    pub(crate) fn routed_for(mut self, endpoint: &endpoint::Endpoint) -> Self {
+        self.host = endpoint.host_header();
+        self
     }
 
     pub(crate) fn get(api: Api, url: Url, auth: Auth) -> Self {

@@ -205,6 +205,13 @@ impl Btp {
             .client
             .request(request.method.clone(), request.url.clone())
             .header(ACCEPT, HeaderValue::from_static("application/json"));
+        if let Some(host) = request
+            .host
+            .as_deref()
+            .and_then(|h| HeaderValue::from_str(h).ok())
+        {
+            builder = builder.header(reqwest::header::HOST, host);
+        }
         let authorization = match (&request.auth, token) {
             (Auth::Basic(value), _) => Some(value.expose_secret().to_owned()),
             (Auth::Bearer(_), Some(token)) => Some(format!("bearer {}", token.expose_secret())),

@@ -31,6 +31,8 @@ pub(crate) const ACCOUNT_FIELDS: &[&str] = &[
     "username",
     "password",
     "cloudfoundry",
+    "org",
+    "cf_api",
 ];
 pub(crate) const SECRET_REF_FIELDS: &[&str] = &["env", "file"];
 pub(crate) const CF_LOGIN_FIELDS: &[&str] = &["username", "password", "assertion", "origin"];
@@ -38,6 +40,8 @@ pub(crate) const DEFAULTS_FIELDS: &[&str] = &[
     "account",
     "region",
     "runtime",
+    "org",
+    "cf_api",
     "space",
     "instance",
     "keys",
@@ -51,6 +55,7 @@ pub(crate) const TENANT_FIELDS: &[&str] = &[
     "name",
     "subaccount",
     "org",
+    "cf_api",
     "account",
     "region",
     "runtime",
@@ -139,6 +144,10 @@ fn account(problems: &mut Problems, name: &Sp<String>, node: &Node) -> Option<Ac
             .get("password")
             .and_then(|n| secret_ref(problems, n, "password")),
         cloudfoundry: f.get("cloudfoundry").and_then(|n| cf_login(problems, n)),
+        org: f.get("org").and_then(|n| string(problems, n, "`org`")),
+        cf_api: f
+            .get("cf_api")
+            .and_then(|n| string(problems, n, "`cf_api`")),
     };
     Some(account)
 }
@@ -338,6 +347,10 @@ fn defaults(problems: &mut Problems, node: &Node) -> Option<TenantDefaults> {
             .get("region")
             .and_then(|n| string(problems, n, "`region`")),
         runtime: f.get("runtime").and_then(|n| runtime(problems, n)),
+        org: f.get("org").and_then(|n| string(problems, n, "`org`")),
+        cf_api: f
+            .get("cf_api")
+            .and_then(|n| string(problems, n, "`cf_api`")),
         space: f.get("space").and_then(|n| string(problems, n, "`space`")),
         instance: f.get("instance").and_then(|n| instance(problems, n)),
         keys: f.get("keys").and_then(|n| keys(problems, n)),
@@ -433,6 +446,9 @@ pub(crate) fn tenant(problems: &mut Problems, node: &Node) -> Option<TenantSpec>
         name: name?,
         subaccount: subaccount?,
         org: f.get("org").and_then(|n| string(problems, n, "`org`")),
+        cf_api: f
+            .get("cf_api")
+            .and_then(|n| string(problems, n, "`cf_api`")),
         account: f
             .get("account")
             .and_then(|n| string(problems, n, "`account`")),

@@ -77,6 +77,19 @@ pub struct Plan {
     /// delivered from them stop working.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub offboarded: Vec<String>,
+    /// Where calm.yaml's explicit `cf_api` or `org` differ from the subaccount's Cloud Foundry
+    /// environment instance (calm.yaml wins).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disagreements: Vec<Disagreement>,
+}
+
+/// calm.yaml says one thing about where a tenant's org is, the environment instance another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Disagreement {
+    /// The tenant.
+    pub tenant: String,
+    /// What differs, and which value is used.
+    pub message: String,
 }
 
 impl Plan {
@@ -342,6 +355,12 @@ pub fn plan(desired: &Desired, live: &Live, options: &PlanOptions) -> Plan {
         }
         if out.changes.len() == before {
             out.unchanged_tenants.push(t.name.clone());
+        }
+        for message in lt.cf.iter().flat_map(|c| &c.disagreements) {
+            out.disagreements.push(Disagreement {
+                tenant: t.name.clone(),
+                message: message.clone(),
+            });
         }
     }
     for orphan in live.orphans.iter().filter(|o| targeted(&o.name)) {

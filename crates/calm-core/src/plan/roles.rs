@@ -51,8 +51,14 @@ fn cli_role(role: &str) -> &str {
 /// Why the user calmctl acts as cannot make this change, with who must do what instead; `None`
 /// when it can, or when the acting user is unknown (nothing was read).
 pub fn missing_right(t: &Tenant, live: &LiveTenant, resource: &Resource) -> Option<String> {
+    // Nothing in Cloud Foundry can be done where the org could not be located.
+    if let Some(problem) = live.cf.as_ref().and_then(|c| c.problem.as_ref())
+        && !matches!(resource, Resource::Entitlement { .. })
+    {
+        return Some(problem.clone());
+    }
     let me: &CfUser = live.cf_user.as_ref()?;
-    let org = t.org.as_deref().unwrap_or_default();
+    let org = live.org_name(t);
     let manager = live.holds(&me.username, &me.origin, ORG_MANAGER, None);
     let i_am = who(&me.username, &me.origin);
     let make_me = format!(
@@ -128,7 +134,7 @@ pub(super) fn diff(t: &Tenant, live: &LiveTenant, out: &mut Plan) {
     let Some(me) = &live.cf_user else {
         return;
     };
-    let org = t.org.clone().unwrap_or_default();
+    let org = live.org_name(t).to_owned();
     let mut wanted: Vec<(String, String, &str)> =
         vec![(me.username.clone(), me.origin.clone(), SPACE_DEVELOPER)];
     for r in &t.space_roles {

@@ -125,7 +125,7 @@ fn current(le: &crate::LiveEntitlement) -> Option<Value> {
 }
 
 fn spaces(t: &Tenant, live: &LiveTenant, out: &mut Plan) {
-    let org = t.org.clone().unwrap_or_default();
+    let org = live.org_name(t).to_owned();
     for name in t.spaces() {
         let resource = Resource::Space {
             org: org.clone(),

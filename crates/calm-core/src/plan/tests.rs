@@ -21,6 +21,9 @@ pub(super) fn tenant(name: &str, runtime: Runtime) -> Tenant {
         region: "eu10".into(),
         runtime,
         org: (runtime == Runtime::Cloudfoundry).then(|| name.to_owned()),
+        org_span: None,
+        cf_api: None,
+        cf_api_span: None,
         entitlement: Entitlement::Amount(1),
         protect: false,
         labels: BTreeMap::new(),
@@ -81,6 +84,7 @@ pub(super) fn converged(t: &Tenant) -> LiveTenant {
         org_guid: Some("org-guid".into()),
         service_manager_unread: false,
         found_at: None,
+        cf: None,
         spaces: vec![LiveSpace {
             guid: "space-guid".into(),
             name: "calm".into(),

@@ -102,14 +102,9 @@ fn tenant(f: &Found, d: &DraftDefaults) -> DraftTenant {
         None if d.runtime == Runtime::Cloudfoundry && f.org.is_some() => Runtime::Cloudfoundry,
         None => Runtime::ServiceManager,
     };
-    let org = match runtime {
-        Runtime::Cloudfoundry => f
-            .org
-            .as_ref()
-            .map(|(_, name)| name.clone())
-            .filter(|o| o != &s.subdomain),
-        Runtime::ServiceManager => None,
-    };
+    // The org was found through the subaccount's environment instance, as `plan` finds it: the
+    // file need not name it.
+    let org: Option<String> = None;
     let mut comments = Vec::new();
     if !f.instances.is_empty() {
         let what: Vec<String> = f

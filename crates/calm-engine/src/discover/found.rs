@@ -10,8 +10,10 @@ pub struct Found {
     pub subaccount: Subaccount,
     /// Its Cloud ALM entitlement.
     pub entitlement: Option<LiveEntitlement>,
-    /// Its Cloud Foundry org (guid, name), if one is named like the subaccount.
+    /// Its Cloud Foundry org (guid, name), as its Cloud Foundry environment instance names it.
     pub org: Option<(String, String)>,
+    /// The Cloud Foundry API of its org's landscape, as its environment instance names it.
+    pub cf_api: Option<String>,
     /// Where its `SAPCloudALMAPIs` instances are.
     pub runtime: Option<Runtime>,
     /// The instances, each with the name of its space (Cloud Foundry).

@@ -2,13 +2,15 @@
 //!
 //! ```text
 //! GET subaccounts?directoryGUID=&labelSelector=   (1)       GET entitlement assignments (1)
-//! per CF region: orgs?names=<subdomains> · spaces?organization_guids= ·
+//! GET environment instances (1)
+//! per CF landscape: orgs?names=<orgs of its environments> · spaces?organization_guids= ·
 //!                service_instances?space_guids=&service_plan_guids= · service_credential_bindings
 //! per subaccount without a CF org: serviceManagementBinding (GET only) · instances · bindings
 //! ```
 //!
-//! A subaccount's Cloud Foundry org is found by name: the org named like the subaccount's
-//! subdomain, which is what the cockpit proposes when it enables Cloud Foundry. Only lists are
+//! A subaccount's Cloud Foundry org is the one its Cloud Foundry environment instance names, on
+//! the landscape whose API endpoint it names (read/environments.rs), as `plan` finds it: so the
+//! calm.yaml written needs no `org` or `cf_api`. Only lists are
 //! read: a key's or binding's credentials are never requested, and no Service Manager binding is
 //! created. A subaccount without one may still hold Service Manager instances (made by hand or
 //! by SAP) that nobody can list yet: it is marked unread, and the first apply reads it before
@@ -60,10 +62,12 @@ pub async fn discover(
         service_name: Some(SERVICE_OFFERING.to_owned()),
         plan_name: Some(calm_core::DEFAULT_PLAN.to_owned()),
     };
-    let (subaccounts, assignments) = futures::join!(
+    let (subaccounts, assignments, environments) = futures::join!(
         conn.accounts.list_subaccounts(&filter),
         conn.entitlements.list_assignments(&assignment_filter),
+        crate::read::environments::read(conns, &options.account),
     );
+    let environments = environments?;
     let account = &options.account;
     let mut subaccounts = subaccounts.map_err(EngineError::api(format!(
         "listing the subaccounts of account `{account}`"
@@ -85,33 +89,38 @@ pub async fn discover(
                 }),
             subaccount: s,
             org: None,
+            cf_api: None,
             runtime: None,
             instances: Vec::new(),
             keys: Vec::new(),
             service_manager_unread: false,
         })
         .collect();
-    let mut regions: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    // Each subaccount's org, on the landscape its Cloud Foundry environment names.
+    let mut landscapes: BTreeMap<String, Vec<(usize, String)>> = BTreeMap::new();
     for (i, f) in found.iter().enumerate() {
-        regions
-            .entry(f.subaccount.region.clone())
-            .or_default()
-            .push(i);
+        let Some(env) = environments.cloud_foundry(&f.subaccount.guid) else {
+            continue;
+        };
+        if let (Some(api), Some(org)) = (&env.api_endpoint, &env.org_name) {
+            landscapes
+                .entry(api.clone())
+                .or_default()
+                .push((i, org.clone()));
+        }
     }
-    let listed = &found;
-    let reads = regions.iter().map(|(region, members)| async move {
-        let cf = conns.cloud_foundry(account, region).await?;
-        let subdomains: Vec<&str> = members
-            .iter()
-            .map(|i| listed[*i].subaccount.subdomain.as_str())
-            .collect();
-        cf_region(&cf, region, &subdomains).await
+    let regions = landscapes;
+    let reads = regions.iter().map(|(api, members)| async move {
+        let cf = conns.cloud_foundry(account, api).await?;
+        let orgs: Vec<&str> = members.iter().map(|(_, org)| org.as_str()).collect();
+        cf_region(&cf, api, &orgs).await
     });
     let parts = try_join_all(reads).await?;
-    for ((_, members), part) in regions.iter().zip(parts) {
-        for (i, cf) in members.iter().zip(part) {
+    for ((api, members), part) in regions.iter().zip(parts) {
+        for ((i, _), cf) in members.iter().zip(part) {
             let f = &mut found[*i];
             f.org = cf.org;
+            f.cf_api = Some(api.clone());
             if !cf.instances.is_empty() {
                 f.runtime = Some(Runtime::Cloudfoundry);
                 f.instances = cf.instances;
@@ -134,12 +143,12 @@ struct CfPart {
 async fn cf_region(
     cf: &CfClient,
     region: &str,
-    subdomains: &[&str],
+    org_names: &[&str],
 ) -> Result<Vec<CfPart>, EngineError> {
     let ctx = |what: &str| format!("reading {what} in Cloud Foundry {region}");
     let orgs = cf
         .list_organizations(&OrganizationFilter {
-            names: subdomains.iter().map(|s| (*s).to_owned()).collect(),
+            names: org_names.iter().map(|s| (*s).to_owned()).collect(),
             ..Default::default()
         })
         .await
@@ -165,10 +174,10 @@ async fn cf_region(
     };
     let instances = crate::read::instances_in(cf, &spaces, plan_names.keys(), region).await?;
     let keys = crate::read::keys_of(cf, &instances, region).await?;
-    let mut out = Vec::with_capacity(subdomains.len());
-    for subdomain in subdomains {
+    let mut out = Vec::with_capacity(org_names.len());
+    for org_name in org_names {
         let mut part = CfPart::default();
-        let Some(org) = orgs.iter().find(|o| o.name.eq_ignore_ascii_case(subdomain)) else {
+        let Some(org) = orgs.iter().find(|o| o.name.eq_ignore_ascii_case(org_name)) else {
             out.push(part);
             continue;
         };

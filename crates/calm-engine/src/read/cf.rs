@@ -1,4 +1,5 @@
-//! Cloud Foundry state of the cloudfoundry tenants, one batch of list calls per region, with the
+//! Cloud Foundry state of the cloudfoundry tenants, one batch of list calls per landscape (the
+//! Cloud Foundry API the tenants were located on, environments.rs), with the
 //! roles of the acting user and of the users `space_roles` names (roles.rs).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -32,24 +33,31 @@ pub(super) async fn read(
 ) -> Result<CfState, EngineError> {
     let mut groups: BTreeMap<(&str, &str), Vec<&Tenant>> = BTreeMap::new();
     for t in tenants {
-        groups
-            .entry((t.account.as_str(), t.region.as_str()))
-            .or_default()
-            .push(t);
+        let Some(api) = t.cf_api.as_deref() else {
+            continue;
+        };
+        groups.entry((t.account.as_str(), api)).or_default().push(t);
     }
     let parts = try_join_all(
         groups
             .into_iter()
-            .map(|((account, region), group)| async move {
-                let cf = conns.cloud_foundry(account, region).await?;
-                region_state(&cf, region, &group, all_names, targets).await
+            .map(|((account, api), group)| async move {
+                let cf = conns.cloud_foundry(account, api).await?;
+                region_state(&cf, api, &group, all_names, targets).await
             }),
     )
     .await?;
     let mut out = CfState::default();
+    // An object is listed once, even when two accounts' users both see its landscape.
+    let mut seen: BTreeSet<String> = BTreeSet::new();
     for part in parts {
         out.tenants.extend(part.tenants);
-        out.orphans.extend(part.orphans);
+        for mut orphan in part.orphans {
+            orphan.instances.retain(|i| seen.insert(i.guid.clone()));
+            if !orphan.instances.is_empty() {
+                out.orphans.push(orphan);
+            }
+        }
     }
     Ok(out)
 }
@@ -226,6 +234,11 @@ async fn region_state(
         }
         let lt = orphans.entry(tenant.clone()).or_insert_with(|| LiveTenant {
             name: tenant,
+            // Where its objects are, for deleting them.
+            cf: Some(calm_core::CfLocation {
+                api: Some(region.to_owned()),
+                ..Default::default()
+            }),
             ..LiveTenant::default()
         });
         lt.instances.push(instance(si, &plan_names));

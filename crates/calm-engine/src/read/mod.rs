@@ -3,15 +3,18 @@
 //!
 //! ```text
 //! per account:  GET subaccounts (1, unpaged)      GET entitlement assignments (1)
-//! per CF region: GET service_plans · orgs?names= · spaces?organization_guids= ·
+//!                GET environment instances (1, when it has Cloud Foundry tenants)
+//! per CF landscape (the API its tenants' environment instances name): GET service_plans · orgs?names= · spaces?organization_guids= ·
 //!                service_instances?space_guids= · service_instances?label_selector=managed ·
 //!                service_credential_bindings?service_instance_guids= ·
 //!                roles?organization_guids= · roles?space_guids= (· users?usernames= when
 //!                calm.yaml has space_roles)            (lists split to stay < 8 KB)
 //! per SM tenant: serviceManagementBinding · instances · bindings
+//! removed tenants (full plans): through calmctl's mark on their subaccounts (orphans.rs)
 //! ```
 
 mod cf;
+pub(crate) mod environments;
 mod orphans;
 mod roles;
 mod service_manager;
@@ -31,11 +34,14 @@ pub(crate) use cf::{instances_in, keys_of};
 pub(crate) use shapes::{last_operation, live_key, merge_metadata};
 
 use crate::{Connections, EngineError};
+use environments::Environments;
 
 /// What one global account holds: its subaccounts and Cloud ALM entitlements.
 pub(crate) struct AccountView {
     pub(crate) subaccounts: Vec<Subaccount>,
     pub(crate) assignments: Assignments,
+    /// The Cloud Foundry environment instances (read only when Cloud Foundry tenants need them).
+    pub(crate) environments: Environments,
     /// Subaccount positions by lowercased GUID and subdomain: a scan per tenant cost tenants ×
     /// subaccounts comparisons (10⁸ at 10,000 tenants).
     by_reference: HashMap<String, usize>,
@@ -54,6 +60,7 @@ impl AccountView {
         AccountView {
             subaccounts,
             assignments,
+            environments: Environments::default(),
             by_reference,
         }
     }
@@ -97,22 +104,37 @@ pub async fn read_live(
     );
     let all_names: BTreeSet<&str> = desired.tenants.iter().map(|t| t.name.as_str()).collect();
     // A target not in the config (a removed tenant being offboarded) is looked for, like any
-    // removed tenant, among calmctl's instances in every region the config's tenants use.
+    // removed tenant, among calmctl's instances on every landscape the config's tenants use.
     let removed_targeted =
         targets.is_some_and(|set| set.iter().any(|n| !all_names.contains(n.as_str())));
-    let cf: Vec<&Tenant> = desired
+    let cf_scope: Vec<&Tenant> = desired
         .tenants
         .iter()
         .filter(|t| removed_targeted || targets.is_none_or(|set| set.contains(&t.name)))
         .filter(|t| t.runtime == Runtime::Cloudfoundry)
         .collect();
-    // Cloud Foundry is read from the config's org names alone, so it runs beside the accounts'
-    // lists and the Service Manager reads that need them, instead of after the lists.
-    let (accounts, cf_result) = futures::join!(
-        accounts_then_service_manager(conns, &tenants, names),
+    // Environment instances are read only for accounts with Cloud Foundry tenants.
+    let cf_accounts: BTreeSet<&str> = cf_scope.iter().map(|t| t.account.as_str()).collect();
+    let views = try_join_all(
+        names
+            .iter()
+            .map(|name| account_view(conns, name, cf_accounts.contains(name))),
+    )
+    .await?;
+    let views: BTreeMap<&str, AccountView> = names.into_iter().zip(views).collect();
+    let (mut live, env_orgs) = live_tenants(&views, &tenants)?;
+    // Each Cloud Foundry tenant as located: org and API from calm.yaml or its environment.
+    let located = located(&views, &live, &cf_scope);
+    let cf: Vec<&Tenant> = located.iter().collect();
+    let sm: Vec<&Tenant> = tenants
+        .iter()
+        .copied()
+        .filter(|t| t.runtime == Runtime::ServiceManager)
+        .collect();
+    let (cf_result, sm_result) = futures::join!(
         cf::read(conns, &cf, &all_names, targets),
+        service_manager::read(conns, &sm, &live),
     );
-    let (mut live, sm_result, marked) = accounts?;
     let cf_result = cf_result?;
     for (name, part) in cf_result.tenants {
         if let Some(lt) = live.tenants.get_mut(&name) {
@@ -122,6 +144,19 @@ pub async fn read_live(
             lt.keys = part.keys;
             lt.cf_user = part.cf_user;
             lt.roles = part.roles;
+        }
+    }
+    // calm.yaml's own org, not on the landscape where the environment names another: say so.
+    for t in &cf {
+        let Some(lt) = live.tenants.get_mut(&t.name) else {
+            continue;
+        };
+        let env_org = env_orgs.get(t.name.as_str());
+        if let (None, Some(env_org), Some(cf)) = (&lt.org_guid, env_org, lt.cf.as_mut())
+            && desired_org_differs(desired, t, env_org)
+        {
+            let api = cf.api.clone().unwrap_or_default();
+            cf.problem = Some(environments::wrong_org(t, &api, env_org));
         }
     }
     live.orphans.extend(cf_result.orphans);
@@ -135,14 +170,52 @@ pub async fn read_live(
     // Removed tenants where no tenant of the config leads: through calmctl's marks. A partial
     // plan plans no deletions of removed tenants.
     if targets.is_none() {
-        let found = orphans::read(conns, desired, &live, &marked, &all_names).await?;
+        let marked: Vec<orphans::Marked> = views
+            .iter()
+            .flat_map(|(name, view)| orphans::Marked::of(name, view))
+            .collect();
+        let landscapes: BTreeSet<(String, String)> = located
+            .iter()
+            .filter_map(|t| Some((t.account.clone(), t.cf_api.clone()?)))
+            .collect();
+        let found = orphans::read(conns, desired, &live, marked, &all_names, &landscapes).await?;
         add_orphans(&mut live, found);
     }
     sink::read_files(desired, &mut live);
     Ok(live)
 }
 
-/// Adds removed tenants' objects not read already (a region or subaccount may be reached both
+/// The Cloud Foundry tenants in scope with their org and API as located (calm.yaml's own values,
+/// else their environment instance's); those that cannot be located are left out (their live
+/// tenant says why).
+fn located(
+    views: &BTreeMap<&str, AccountView>,
+    live: &Live,
+    scope: &[&Tenant],
+) -> Vec<Tenant> {
+    scope
+        .iter()
+        .filter_map(|t| {
+            let cf = match live.tenants.get(&t.name) {
+                Some(lt) => lt.cf.clone()?,
+                None => {
+                    let view = views.get(t.account.as_str())?;
+                    let subaccount = view.subaccount(&t.subaccount)?;
+                    environments::locate(t, subaccount, &view.environments).0
+                }
+            };
+            if cf.problem.is_some() {
+                return None;
+            }
+            let mut located = (*t).clone();
+            located.org = cf.org;
+            located.cf_api = cf.api;
+            Some(located)
+        })
+        .collect()
+}
+
+/// Adds removed tenants' objects not read already (a landscape or subaccount may be reached both
 /// ways): each object is planned once.
 fn add_orphans(live: &mut Live, found: Vec<LiveTenant>) {
     let known: BTreeSet<String> = live
@@ -161,28 +234,28 @@ fn add_orphans(live: &mut Live, found: Vec<LiveTenant>) {
     }
 }
 
-/// The subaccounts and entitlements of every account, the live tenants made from them, and then
-/// the Service Manager state of the service-manager tenants (its own result: a failure there is
-/// reported after Cloud Foundry's, as the reads were made in that order before).
-async fn accounts_then_service_manager(
-    conns: &Connections,
-    tenants: &[&Tenant],
-    names: Vec<&str>,
-) -> Result<
-    (
-        Live,
-        Result<BTreeMap<String, service_manager::SmPart>, EngineError>,
-        Vec<orphans::Marked>,
-    ),
-    EngineError,
-> {
-    let views = try_join_all(names.iter().map(|name| account_view(conns, name))).await?;
-    let views: BTreeMap<&str, AccountView> = names.into_iter().zip(views).collect();
+/// Did calm.yaml itself name an org other than the environment's?
+fn desired_org_differs(desired: &Desired, t: &Tenant, env_org: &str) -> bool {
+    desired
+        .tenants
+        .iter()
+        .find(|d| d.name == t.name)
+        .and_then(|d| d.org.as_deref())
+        .is_some_and(|o| !o.eq_ignore_ascii_case(env_org))
+}
+
+/// The live tenants made from the accounts' subaccounts and entitlements, each Cloud Foundry
+/// tenant located (environments.rs), and the org each one's environment instance names.
+fn live_tenants<'a>(
+    views: &BTreeMap<&str, AccountView>,
+    tenants: &[&'a Tenant],
+) -> Result<(Live, HashMap<&'a str, String>), EngineError> {
     let alm: BTreeMap<&str, HashMap<&str, &Assignment>> = views
         .iter()
         .map(|(name, view)| (*name, view.alm_assignments()))
         .collect();
     let mut live = Live::default();
+    let mut env_orgs = HashMap::new();
     for t in tenants {
         let view = &views[t.account.as_str()];
         let subaccount =
@@ -199,30 +272,32 @@ async fn accounts_then_service_manager(
                 enabled: a.amount.is_none_or(|n| n > 0.0),
                 state: a.entity_state.clone().unwrap_or_else(|| "OK".into()),
             });
+        let cf = (t.runtime == Runtime::Cloudfoundry).then(|| {
+            let (location, env_org) = environments::locate(t, subaccount, &view.environments);
+            if let Some(org) = env_org {
+                env_orgs.insert(t.name.as_str(), org);
+            }
+            location
+        });
         live.tenants.insert(
             t.name.clone(),
             LiveTenant {
                 name: t.name.clone(),
                 subaccount_guid: Some(subaccount.guid.clone()),
                 entitlement,
+                cf,
                 ..LiveTenant::default()
             },
         );
     }
-    let sm: Vec<&Tenant> = tenants
-        .iter()
-        .copied()
-        .filter(|t| t.runtime == Runtime::ServiceManager)
-        .collect();
-    let sm_result = service_manager::read(conns, &sm, &live).await;
-    let marked = views
-        .iter()
-        .flat_map(|(name, view)| orphans::Marked::of(name, &view.subaccounts))
-        .collect();
-    Ok((live, sm_result, marked))
+    Ok((live, env_orgs))
 }
 
-async fn account_view(conns: &Connections, name: &str) -> Result<AccountView, EngineError> {
+async fn account_view(
+    conns: &Connections,
+    name: &str,
+    with_environments: bool,
+) -> Result<AccountView, EngineError> {
     let conn = conns.account(name)?;
     let filter = AssignmentFilter {
         subaccount_guid: None,
@@ -230,16 +305,26 @@ async fn account_view(conns: &Connections, name: &str) -> Result<AccountView, En
         plan_name: Some(calm_core::DEFAULT_PLAN.to_owned()),
     };
     let all = SubaccountFilter::default();
-    let (subaccounts, assignments) = futures::join!(
+    let envs = async {
+        if with_environments {
+            environments::read(conns, name).await
+        } else {
+            Ok(Environments::default())
+        }
+    };
+    let (subaccounts, assignments, envs) = futures::join!(
         conn.accounts.list_subaccounts(&all),
         conn.entitlements.list_assignments(&filter),
+        envs,
     );
-    Ok(AccountView::new(
+    let mut view = AccountView::new(
         subaccounts.map_err(EngineError::api(format!(
             "listing the subaccounts of account `{name}`"
         )))?,
         assignments.map_err(EngineError::api(format!(
             "listing the entitlements of account `{name}`"
         )))?,
-    ))
+    );
+    view.environments = envs?;
+    Ok(view)
 }

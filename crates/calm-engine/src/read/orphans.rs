@@ -6,18 +6,19 @@
 //! marked service-manager, no service-manager tenant of the config in that subaccount
 //!     ─▶ its Service Manager (if it has an access binding): calmctl's instances of tenants
 //!        not in calm.yaml, and their bindings                      (per such subaccount)
-//! marked cloudfoundry, in a region where no cloudfoundry tenant of the config is
-//!     ─▶ that region's Cloud Foundry: calmctl's instances (label selector) of tenants not in
-//!        calm.yaml, their keys and spaces                           (per such region)
+//! marked cloudfoundry, on a landscape where no cloudfoundry tenant of the config is
+//!     ─▶ that landscape's Cloud Foundry (the API its environment instance names; the account's
+//!        environment instances are read once when no tenant needed them): calmctl's instances
+//!        (label selector) of tenants not in calm.yaml, their keys and spaces  (per landscape)
 //! ```
 //!
-//! Regions and subaccounts the config's tenants lead to are read by cf.rs and
+//! Landscapes and subaccounts the config's tenants lead to are read by cf.rs and
 //! service_manager.rs, which find removed tenants' objects there already.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use calm_btp::cf::{CfClient, ServiceInstanceFilter, ServicePlanFilter, SpaceFilter};
-use calm_core::live::{FoundAt, Metadata, Ownership, labels, ownership};
+use calm_core::live::{CfLocation, FoundAt, Metadata, Ownership, labels, ownership};
 use calm_core::{LiveTenant, Runtime, SERVICE_OFFERING};
 
 use super::cf::{KeyIndex, instance, live_space};
@@ -30,12 +31,14 @@ pub(super) struct Marked {
     pub(super) guid: String,
     pub(super) region: String,
     pub(super) runtimes: Vec<String>,
+    /// The Cloud Foundry API its environment instance names, when read.
+    pub(super) cf_api: Option<String>,
 }
 
 impl Marked {
     /// The marked subaccounts of one account's listing.
-    pub(super) fn of(account: &str, subaccounts: &[calm_btp::accounts::Subaccount]) -> Vec<Marked> {
-        subaccounts
+    pub(super) fn of(account: &str, view: &super::AccountView) -> Vec<Marked> {
+        view.subaccounts
             .iter()
             .filter_map(|s| {
                 let runtimes = s.labels.get(labels::ONBOARDED)?.clone();
@@ -44,6 +47,10 @@ impl Marked {
                     guid: s.guid.clone(),
                     region: s.region.clone(),
                     runtimes,
+                    cf_api: view
+                        .environments
+                        .cloud_foundry(&s.guid)
+                        .and_then(|e| e.api_endpoint.clone()),
                 })
             })
             .collect()
@@ -60,20 +67,15 @@ pub(super) async fn read(
     conns: &Connections,
     desired: &calm_core::Desired,
     live: &calm_core::Live,
-    marked: &[Marked],
+    mut marked: Vec<Marked>,
     names: &BTreeSet<&str>,
+    read_already: &BTreeSet<(String, String)>,
 ) -> Result<Vec<LiveTenant>, EngineError> {
     let sm_tenant_in: BTreeSet<&str> = desired
         .tenants
         .iter()
         .filter(|t| t.runtime == Runtime::ServiceManager)
         .filter_map(|t| live.tenants.get(&t.name)?.subaccount_guid.as_deref())
-        .collect();
-    let cf_regions: BTreeSet<(&str, &str)> = desired
-        .tenants
-        .iter()
-        .filter(|t| t.runtime == Runtime::Cloudfoundry)
-        .map(|t| (t.account.as_str(), t.region.as_str()))
         .collect();
     let mut out = Vec::new();
     for m in marked
@@ -82,15 +84,29 @@ pub(super) async fn read(
     {
         out.extend(service_manager(conns, m, names).await?);
     }
-    let regions: BTreeSet<(&str, &str)> = marked
+    // Accounts whose environment instances no tenant needed: read them now, once each.
+    let unlocated: BTreeSet<String> = marked
+        .iter()
+        .filter(|m| m.has(Runtime::Cloudfoundry) && m.cf_api.is_none())
+        .map(|m| m.account.clone())
+        .collect();
+    for account in unlocated {
+        let envs = super::environments::read(conns, &account).await?;
+        for m in marked.iter_mut().filter(|m| m.account == account) {
+            m.cf_api = envs
+                .cloud_foundry(&m.guid)
+                .and_then(|e| e.api_endpoint.clone());
+        }
+    }
+    let landscapes: BTreeSet<(String, String)> = marked
         .iter()
         .filter(|m| m.has(Runtime::Cloudfoundry))
-        .map(|m| (m.account.as_str(), m.region.as_str()))
-        .filter(|r| !cf_regions.contains(r))
+        .filter_map(|m| Some((m.account.clone(), m.cf_api.clone()?)))
+        .filter(|l| !read_already.contains(l))
         .collect();
-    for (account, region) in regions {
-        let cf = conns.cloud_foundry(account, region).await?;
-        out.extend(cloud_foundry(&cf, account, region, names).await?);
+    for (account, api) in landscapes {
+        let cf = conns.cloud_foundry(&account, &api).await?;
+        out.extend(cloud_foundry(&cf, &account, &api, names).await?);
     }
     Ok(out)
 }
@@ -136,10 +152,10 @@ async fn service_manager(
 async fn cloud_foundry(
     cf: &CfClient,
     account: &str,
-    region: &str,
+    api: &str,
     names: &BTreeSet<&str>,
 ) -> Result<Vec<LiveTenant>, EngineError> {
-    let ctx = |what: &str| format!("reading {what} in Cloud Foundry {region}");
+    let ctx = |what: &str| format!("reading {what} in Cloud Foundry {api}");
     let managed = ServiceInstanceFilter {
         label_selector: Some(format!(
             "{}={}",
@@ -169,7 +185,7 @@ async fn cloud_foundry(
         .into_iter()
         .map(|p| (p.guid, p.name))
         .collect();
-    let keys = super::cf::keys_of(cf, &instances, region).await?;
+    let keys = super::cf::keys_of(cf, &instances, api).await?;
     let keys = KeyIndex::new(&keys);
     let space_filter = SpaceFilter {
         guids: instances.iter().map(|i| i.space_guid.clone()).collect(),
@@ -182,8 +198,9 @@ async fn cloud_foundry(
     let at = Marked {
         account: account.to_owned(),
         guid: String::new(),
-        region: region.to_owned(),
+        region: String::new(),
         runtimes: Vec::new(),
+        cf_api: Some(api.to_owned()),
     };
     let mut by_tenant: BTreeMap<String, LiveTenant> = BTreeMap::new();
     for si in &instances {
@@ -215,6 +232,10 @@ fn orphan(tenant: &str, m: &Marked, runtime: Runtime) -> LiveTenant {
             account: m.account.clone(),
             region: m.region.clone(),
             runtime: runtime.as_str().to_owned(),
+        }),
+        cf: m.cf_api.as_ref().map(|api| CfLocation {
+            api: Some(api.clone()),
+            ..CfLocation::default()
         }),
         ..LiveTenant::default()
     }

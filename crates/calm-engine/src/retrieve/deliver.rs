@@ -100,7 +100,7 @@ async fn one(
         conns,
         account,
         &line.subaccount_guid,
-        &line.region,
+        line.cf_api.as_deref(),
         line.runtime,
         &line.guid,
     )

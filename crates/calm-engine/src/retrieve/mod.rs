@@ -211,6 +211,7 @@ fn line(desired: &Desired, t: &Tenant, f: &Found, k: &LiveKey, reason: &str) -> 
         subaccount: f.subaccount.subdomain.clone(),
         subaccount_guid: f.subaccount.guid.clone(),
         region: f.subaccount.region.clone(),
+        cf_api: f.cf_api.clone(),
         runtime: f.runtime.unwrap_or(t.runtime),
         instance,
         key: k.name.clone(),
@@ -232,7 +233,7 @@ async fn fetch(
         conns,
         &t.account,
         &f.subaccount.guid,
-        &f.subaccount.region,
+        f.cf_api.as_deref(),
         runtime,
         &k.guid,
     )

@@ -30,14 +30,19 @@ pub(crate) async fn read_credentials(
     conns: &Connections,
     account: &str,
     subaccount_guid: &str,
-    region: &str,
+    cf_api: Option<&str>,
     runtime: Runtime,
     guid: &str,
 ) -> Result<Credentials, ReadFailure> {
     match runtime {
         Runtime::Cloudfoundry => {
+            let api = cf_api.ok_or_else(|| {
+                ReadFailure::Other(
+                    "the subaccount's Cloud Foundry environment names no API endpoint".to_owned(),
+                )
+            })?;
             let cf = conns
-                .cloud_foundry(account, region)
+                .cloud_foundry(account, api)
                 .await
                 .map_err(|e| ReadFailure::Other(e.to_string()))?;
             cf.service_credential_binding_details(guid)

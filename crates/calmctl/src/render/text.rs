@@ -89,6 +89,9 @@ pub(crate) fn render(plan: &Plan, paint: Paint) -> String {
             if n == 1 { "" } else { "s" }
         );
     }
+    for d in &plan.disagreements {
+        let _ = writeln!(out, "note: tenant `{}`: {}", d.tenant, d.message);
+    }
     if !plan.not_managed.is_empty() {
         let _ = writeln!(
             out,

@@ -20,6 +20,7 @@ mod hostile_inventory;
 mod hostile_server;
 mod interrupt;
 mod inventory;
+mod landscapes;
 mod lease;
 mod matrix;
 mod plan;

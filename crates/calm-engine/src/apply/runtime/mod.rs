@@ -253,12 +253,27 @@ async fn connect(
 ) -> Result<Client, Fail> {
     let engine = |e: crate::EngineError| Fail::Other(e.to_string());
     match t {
-        Some(t) if t.runtime == Runtime::Cloudfoundry => Ok(Client::Cf(
-            run.conns
-                .cloud_foundry(&t.account, &t.region)
-                .await
-                .map_err(engine)?,
-        )),
+        Some(t) if t.runtime == Runtime::Cloudfoundry => {
+            let location = live.cf.as_ref();
+            if let Some(problem) = location.and_then(|c| c.problem.as_ref()) {
+                return Err(Fail::Other(problem.clone()));
+            }
+            let api = location
+                .and_then(|c| c.api.as_deref())
+                .or(t.cf_api.as_deref())
+                .ok_or_else(|| {
+                    Fail::Other(format!(
+                        "where the Cloud Foundry org of tenant `{}` is was not read: plan again",
+                        t.name
+                    ))
+                })?;
+            Ok(Client::Cf(
+                run.conns
+                    .cloud_foundry(&t.account, api)
+                    .await
+                    .map_err(engine)?,
+            ))
+        }
         Some(t) => {
             let guid = ids
                 .subaccount
@@ -275,51 +290,59 @@ async fn connect(
     }
 }
 
-/// A removed tenant's objects were found through calmctl's mark on their subaccount (`found_at`
-/// says where), or in one of the config's CF regions: find which one.
+/// A removed tenant's objects: in its subaccount's Service Manager (found through calmctl's mark,
+/// `found_at`), or on the Cloud Foundry API (landscape) they were found on, with the login of the
+/// account whose read found them.
 async fn orphan_client(run: &Run<'_>, live: &LiveTenant) -> Result<Client, Fail> {
     let engine = |e: crate::EngineError| Fail::Other(e.to_string());
+    if let Some(at) = live
+        .found_at
+        .as_ref()
+        .filter(|at| at.runtime == Runtime::ServiceManager.as_str())
+    {
+        let guid = live
+            .subaccount_guid
+            .as_deref()
+            .ok_or_else(|| Fail::Other("the subaccount was not found".into()))?;
+        return run
+            .conns
+            .service_manager(&at.account, guid, false)
+            .await
+            .map_err(engine)?
+            .map(Client::Sm)
+            .ok_or_else(|| Fail::Other("no Service Manager access".into()));
+    }
+    let api = live
+        .cf
+        .as_ref()
+        .and_then(|c| c.api.as_deref())
+        .ok_or_else(|| Fail::Other("where the removed tenant's objects are is not known".into()))?;
     if let Some(at) = &live.found_at {
-        if at.runtime == Runtime::ServiceManager.as_str() {
-            let guid = live
-                .subaccount_guid
-                .as_deref()
-                .ok_or_else(|| Fail::Other("the subaccount was not found".into()))?;
-            return run
-                .conns
-                .service_manager(&at.account, guid, false)
-                .await
-                .map_err(engine)?
-                .map(Client::Sm)
-                .ok_or_else(|| Fail::Other("no Service Manager access".into()));
-        }
-        let cf = run.conns.cloud_foundry(&at.account, &at.region).await;
+        let cf = run.conns.cloud_foundry(&at.account, api).await;
         return cf.map(Client::Cf).map_err(engine);
     }
-    let probe = live
-        .instances
-        .first()
-        .ok_or_else(|| Fail::Other("nothing left to delete".into()))?;
-    let mut places: Vec<(&str, &str)> = run
+    let mut accounts: Vec<&str> = run
         .desired
         .tenants
         .iter()
         .filter(|t| t.runtime == Runtime::Cloudfoundry)
-        .map(|t| (t.account.as_str(), t.region.as_str()))
+        .map(|t| t.account.as_str())
         .collect();
-    places.sort_unstable();
-    places.dedup();
-    for (account, region) in places {
-        let Ok(cf) = run.conns.cloud_foundry(account, region).await else {
+    accounts.sort_unstable();
+    accounts.dedup();
+    let probe = live.instances.first();
+    for account in accounts {
+        let Ok(cf) = run.conns.cloud_foundry(account, api).await else {
             continue;
         };
-        if cf.get_service_instance(&probe.guid).await.is_ok() {
-            return Ok(Client::Cf(cf));
+        match probe {
+            Some(p) if cf.get_service_instance(&p.guid).await.is_err() => continue,
+            _ => return Ok(Client::Cf(cf)),
         }
     }
-    Err(Fail::Other(
-        "the removed tenant's instance is in no Cloud Foundry region of the config".into(),
-    ))
+    Err(Fail::Other(format!(
+        "no account of the config reaches the removed tenant's objects on {api}"
+    )))
 }
 
 /// The tenant's client, connected on first use (a tenant with nothing to do sends nothing).
