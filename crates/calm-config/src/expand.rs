@@ -124,12 +124,12 @@ fn tenant(
         Runtime::Cloudfoundry => (
             placed(
                 |s| s.org.as_ref(),
-                account.org.as_ref(),
+                account.and_then(|a| a.org.as_ref()),
                 defaults.org.as_ref(),
             ),
             placed(
                 |s| s.cf_api.as_ref(),
-                account.cf_api.as_ref(),
+                account.and_then(|a| a.cf_api.as_ref()),
                 defaults.cf_api.as_ref(),
             ),
         ),

@@ -188,11 +188,7 @@ pub async fn read_live(
 /// The Cloud Foundry tenants in scope with their org and API as located (calm.yaml's own values,
 /// else their environment instance's); those that cannot be located are left out (their live
 /// tenant says why).
-fn located(
-    views: &BTreeMap<&str, AccountView>,
-    live: &Live,
-    scope: &[&Tenant],
-) -> Vec<Tenant> {
+fn located(views: &BTreeMap<&str, AccountView>, live: &Live, scope: &[&Tenant]) -> Vec<Tenant> {
     scope
         .iter()
         .filter_map(|t| {
