@@ -119,6 +119,9 @@ pub struct CfLocation {
     /// calm.yaml names is not on the landscape): every Cloud Foundry change is blocked by it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
+    /// The problem is calm.yaml's own `org`, not found on the landscape (reported at `org`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub org_not_found: bool,
     /// Where calm.yaml's explicit values differ from the environment instance (they win).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub disagreements: Vec<String>,

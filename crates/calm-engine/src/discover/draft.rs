@@ -133,7 +133,16 @@ fn tenant(f: &Found, d: &DraftDefaults) -> DraftTenant {
         .map(|k| k.name.as_str())
         .filter(|n| looks_generated(n))
         .collect();
-    if generated_only(f) {
+    if generated_only(f) && !f.unreadable_keys.is_empty() {
+        // Retrieving would fail: say what to do, and write the tenant as found (adopted, with
+        // SAP's keys left alone) until the role is there.
+        comments.push(format!(
+            "SAP generated credentials {} here, but calmctl's user is not a Space Developer of \
+             their space, and Cloud Foundry shows a key's credentials to Space Developers only: \
+             assign that role, then replace `instances` with `retrieve: generated`",
+            f.unreadable_keys.join(", ")
+        ));
+    } else if generated_only(f) {
         // What SAP generated is delivered as it is: an active entry, because retrieving writes
         // nothing to BTP (README, "Credentials SAP generated").
         return DraftTenant {
@@ -150,7 +159,7 @@ fn tenant(f: &Found, d: &DraftDefaults) -> DraftTenant {
             ..DraftTenant::default()
         };
     }
-    if !generated.is_empty() {
+    if !generated.is_empty() && f.unreadable_keys.is_empty() {
         comments.push(format!(
             "SAP generated credentials {} here; calmctl leaves them alone",
             generated.join(", ")

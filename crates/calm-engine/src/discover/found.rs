@@ -20,6 +20,9 @@ pub struct Found {
     pub instances: Vec<(LiveInstance, Option<String>)>,
     /// Keys or bindings of those instances (names and labels only).
     pub keys: Vec<LiveKey>,
+    /// Keys named like SAP's generated ones whose credentials calmctl's user cannot read: it is
+    /// not a Space Developer of their space (Cloud Foundry).
+    pub unreadable_keys: Vec<String>,
     /// Its Service Manager could not be read (no access binding yet, and discover creates
     /// none): what it holds is unknown, and the first apply reads it before creating anything.
     pub service_manager_unread: bool,

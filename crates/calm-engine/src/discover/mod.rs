@@ -5,6 +5,9 @@
 //! GET environment instances (1)
 //! per CF landscape: orgs?names=<orgs of its environments> · spaces?organization_guids= ·
 //!                service_instances?space_guids=&service_plan_guids= · service_credential_bindings
+//!                (· where keys named like SAP's generated ones are: the acting user, and its
+//!                space_developer roles in their spaces: Cloud Foundry shows a key's credentials
+//!                to Space Developers only, btp-api.md §2.11)
 //! per subaccount without a CF org: serviceManagementBinding (GET only) · instances · bindings
 //! ```
 //!
@@ -19,12 +22,15 @@
 mod draft;
 mod found;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use calm_btp::accounts::SubaccountFilter;
-use calm_btp::cf::{CfClient, OrganizationFilter, ServicePlanFilter, SpaceFilter};
+use calm_btp::cf::{CfClient, OrganizationFilter, RoleFilter, ServicePlanFilter, SpaceFilter};
 use calm_btp::entitlements::AssignmentFilter;
-use calm_core::{LiveEntitlement, LiveInstance, LiveKey, Runtime, SERVICE_OFFERING};
+use calm_core::plan::roles::SPACE_DEVELOPER;
+use calm_core::{
+    LiveEntitlement, LiveInstance, LiveKey, Runtime, SERVICE_OFFERING, looks_generated,
+};
 use futures::StreamExt;
 use futures::future::try_join_all;
 
@@ -93,6 +99,7 @@ pub async fn discover(
             runtime: None,
             instances: Vec::new(),
             keys: Vec::new(),
+            unreadable_keys: Vec::new(),
             service_manager_unread: false,
         })
         .collect();
@@ -125,6 +132,7 @@ pub async fn discover(
                 f.runtime = Some(Runtime::Cloudfoundry);
                 f.instances = cf.instances;
                 f.keys = cf.keys;
+                f.unreadable_keys = cf.unreadable_keys;
             }
         }
     }
@@ -138,6 +146,42 @@ struct CfPart {
     org: Option<(String, String)>,
     instances: Vec<(LiveInstance, Option<String>)>,
     keys: Vec<LiveKey>,
+    unreadable_keys: Vec<String>,
+}
+
+/// The spaces, of those holding keys named like SAP's generated ones, in which the acting user
+/// is a Space Developer: only there does Cloud Foundry show it a key's credentials. Nothing is
+/// read when no such key is in the landscape.
+async fn readable_spaces(
+    cf: &CfClient,
+    region: &str,
+    instances: &[calm_btp::cf::ServiceInstance],
+    keys: &[calm_btp::cf::ServiceCredentialBinding],
+) -> Result<HashSet<String>, EngineError> {
+    let spaces: BTreeSet<String> = keys
+        .iter()
+        .filter(|k| looks_generated(&k.name))
+        .filter_map(|k| instances.iter().find(|i| i.guid == k.service_instance_guid))
+        .map(|i| i.space_guid.clone())
+        .collect();
+    if spaces.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let ctx = |what: &str| format!("reading {what} in Cloud Foundry {region}");
+    let me = cf
+        .current_user()
+        .await
+        .map_err(EngineError::api(ctx("the user calmctl acts as")))?;
+    let roles = cf
+        .list_roles(&RoleFilter {
+            types: vec![SPACE_DEVELOPER.to_owned()],
+            user_guids: vec![me.user_id],
+            space_guids: spaces.into_iter().collect(),
+            ..Default::default()
+        })
+        .await
+        .map_err(EngineError::api(ctx("the acting user's space roles")))?;
+    Ok(roles.into_iter().filter_map(|r| r.space_guid).collect())
 }
 
 async fn cf_region(
@@ -174,6 +218,7 @@ async fn cf_region(
     };
     let instances = crate::read::instances_in(cf, &spaces, plan_names.keys(), region).await?;
     let keys = crate::read::keys_of(cf, &instances, region).await?;
+    let readable = readable_spaces(cf, region, &instances, &keys).await?;
     let mut out = Vec::with_capacity(org_names.len());
     for org_name in org_names {
         let mut part = CfPart::default();
@@ -217,6 +262,18 @@ async fn cf_region(
                     .any(|(i, _)| i.guid == k.service_instance_guid)
             })
             .map(live_key)
+            .collect();
+        part.unreadable_keys = keys
+            .iter()
+            .filter(|k| looks_generated(&k.name))
+            .filter(|k| {
+                instances.iter().any(|i| {
+                    i.guid == k.service_instance_guid
+                        && space_names.contains_key(i.space_guid.as_str())
+                        && !readable.contains(&i.space_guid)
+                })
+            })
+            .map(|k| k.name.clone())
             .collect();
         out.push(part);
     }
