@@ -140,6 +140,7 @@ impl miette::Diagnostic for Problem {
 }
 
 /// A file of the config and the start of its range in the shared offset space.
+#[derive(Clone)]
 struct Source {
     base: usize,
     named: Arc<NamedSource<Text>>,
@@ -284,6 +285,54 @@ impl Problems {
             });
         }
         problem
+    }
+}
+
+/// The files a loaded config was read from, kept so that a finding made later (from live state)
+/// is reported at the place in calm.yaml or an inventory that caused it, like any other problem.
+#[derive(Clone)]
+pub struct Files {
+    sources: Vec<Source>,
+}
+
+impl fmt::Debug for Files {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.sources.iter().map(|s| s.named.name()))
+            .finish()
+    }
+}
+
+impl Files {
+    /// An error at `span` (a span of the loaded config, in whichever file it lies).
+    pub fn error(
+        &self,
+        code: &'static str,
+        message: impl Into<String>,
+        span: Span,
+        label: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Problem {
+        let mut problems = Problems {
+            sources: self.sources.clone(),
+            list: Vec::new(),
+            seen: std::collections::HashSet::new(),
+        };
+        problems
+            .error(code, message)
+            .label_line(span, label)
+            .help(help)
+            .push();
+        problems.list.remove(0)
+    }
+}
+
+impl Problems {
+    /// The files, without the problems.
+    pub(crate) fn files(&self) -> Files {
+        Files {
+            sources: self.sources.clone(),
+        }
     }
 }
 

@@ -32,7 +32,7 @@ use calm_core::{Desired, Span};
 use miette::NamedSource;
 
 pub use calm_core::looks_generated;
-pub use diagnostic::{Problem, Severity, line_column};
+pub use diagnostic::{Files, Problem, Severity, line_column};
 pub use inventory::{CSV_COLUMNS, LABEL_PREFIX};
 pub use retrieve::GENERATED;
 pub use rules::{
@@ -56,6 +56,8 @@ pub struct Loaded {
     pub sha256: String,
     /// The files read: calm.yaml first, then its inventory, each with the SHA-256 of its bytes.
     pub sources: Vec<Source>,
+    /// The same files' text, for problems found later at a span of the desired state.
+    pub files: diagnostic::Files,
 }
 
 /// A file a config was read from.
@@ -240,6 +242,7 @@ pub fn load_bytes(name: &str, bytes: &[u8]) -> Result<Loaded, ConfigError> {
     }
     Ok(Loaded {
         desired,
+        files: problems.files(),
         warnings: problems.into_sorted(),
         sha256: sources_sha256(&sources),
         sources,

@@ -129,6 +129,7 @@ pub(crate) fn locate(
             api,
             org,
             problem,
+            org_not_found: false,
             disagreements,
         },
         env_org,

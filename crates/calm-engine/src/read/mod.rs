@@ -157,6 +157,7 @@ pub async fn read_live(
         {
             let api = cf.api.clone().unwrap_or_default();
             cf.problem = Some(environments::wrong_org(t, &api, env_org));
+            cf.org_not_found = true;
         }
     }
     live.orphans.extend(cf_result.orphans);

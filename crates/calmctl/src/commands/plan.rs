@@ -41,7 +41,8 @@ pub(crate) fn plan(args: &PlanArgs, ctx: &Context) -> Status {
             offboard,
         };
         let status = match ops::plan(&session.desired, &session.connections, &options).await {
-            Ok((_, plan)) => {
+            Ok((live, plan)) => {
+                output::stderr(&output::render_problems(ctx, &located(&loaded, &live)));
                 let identity = calm_engine::apply::lease::Identity::of_this_process();
                 let conns = &session.connections;
                 // Leases are told, not planned: a failure to list them only loses the note.
@@ -158,4 +159,30 @@ fn leases_note(held: &[calm_engine::apply::lease::SeenLease]) -> String {
 
 fn write_stdout(text: &str) -> Result<(), String> {
     output::stdout(text).map_err(|e| format!("cannot write to stdout: {e}"))
+}
+
+/// Tenants whose Cloud Foundry org could not be located, reported at their place in calm.yaml
+/// (or the inventory): the tenant's `org` when that is what was not found, else its name.
+fn located(loaded: &calm_config::Loaded, live: &calm_core::Live) -> Vec<calm_config::Problem> {
+    loaded
+        .desired
+        .tenants
+        .iter()
+        .filter_map(|t| {
+            let cf = live.tenants.get(&t.name)?.cf.as_ref()?;
+            let problem = cf.problem.as_ref()?;
+            let (span, label) = match t.org_span {
+                Some(span) if cf.org_not_found => (span, "not on the org's landscape"),
+                _ => (t.span, "this tenant"),
+            };
+            Some(loaded.files.error(
+                "calm::cf_location",
+                problem.clone(),
+                span,
+                label,
+                "the plan blocks this tenant's Cloud Foundry changes until it is fixed; the other \
+                 tenants are planned as usual",
+            ))
+        })
+        .collect()
 }

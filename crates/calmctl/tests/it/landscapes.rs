@@ -165,6 +165,24 @@ fn a_wrong_org_and_a_subaccount_without_cloud_foundry_fail_alone() {
         plan.contains("calm.yaml's `org` `Not The Org` differs from `Wrong Team`"),
         "{plan}"
     );
+    // Both are reported at their place in calm.yaml: the wrong `org`, and the tenant without
+    // Cloud Foundry.
+    let line_of = |needle: &str| config.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    let (wrong, nocf) = (line_of("name: wrong"), line_of("name: nocf"));
+    let org_column = config
+        .lines()
+        .nth(wrong - 1)
+        .unwrap()
+        .find("Not The Org")
+        .unwrap()
+        + 1;
+    assert!(
+        err.contains(&format!("calm.yaml:{wrong}:{org_column}]")),
+        "{err}"
+    );
+    assert!(err.contains(&format!("calm.yaml:{nocf}:")), "{err}");
+    assert!(err.contains("not on the org's landscape"), "{err}");
+    assert_eq!(err.matches("calm::cf_location").count(), 2, "{err}");
 
     let (code, out, err) = l.apply(&[]);
     assert_eq!(code, 1, "{out}\n{err}");
