@@ -75,34 +75,7 @@ async fn generated_credentials_have_the_shape_landscape_management_accepts() {
 
     // Service Manager: the binding with its credentials, read with the subaccount's access.
     let cis = api.cis_login(&sim, "ga-one", "admin").await;
-    let access = api
-        .call(
-            "POST",
-            &format!("/accounts/v1/subaccounts/{sub}/serviceManagementBinding"),
-            &cis,
-            None,
-        )
-        .await
-        .body;
-    let sm_basic = format!(
-        "Basic {}",
-        crate::flows::base64_encode(&format!(
-            "{}:{}",
-            access["clientid"].as_str().unwrap_or_default(),
-            access["clientsecret"].as_str().unwrap_or_default()
-        ))
-    );
-    let sm_token = api
-        .form(
-            "/oauth/token",
-            Some(&sm_basic),
-            &[("grant_type", "client_credentials")],
-        )
-        .await
-        .body["access_token"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let sm_token = api.sm_login(&cis, &sub).await;
     let binding = api
         .call(
             "GET",

@@ -15,34 +15,7 @@ async fn service_manager() -> (SimHandle, Api, String, String, String) {
     let api = Api::new(&sim);
     // The Accounts API takes a Cloud Management token (FIDELITY.md §2).
     let admin = api.cis_login(&sim, "ga-one", "admin").await;
-    let binding = api
-        .call(
-            "POST",
-            &format!("/accounts/v1/subaccounts/{sub}/serviceManagementBinding"),
-            &admin,
-            None,
-        )
-        .await
-        .body;
-    let basic = format!(
-        "Basic {}",
-        crate::flows::base64_encode(&format!(
-            "{}:{}",
-            binding["clientid"].as_str().unwrap_or_default(),
-            binding["clientsecret"].as_str().unwrap_or_default()
-        ))
-    );
-    let sm = api
-        .form(
-            "/oauth/token",
-            Some(&basic),
-            &[("grant_type", "client_credentials")],
-        )
-        .await
-        .body["access_token"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let sm = api.sm_login(&admin, &sub).await;
     (sim, api, admin, sm, sub)
 }
 

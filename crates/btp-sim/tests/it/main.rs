@@ -95,6 +95,38 @@ impl Api {
             .to_owned()
     }
 
+    /// The subaccount's Service Manager access binding (created with the Cloud Management token
+    /// `cis`) and a client-credentials token of it.
+    pub async fn sm_login(&self, cis: &str, sub: &str) -> String {
+        let access = self
+            .call(
+                "POST",
+                &format!("/accounts/v1/subaccounts/{sub}/serviceManagementBinding"),
+                cis,
+                None,
+            )
+            .await
+            .body;
+        let basic = format!(
+            "Basic {}",
+            crate::flows::base64_encode(&format!(
+                "{}:{}",
+                access["clientid"].as_str().unwrap_or_default(),
+                access["clientsecret"].as_str().unwrap_or_default()
+            ))
+        );
+        self.form(
+            "/oauth/token",
+            Some(&basic),
+            &[("grant_type", "client_credentials")],
+        )
+        .await
+        .body["access_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     pub async fn form(&self, path: &str, auth: Option<&str>, form: &[(&str, &str)]) -> Reply {
         let mut request = self.http.post(format!("{}{path}", self.base)).form(form);
         if let Some(auth) = auth {

@@ -204,12 +204,7 @@ async fn assign(
         Ok(job) => job,
         Err(e) if refused_for_content(&e) => return Assigned::Refused(items, e),
         Err(e) => {
-            for item in items {
-                let failure = Failure::api(&item.step, &e);
-                finish(run, &item, Some(&failure));
-                gates.insert(item.tenant, Err(failure));
-            }
-            return Assigned::Done(gates, retry);
+            return Assigned::Done(fail_all(run, items, &e), retry);
         }
     };
     // The job (if any) covers the whole batch; the per-subaccount state says which part failed.
@@ -225,12 +220,7 @@ async fn assign(
     let outcomes = match waited {
         Ok(outcomes) => outcomes,
         Err(e) => {
-            for item in items {
-                let failure = Failure::api(&item.step, &e);
-                finish(run, &item, Some(&failure));
-                gates.insert(item.tenant, Err(failure));
-            }
-            return Assigned::Done(gates, retry);
+            return Assigned::Done(fail_all(run, items, &e), retry);
         }
     };
     for (item, (_, outcome)) in items.into_iter().zip(outcomes) {
@@ -259,6 +249,17 @@ async fn assign(
         }
     }
     Assigned::Done(gates, retry)
+}
+
+/// Every item of a batch failed with the same error.
+fn fail_all(run: &Run<'_>, items: Vec<Item>, e: &calm_btp::Error) -> Gates {
+    let mut gates = Gates::new();
+    for item in items {
+        let failure = Failure::api(&item.step, e);
+        finish(run, &item, Some(&failure));
+        gates.insert(item.tenant, Err(failure));
+    }
+    gates
 }
 
 fn finish(run: &Run<'_>, item: &Item, failure: Option<&Failure>) {
