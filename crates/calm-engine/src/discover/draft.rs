@@ -133,13 +133,14 @@ fn tenant(f: &Found, d: &DraftDefaults) -> DraftTenant {
         .map(|k| k.name.as_str())
         .filter(|n| looks_generated(n))
         .collect();
-    if generated_only(f) && !f.unreadable_keys.is_empty() {
+    let unreadable_only = generated_only(f) && !f.unreadable_keys.is_empty();
+    if unreadable_only {
         // Retrieving would fail: say what to do, and write the tenant as found (adopted, with
         // SAP's keys left alone) until the role is there.
         comments.push(format!(
             "SAP generated credentials {} here, but calmctl's user is not a Space Developer of \
              their space, and Cloud Foundry shows a key's credentials to Space Developers only: \
-             assign that role, then replace `instances` with `retrieve: generated`",
+             assign that role, then give this tenant `retrieve: generated` in place of what follows",
             f.unreadable_keys.join(", ")
         ));
     } else if generated_only(f) {
@@ -159,7 +160,7 @@ fn tenant(f: &Found, d: &DraftDefaults) -> DraftTenant {
             ..DraftTenant::default()
         };
     }
-    if !generated.is_empty() && f.unreadable_keys.is_empty() {
+    if !generated.is_empty() && !unreadable_only {
         comments.push(format!(
             "SAP generated credentials {} here; calmctl leaves them alone",
             generated.join(", ")
