@@ -158,11 +158,8 @@ impl Bench {
         if self.quick { 5 } else { 50 }
     }
 
-    /// `calmctl validate` of N tenants across 3 regions, no network.
-    async fn validate(&self, tenants: usize) -> Result<Row, String> {
-        let regions = 3;
-        let path = self.work.join(format!("validate-{tenants}.yaml"));
-        std::fs::write(&path, generate::config(tenants, regions)).map_err(|e| e.to_string())?;
+    /// `calmctl validate -f PATH`, measured.
+    async fn run_validate(&self, path: &std::path::Path) -> Result<measure::Run, String> {
         let args = vec![
             self.calmctl.display().to_string(),
             "validate".into(),
@@ -170,9 +167,17 @@ impl Bench {
             path.display().to_string(),
         ];
         let dir = self.work.clone();
-        let run = tokio::task::spawn_blocking(move || measure::run(&args, &[], &dir))
+        tokio::task::spawn_blocking(move || measure::run(&args, &[], &dir))
             .await
-            .map_err(|e| e.to_string())??;
+            .map_err(|e| e.to_string())?
+    }
+
+    /// `calmctl validate` of N tenants across 3 regions, no network.
+    async fn validate(&self, tenants: usize) -> Result<Row, String> {
+        let regions = 3;
+        let path = self.work.join(format!("validate-{tenants}.yaml"));
+        std::fs::write(&path, generate::config(tenants, regions)).map_err(|e| e.to_string())?;
+        let run = self.run_validate(&path).await?;
         Ok(Row {
             scenario: "validate".into(),
             tenants,
@@ -201,16 +206,7 @@ impl Bench {
             .join(format!("validate-duplicates-{tenants}.yaml"));
         let yaml = generate::config_with_duplicates(tenants, regions, duplicates);
         std::fs::write(&path, yaml).map_err(|e| e.to_string())?;
-        let args = vec![
-            self.calmctl.display().to_string(),
-            "validate".into(),
-            "-f".into(),
-            path.display().to_string(),
-        ];
-        let dir = self.work.clone();
-        let run = tokio::task::spawn_blocking(move || measure::run(&args, &[], &dir))
-            .await
-            .map_err(|e| e.to_string())??;
+        let run = self.run_validate(&path).await?;
         Ok(Row {
             scenario: "validate-duplicates".into(),
             tenants,
